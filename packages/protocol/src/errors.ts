@@ -1,0 +1,53 @@
+/**
+ * The one table of error codes. Every error Hangar returns carries one of these codes in
+ * `{ "error": { "code", "message", "details"?, "requestId" } }`, with the HTTP status listed here.
+ * Codes are stable: clients branch on them, so a code is added, never renamed.
+ */
+export const ERROR_CODES = {
+  /** The request body is not valid JSON. */
+  invalid_json: { status: 400, summary: 'The request body is not valid JSON.' },
+  /** The request is well-formed JSON but fails validation; `details.issues` lists each problem. */
+  validation_failed: { status: 400, summary: 'The request failed validation.' },
+  /** No API key or credential was presented. */
+  unauthenticated: { status: 401, summary: 'No API key was presented.' },
+  /** The presented key is unknown or malformed. */
+  invalid_key: { status: 401, summary: 'The API key is not valid.' },
+  /** The presented key was revoked. */
+  key_revoked: { status: 401, summary: 'The API key was revoked.' },
+  /** The key's role does not allow this operation. */
+  forbidden: { status: 403, summary: "The key's role does not allow this operation." },
+  /** The resource does not exist in this project (or belongs to another one). */
+  not_found: { status: 404, summary: 'The resource was not found in this project.' },
+  /** The HTTP method is not supported on this path. */
+  method_not_allowed: { status: 405, summary: 'The method is not allowed on this path.' },
+  /** A journal append named an expected sequence number that is no longer the stream's head. */
+  seq_conflict: { status: 409, summary: 'The stream has moved past the expected sequence number.' },
+  /** The request conflicts with the current state of a resource. */
+  conflict: { status: 409, summary: 'The request conflicts with the current state.' },
+  /** The request body exceeds the configured size limit. */
+  payload_too_large: { status: 413, summary: 'The request body is too large.' },
+  /** The request's content type is not supported on this route. */
+  unsupported_media_type: { status: 415, summary: 'The content type is not supported.' },
+  /** An unexpected server error; the cause is logged under the request id, never returned. */
+  internal: { status: 500, summary: 'An internal error occurred.' },
+  /** The server is starting, shutting down, or cannot reach its store. */
+  unavailable: { status: 503, summary: 'The service is not available right now.' },
+} as const satisfies Record<string, { status: number; summary: string }>;
+
+/** A documented error code, e.g. `'validation_failed'`. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The HTTP status for an error code. @example statusOf('not_found') // 404 */
+export function statusOf(code: ErrorCode): number {
+  return ERROR_CODES[code].status;
+}
+
+/** Whether a string is a documented error code. @example isErrorCode('forbidden') // true */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/** The body of every error response. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown; requestId: string };
+}

@@ -1,0 +1,7 @@
+/**
+ * @hangar/protocol — the wire contract shared by server, SDK, CLI and UI: zod schemas, wire types
+ * and the error-code table. No Node-only imports.
+ */
+export { ERROR_CODES, statusOf, isErrorCode } from './errors.js';
+export type { ErrorCode, ErrorBody } from './errors.js';
+export * from './schemas.js';

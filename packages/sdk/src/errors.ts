@@ -1,0 +1,48 @@
+import { isErrorCode, type ErrorCode } from '@hangar/protocol';
+
+/**
+ * Every error the SDK throws for a failed API call. Branch on `code`, a documented error code.
+ * @example
+ * try { await hangar.keys.revoke(id) } catch (e) { if (e instanceof HangarError && e.code === 'not_found') … }
+ */
+export class HangarError extends Error {
+  override readonly name = 'HangarError';
+  readonly code: ErrorCode | 'network_error';
+  readonly status: number;
+  readonly requestId: string | undefined;
+  readonly details: unknown;
+
+  constructor(
+    message: string,
+    init: { code: ErrorCode | 'network_error'; status: number; requestId?: string; details?: unknown; cause?: unknown },
+  ) {
+    super(message, { cause: init.cause });
+    this.code = init.code;
+    this.status = init.status;
+    this.requestId = init.requestId;
+    this.details = init.details;
+  }
+}
+
+/** Turns a non-2xx response into a HangarError, whatever its body. */
+export async function errorFromResponse(res: Response): Promise<HangarError> {
+  const text = await res.text();
+  try {
+    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; requestId?: unknown; details?: unknown } };
+    const e = body.error;
+    if (e && isErrorCode(e.code)) {
+      return new HangarError(String(e.message), {
+        code: e.code,
+        status: res.status,
+        requestId: typeof e.requestId === 'string' ? e.requestId : undefined,
+        details: e.details,
+      });
+    }
+  } catch {
+    // not an error envelope: fall through
+  }
+  return new HangarError(`HTTP ${res.status}: ${text.slice(0, 200)}`, {
+    code: res.status >= 500 ? 'internal' : 'validation_failed',
+    status: res.status,
+  });
+}

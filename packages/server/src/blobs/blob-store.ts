@@ -1,0 +1,107 @@
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { newId, nowIso } from '../util/ids.js';
+import { sha256Hex } from '../util/hash.js';
+
+/**
+ * Content-addressed blobs (sha256), deduplicated. Every blob has a row in `blobs`; its content is in
+ * that row, or — where the database gives a directory (SQLite) — in a file named by its hash.
+ */
+export interface BlobStore {
+  /** Stores content (idempotent) within `db`'s transaction; returns its sha256. */
+  put(db: Kysely<Database>, content: Uint8Array, sha256?: string): Promise<string>;
+  get(db: Kysely<Database>, sha256: string): Promise<Uint8Array | null>;
+  /** Removes blobs that nothing references and that were last stored before `before`. */
+  removeUnreferenced(db: Kysely<Database>, before: string): Promise<number>;
+}
+
+export function createBlobStore(options: { dir: string | null }): BlobStore {
+  const { dir } = options;
+  const fileOf = (sha: string) => path.join(dir!, sha.slice(0, 2), sha);
+
+  async function writeFileOnce(sha: string, content: Uint8Array): Promise<void> {
+    const file = fileOf(sha);
+    try {
+      await stat(file);
+      return;
+    } catch {
+      // not there yet
+    }
+    await mkdir(path.dirname(file), { recursive: true });
+    // write then rename: a crash leaves either no file or the whole file, never a torn one
+    const tmp = `${file}.${newId('tmp')}`;
+    await writeFile(tmp, content);
+    await rename(tmp, file);
+  }
+
+  return {
+    async put(db, content, sha256 = sha256Hex(content)) {
+      if (dir) await writeFileOnce(sha256, content);
+      const createdAt = nowIso();
+      await db
+        .insertInto('blobs')
+        .values({ sha256, size: content.byteLength, created_at: createdAt, content: dir ? null : content })
+        // storing it again makes it young again, so a sweep racing this put does not remove it
+        .onConflict((oc) => oc.column('sha256').doUpdateSet({ created_at: createdAt }))
+        .execute();
+      return sha256;
+    },
+
+    async get(db, sha256) {
+      const row = await db.selectFrom('blobs').select(['content']).where('sha256', '=', sha256).executeTakeFirst();
+      if (!row) return null;
+      if (!dir) return row.content ? new Uint8Array(row.content) : null;
+      try {
+        return new Uint8Array(await readFile(fileOf(sha256)));
+      } catch {
+        return null;
+      }
+    },
+
+    async removeUnreferenced(db, before) {
+      const doomed = await db
+        .deleteFrom('blobs')
+        .where('created_at', '<', before)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('journal_events')
+                .select('journal_events.seq')
+                .whereRef('journal_events.payload_sha256', '=', 'blobs.sha256')
+                .where('journal_events.payload', 'is', null),
+            ),
+          ),
+        )
+        .returning('sha256')
+        .execute();
+      if (dir) {
+        for (const { sha256 } of doomed) await rm(fileOf(sha256), { force: true });
+        await removeOrphanFiles(db, before);
+      }
+      return doomed.length;
+    },
+  };
+
+  /** Files left by a transaction that rolled back (or a crash) after the file was written. */
+  async function removeOrphanFiles(db: Kysely<Database>, before: string): Promise<void> {
+    const cutoff = Date.parse(before);
+    let shards: string[];
+    try {
+      shards = await readdir(dir!);
+    } catch {
+      return;
+    }
+    for (const shard of shards) {
+      for (const name of await readdir(path.join(dir!, shard)).catch(() => [] as string[])) {
+        const file = path.join(dir!, shard, name);
+        const info = await stat(file).catch(() => null);
+        if (!info || info.mtimeMs >= cutoff) continue;
+        const sha = name.split('.')[0]!;
+        const row = await db.selectFrom('blobs').select('sha256').where('sha256', '=', sha).executeTakeFirst();
+        if (!row || name.includes('.')) await rm(file, { force: true });
+      }
+    }
+  }
+}

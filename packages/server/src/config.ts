@@ -1,0 +1,49 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_MAX_BODY_BYTES } from './app.js';
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** postgres://… or pglite:[dir]; unset = embedded SQLite in dataDir. */
+  databaseUrl: string | undefined;
+  /** Use this as the admin key instead of generating one (automation; also recovers a lost key). */
+  adminKey: string | undefined;
+  maxBodyBytes: number;
+  logLevel: string;
+  shutdownTimeoutMs: number;
+  retentionIntervalMs: number;
+  webDir: string | null;
+}
+
+export const DEFAULT_PORT = 7070;
+
+/** packages/web/dist, found from this file so it works from any working directory. */
+export const DEFAULT_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
+
+function intFrom(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number (got '${value}').`);
+  return n;
+}
+
+/** Configuration from HANGAR_* environment variables, with explicit overrides (CLI flags) on top. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ServerConfig> = {}): ServerConfig {
+  const config: ServerConfig = {
+    port: intFrom('HANGAR_PORT', env.HANGAR_PORT, DEFAULT_PORT),
+    host: env.HANGAR_HOST || '127.0.0.1',
+    dataDir: path.resolve(env.HANGAR_DATA_DIR || '.hangar'),
+    databaseUrl: env.HANGAR_DATABASE_URL || undefined,
+    adminKey: env.HANGAR_ADMIN_KEY || undefined,
+    maxBodyBytes: intFrom('HANGAR_MAX_BODY_BYTES', env.HANGAR_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
+    logLevel: env.HANGAR_LOG_LEVEL || 'info',
+    shutdownTimeoutMs: intFrom('HANGAR_SHUTDOWN_TIMEOUT_MS', env.HANGAR_SHUTDOWN_TIMEOUT_MS, 10_000),
+    retentionIntervalMs: intFrom('HANGAR_RETENTION_INTERVAL_MS', env.HANGAR_RETENTION_INTERVAL_MS, 3_600_000),
+    webDir: DEFAULT_WEB_DIR,
+  };
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (config as unknown as Record<string, unknown>)[k] = v;
+  if (overrides.dataDir) config.dataDir = path.resolve(overrides.dataDir);
+  return config;
+}

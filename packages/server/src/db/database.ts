@@ -1,0 +1,36 @@
+import type { OpenDatabase } from './dialects/dialect.js';
+import { openPglite } from './dialects/pglite.js';
+import { openPostgres } from './dialects/postgres.js';
+import { openSqlite } from './dialects/sqlite.js';
+import { migrateToLatest } from './migrations/index.js';
+
+export type { OpenDatabase } from './dialects/dialect.js';
+export type { Database } from './schema.js';
+
+export interface DatabaseOptions {
+  /** `postgres://…` for Postgres, `pglite:` or `pglite:/dir` for in-process Postgres; otherwise SQLite. */
+  url?: string | undefined;
+  /** Data directory: the SQLite file and blob files live here. */
+  dataDir: string;
+  /** Apply pending migrations (default true); `hangar doctor` opens without migrating. */
+  migrate?: boolean;
+}
+
+/** Opens the configured database and applies pending migrations. */
+export async function openDatabase(options: DatabaseOptions): Promise<OpenDatabase> {
+  const { url } = options;
+  const opened =
+    url && /^postgres(ql)?:\/\//.test(url)
+      ? openPostgres(url)
+      : url?.startsWith('pglite:')
+        ? openPglite(url.slice('pglite:'.length) || null)
+        : openSqlite(options.dataDir);
+  if (options.migrate === false) return opened;
+  try {
+    await migrateToLatest(opened.db, opened.types);
+  } catch (error) {
+    await opened.close().catch(() => {});
+    throw error;
+  }
+  return opened;
+}

@@ -1,0 +1,98 @@
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type QueryResult,
+} from 'kysely';
+import type { Database } from '../schema.js';
+import type { OpenDatabase } from './dialect.js';
+
+/** One in-process Postgres; a mutex gives each transaction the connection to itself. */
+class PgliteDriver implements Driver {
+  readonly #pg: PGlite;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(pg: PGlite) {
+    this.#pg = pg;
+  }
+  async init(): Promise<void> {
+    await this.#pg.waitReady;
+  }
+  async acquireConnection(): Promise<DatabaseConnection> {
+    let release!: () => void;
+    const previous = this.#queue;
+    this.#queue = new Promise((resolve) => (release = resolve));
+    await previous;
+    return new PgliteConnection(this.#pg, release);
+  }
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin'));
+  }
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('commit'));
+  }
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('rollback'));
+  }
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    (connection as PgliteConnection).release();
+  }
+  async destroy(): Promise<void> {
+    await this.#pg.close();
+  }
+}
+
+class PgliteConnection implements DatabaseConnection {
+  constructor(
+    private readonly pg: PGlite,
+    readonly release: () => void,
+  ) {}
+
+  async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    const result = await this.pg.query<R>(compiled.sql, compiled.parameters as unknown[]);
+    const affected = result.affectedRows === undefined ? undefined : BigInt(result.affectedRows);
+    return { rows: result.rows, numAffectedRows: affected };
+  }
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('streaming is not supported on PGlite');
+  }
+}
+
+class PgliteDialect implements Dialect {
+  constructor(private readonly pg: PGlite) {}
+  createAdapter() {
+    return new PostgresAdapter();
+  }
+  createDriver() {
+    return new PgliteDriver(this.pg);
+  }
+  createQueryCompiler() {
+    return new PostgresQueryCompiler();
+  }
+  createIntrospector(db: Kysely<unknown>) {
+    return new PostgresIntrospector(db);
+  }
+}
+
+/** Postgres in this process: the Postgres SQL path on any machine, for tests. `dir` null = memory. */
+export function openPglite(dir: string | null = null): OpenDatabase {
+  const toNumber = (value: string) => Number(value);
+  const pg = new PGlite(dir ?? undefined, {
+    parsers: { [pgliteTypes.INT8]: toNumber, [pgliteTypes.NUMERIC]: toNumber },
+  });
+  const db = new Kysely<Database>({ dialect: new PgliteDialect(pg) });
+  return {
+    db,
+    describe: `pglite ${dir ?? '(memory)'}`,
+    types: { bytes: 'bytea' },
+    blobDir: null,
+    close: () => db.destroy(),
+  };
+}

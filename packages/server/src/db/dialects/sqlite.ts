@@ -1,0 +1,48 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnection } from 'kysely';
+import type { Database } from '../schema.js';
+import type { OpenDatabase } from './dialect.js';
+
+/**
+ * Write transactions start with BEGIN IMMEDIATE: a deferred BEGIN that reads and then writes can fail
+ * at once with SQLITE_BUSY when another process (a CLI next to the server) committed in between, while
+ * IMMEDIATE takes the write lock up front and waits for it under busy_timeout.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: ConstructorParameters<typeof SqliteDialect>[0];
+  constructor(config: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver() {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
+export function openSqlite(dataDir: string): OpenDatabase {
+  mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, 'hangar.db');
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode survives process crashes (the crash test kills the server mid-write); only an
+  // OS crash or power loss can lose the last transactions, never corrupt the file.
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    describe: `sqlite ${file}`,
+    types: { bytes: 'blob' },
+    blobDir: path.join(dataDir, 'blobs'),
+    close: () => db.destroy(),
+  };
+}

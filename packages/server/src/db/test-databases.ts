@@ -1,0 +1,54 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import type { OpenDatabase } from './dialects/dialect.js';
+import { openPglite } from './dialects/pglite.js';
+import { openPostgres } from './dialects/postgres.js';
+import { openSqlite } from './dialects/sqlite.js';
+import { migrateToLatest } from './migrations/index.js';
+
+/** Dialects every store test runs on: sqlite and pglite always, postgres where HANGAR_TEST_PG_URL is set. */
+export const DIALECTS = ['sqlite', 'pglite', ...(process.env.HANGAR_TEST_PG_URL ? ['postgres'] : [])] as const;
+export type TestDialect = (typeof DIALECTS)[number];
+
+export interface TestDatabase extends OpenDatabase {
+  dataDir: string;
+}
+
+/** A fresh, migrated, empty database of the dialect; `close()` removes everything it made. */
+export async function openTestDatabase(dialect: TestDialect): Promise<TestDatabase> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'hangar-test-'));
+  let opened: OpenDatabase;
+  let cleanup = async () => {};
+  if (dialect === 'postgres') {
+    const url = process.env.HANGAR_TEST_PG_URL!;
+    const schema = `t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    await admin.end();
+    opened = openPostgres(url, { schema, poolSize: 4 });
+    cleanup = async () => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query(`drop schema ${schema} cascade`);
+      await c.end();
+    };
+  } else if (dialect === 'pglite') {
+    opened = openPglite(null);
+  } else {
+    opened = openSqlite(dataDir);
+  }
+  await migrateToLatest(opened.db, opened.types);
+  return {
+    ...opened,
+    // PGlite and Postgres keep blobs in the table; a temp dir is still handy for tests
+    dataDir,
+    async close() {
+      await opened.close();
+      await cleanup();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from 'pino';
+import { ApiError } from './api-error.js';
+import type { AppEnv } from './app-env.js';
+import { roleAllows, type Permission } from './permissions.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Takes the caller's x-request-id when it is sane, otherwise makes one; echoes it and logs with it. */
+export function requestContext(logger: Logger): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const given = c.req.header('x-request-id');
+    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+    const log = logger.child({ requestId });
+    c.set('requestId', requestId);
+    c.set('log', log);
+    c.header('x-request-id', requestId);
+    const started = performance.now();
+    await next();
+    log.info(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      },
+      'request',
+    );
+  };
+}
+
+/** Rejects bodies over `maxBytes` with 413 payload_too_large before reading them whole. */
+export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new ApiError('payload_too_large', `The request body is larger than the limit of ${maxBytes} bytes.`, {
+        details: { limitBytes: maxBytes },
+      });
+    },
+  });
+}
+
+/** Route middleware: the authenticated key's role must grant the permission. */
+export function requires(permission: Permission): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const { role } = c.get('auth');
+    if (!roleAllows(role, permission)) {
+      throw new ApiError('forbidden', `A key with role '${role}' cannot do this; it needs '${permission}' permission.`, {
+        details: { role, needs: permission },
+      });
+    }
+    await next();
+  };
+}

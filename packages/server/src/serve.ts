@@ -1,0 +1,118 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import { pino, type Logger } from 'pino';
+import { createApp } from './app.js';
+import { createBlobStore } from './blobs/blob-store.js';
+import type { ServerConfig } from './config.js';
+import { openDatabase } from './db/database.js';
+import { createJournal } from './journal/journal-service.js';
+import { createTenancy } from './tenancy/tenancy-service.js';
+import { createTenancyStore } from './tenancy/tenancy-store.js';
+
+export interface RunningServer {
+  url: string;
+  /** The admin key made on first start (print it once); null when one existed or was given. */
+  createdAdminKey: string | null;
+  /** Where data lives, for the start-up banner. */
+  database: string;
+  /** Stops accepting, lets in-flight requests finish (up to the timeout), closes the store. */
+  close(): Promise<void>;
+}
+
+/** Opens the store, applies migrations, bootstraps, and listens. */
+export async function startServer(config: ServerConfig, options: { logger?: Logger } = {}): Promise<RunningServer> {
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'hangar' } });
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const blobs = createBlobStore({ dir: database.blobDir });
+  const journal = createJournal({ db: database.db, blobs });
+  const tenancy = createTenancy({ db: database.db, journal });
+  let bootstrap: { createdKey: string | null };
+  try {
+    bootstrap = await tenancy.bootstrap({ adminKey: config.adminKey });
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+
+  let shuttingDown = false;
+  let inFlight = 0;
+  let idle: (() => void) | null = null;
+  const app = createApp({
+    database,
+    tenancy,
+    journal,
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+    webDir: config.webDir,
+    isShuttingDown: () => shuttingDown,
+  });
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({
+      fetch: async (req, env) => {
+        inFlight++;
+        try {
+          return await app.fetch(req, env);
+        } finally {
+          if (--inFlight === 0) idle?.();
+        }
+      },
+      port: config.port,
+      hostname: config.host,
+    }) as Server;
+    s.once('listening', () => resolve(s));
+    s.once('error', (err: NodeJS.ErrnoException) => {
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`Port ${config.port} on ${config.host} is in use: pass --port (or set HANGAR_PORT), or stop what runs there.`)
+          : err,
+      );
+    });
+  }).catch(async (err: unknown) => {
+    await database.close();
+    throw err;
+  });
+
+  const retention = setInterval(() => {
+    void sweepRetention().catch((err: unknown) => logger.error({ err }, 'retention sweep failed'));
+  }, config.retentionIntervalMs);
+  retention.unref();
+
+  async function sweepRetention() {
+    for (const project of await createTenancyStore(database.db).listProjectsWithRetention()) {
+      const report = await journal.applyRetention(project.id, project.retentionDays!);
+      if (report.eventsRemoved || report.blobsRemoved) logger.info({ projectId: project.id, ...report }, 'retention applied');
+    }
+  }
+
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+  logger.info({ url, database: database.describe }, 'hangar listening');
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    createdAdminKey: bootstrap.createdKey,
+    database: database.describe,
+    close() {
+      closing ??= (async () => {
+        shuttingDown = true;
+        clearInterval(retention);
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const drained = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve));
+        const timedOut = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs, 'timeout').unref());
+        if ((await Promise.race([drained, timedOut])) === 'timeout') {
+          logger.warn({ inFlight }, 'shutdown timeout: closing remaining connections');
+        }
+        server.closeAllConnections();
+        await stopped;
+        await database.close();
+        logger.info('hangar stopped');
+      })();
+      return closing;
+    },
+  };
+}
