@@ -14,12 +14,6 @@ export default defineConfig({
         if (warning.code === 'INVALID_ANNOTATION' && warning.id?.includes('/node_modules/zod/')) return;
         warn(warning);
       },
-      // @hangar/protocol and @hangar/sdk have no import-time side effects, but their package.json
-      // files do not say so ("sideEffects": false), and without it the SDK's one import from
-      // protocol keeps every zod schema (~95 kB) in the bundle. Drop this once they declare it.
-      treeshake: {
-        moduleSideEffects: (id) => !/\/packages\/(protocol|sdk)\//.test(id),
-      },
     },
   },
   server: { proxy: { '/v1': 'http://127.0.0.1:7070' } },

@@ -2,17 +2,15 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { createClient, HangarError } from '@hangar/sdk';
-import { startServer } from './harness.js';
+import { createClient, type HangarError } from '@hangar/sdk';
+import { startServer, type TestServer } from './harness.js';
 
 // The UI in real Chromium against the real server: sign in, manage keys, switch projects.
 
 const DIST_INDEX = fileURLToPath(new URL('../../packages/web/dist/index.html', import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
 
-type Server = Awaited<ReturnType<typeof startServer>>;
-
-let server: Server | undefined;
+let server: TestServer | undefined;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
@@ -21,21 +19,24 @@ beforeAll(async () => {
       `The web UI is not built (${DIST_INDEX} is missing). Run \`npm run build -w @hangar/web\` first.`,
     );
   }
-  [server, browser] = await Promise.all([
-    startServer(),
-    chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    }),
+  // Each is assigned as soon as it is up, so afterAll cleans up whichever started even if the other failed.
+  await Promise.all([
+    startServer().then((s) => (server = s)),
+    chromium
+      .launch({
+        executablePath: '/usr/bin/chromium',
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+          '--disable-quic',
+        ],
+      })
+      .then((b) => (browser = b)),
   ]);
 });
 

@@ -3,7 +3,8 @@ import type { PillarId } from './shell.js';
 type EmptyPillar = Exclude<PillarId, 'settings'>;
 
 // What each page will show, and how data gets there. No sample data: an empty project looks empty.
-const EMPTY_STATES: Record<EmptyPillar, { title: string; lead: string; how: string }> = {
+// `shipped: false` says plainly that the server does not do this yet; flip it when the pillar lands.
+const EMPTY_STATES: Record<EmptyPillar, { title: string; lead: string; how: string; shipped?: boolean }> = {
   traces: {
     title: 'Traces',
     lead: 'No traces yet.',
@@ -64,6 +65,12 @@ export function EmptyState({ pillar }: { pillar: EmptyPillar }) {
       <div className="empty-state">
         <p className="empty-lead">{state.lead}</p>
         <p className="muted">{state.how}</p>
+        {!state.shipped && (
+          <p className="muted">
+            <strong>Not in this version yet.</strong> This page fills in when the pillar ships; the journal already
+            records what the API receives.
+          </p>
+        )}
       </div>
     </section>
   );

@@ -187,7 +187,8 @@ function NewProjectDialog({ client, onClose }: { client: HangarClient; onClose: 
   const [created, setCreated] = useState<CreatedProject | null>(null);
 
   useEffect(() => {
-    dialog.current?.showModal();
+    // Guarded because StrictMode runs effects twice in development.
+    if (dialog.current && !dialog.current.open) dialog.current.showModal();
   }, []);
 
   function close() {

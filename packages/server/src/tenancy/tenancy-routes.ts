@@ -25,7 +25,7 @@ const listProjects = createRoute({
   method: 'get',
   path: '/v1/projects',
   tags: ['tenancy'],
-  summary: "Projects visible to the key (an admin key sees its organization's)",
+  summary: "Projects visible to the key: its own (a key belongs to one project)",
   middleware: [requires('read')] as const,
   responses: { 200: jsonResponse(z.object({ projects: z.array(Project) }), 'Projects'), ...errorResponses() },
 });

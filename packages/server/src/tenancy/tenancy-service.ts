@@ -121,10 +121,12 @@ export function createTenancy({ db, journal }: TenancyOptions) {
       };
     },
 
-    /** Admins see every project of their organization; other keys only their own. */
+    /**
+     * A key belongs to one project and sees only it — even an admin key sees no sibling project, not
+     * even its name. (Switching projects means holding a key for each.)
+     */
     async listProjects(auth: AuthContext): Promise<Project[]> {
-      if (auth.role !== 'admin') return [auth.project];
-      return createTenancyStore(db).listProjects(auth.project.organizationId);
+      return [auth.project];
     },
 
     async createProject(auth: AuthContext, name: string): Promise<CreatedProject> {

@@ -73,16 +73,6 @@ export function createTenancyStore(db: Kysely<Database>) {
       return row && toProject(row);
     },
 
-    async listProjects(organizationId: string): Promise<Project[]> {
-      const rows = await db
-        .selectFrom('projects')
-        .selectAll()
-        .where('organization_id', '=', organizationId)
-        .orderBy('created_at')
-        .execute();
-      return rows.map(toProject);
-    },
-
     async listProjectsWithRetention(): Promise<Project[]> {
       const rows = await db.selectFrom('projects').selectAll().where('retention_days', 'is not', null).execute();
       return rows.map(toProject);
