@@ -1,0 +1,37 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase } from './database.js';
+import { LATEST_MIGRATION, pendingMigrations } from './migrations/index.js';
+import { DIALECTS, openTestDatabase, type TestDatabase } from './test-databases.js';
+
+describe('migrations', () => {
+  const opened: TestDatabase[] = [];
+  afterEach(async () => {
+    for (const t of opened.splice(0)) await t.close();
+  });
+
+  for (const dialect of DIALECTS) {
+    it(`leave nothing pending on ${dialect}`, async () => {
+      const t = await openTestDatabase(dialect);
+      opened.push(t);
+      expect(await pendingMigrations(t.db, t.types)).toEqual([]);
+      expect(LATEST_MIGRATION).toBe('001-initial');
+    });
+  }
+
+  it.runIf(process.env.HANGAR_TEST_PG_URL)('are safe when several pools migrate at once (Postgres advisory lock)', async () => {
+    const t = await openTestDatabase('postgres');
+    opened.push(t);
+    // a fresh schema with nothing in it: drop what openTestDatabase migrated, then race four pools
+    await t.db.schema.dropTable('hangar_migrations').execute();
+    await t.db.schema.dropTable('hangar_migrations_lock').execute();
+    for (const table of ['api_keys', 'projects', 'organizations', 'journal_events', 'journal_anchors', 'blobs']) {
+      await t.db.schema.dropTable(table).execute();
+    }
+    const schema = t.describe.split(' schema ')[1]!;
+    const url = new URL(process.env.HANGAR_TEST_PG_URL!);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    const all = await Promise.all([1, 2, 3, 4].map(() => openDatabase({ url: url.toString(), dataDir: t.dataDir })));
+    for (const d of all) expect(await pendingMigrations(d.db, d.types)).toEqual([]);
+    await Promise.all(all.map((d) => d.close()));
+  });
+});
