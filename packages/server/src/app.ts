@@ -9,6 +9,7 @@ import { createRouter } from './http/openapi.js';
 import { journalRoutes } from './journal/journal-routes.js';
 import type { Journal } from './journal/journal-service.js';
 import type { Tenancy } from './tenancy/tenancy-service.js';
+import type { Traces } from './traces/traces-service.js';
 import { tenancyRoutes } from './tenancy/tenancy-routes.js';
 import { webRoutes } from './web/web-routes.js';
 
@@ -16,6 +17,7 @@ export interface AppDeps {
   database: OpenDatabase;
   tenancy: Tenancy;
   journal: Journal;
+  traces: Traces;
   logger: Logger;
   metrics?: Metrics;
   /** Largest accepted request body; 1 MiB by default. */

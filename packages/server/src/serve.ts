@@ -9,6 +9,7 @@ import { openDatabase } from './db/database.js';
 import { createJournal } from './journal/journal-service.js';
 import { createTenancy } from './tenancy/tenancy-service.js';
 import { createTenancyStore } from './tenancy/tenancy-store.js';
+import { createTraces } from './traces/traces-service.js';
 
 export interface RunningServer {
   url: string;
@@ -27,6 +28,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   const blobs = createBlobStore({ dir: database.blobDir });
   const journal = createJournal({ db: database.db, blobs });
   const tenancy = createTenancy({ db: database.db, journal });
+  const traces = createTraces({ db: database.db, blobs });
   let bootstrap: { createdKey: string | null };
   try {
     bootstrap = await tenancy.bootstrap({ adminKey: config.adminKey });
@@ -42,6 +44,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     database,
     tenancy,
     journal,
+    traces,
     logger,
     maxBodyBytes: config.maxBodyBytes,
     webDir: config.webDir,

@@ -64,14 +64,18 @@ export function createBlobStore(options: { dir: string | null }): BlobStore {
       const doomed = await db
         .deleteFrom('blobs')
         .where('created_at', '<', before)
-        .where(({ not, exists, selectFrom }) =>
+        .where(({ not, exists, or, selectFrom }) =>
           not(
-            exists(
-              selectFrom('journal_events')
-                .select('journal_events.seq')
-                .whereRef('journal_events.payload_sha256', '=', 'blobs.sha256')
-                .where('journal_events.payload', 'is', null),
-            ),
+            or([
+              exists(
+                selectFrom('journal_events')
+                  .select('journal_events.seq')
+                  .whereRef('journal_events.payload_sha256', '=', 'blobs.sha256')
+                  .where('journal_events.payload', 'is', null),
+              ),
+              exists(selectFrom('spans').select('spans.span_id').whereRef('spans.input_sha256', '=', 'blobs.sha256')),
+              exists(selectFrom('spans').select('spans.span_id').whereRef('spans.output_sha256', '=', 'blobs.sha256')),
+            ]),
           ),
         )
         .returning('sha256')

@@ -33,5 +33,35 @@ export interface Database {
     hash: string;
   };
   journal_anchors: { project_id: string; stream: string; seq: number; hash: string; removed_at: string };
+  spans: {
+    project_id: string;
+    trace_id: string;
+    span_id: string;
+    parent_span_id: string | null;
+    name: string;
+    kind: string;
+    status: string;
+    status_message: string | null;
+    error_type: string | null;
+    start_time: string;
+    end_time: string;
+    duration_ms: number;
+    service_name: string | null;
+    agent: string | null;
+    provider: string | null;
+    model: string | null;
+    tokens_input: number | null;
+    tokens_output: number | null;
+    tokens_cache_read: number | null;
+    tokens_cache_write: number | null;
+    tokens_reasoning: number | null;
+    cost_micros: number | null;
+    provider_cost_micros: number | null;
+    tool_name: string | null;
+    input_sha256: string | null;
+    output_sha256: string | null;
+    attributes: string;
+    source: string;
+  };
   blobs: { sha256: string; size: number; created_at: string; content: Uint8Array | null };
 }

@@ -1,6 +1,7 @@
 import { Migrator, type Kysely, type Migration } from 'kysely';
 import type { ColumnTypes } from '../dialects/dialect.js';
 import * as initial from './001-initial.js';
+import * as traces from './002-traces.js';
 
 // Migrations see the schema as it was then, not today's Database type.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -13,6 +14,7 @@ interface HangarMigration {
 /** Every migration, in order. Names sort; a released migration is never edited, only followed. */
 const MIGRATIONS: Record<string, HangarMigration> = {
   '001-initial': initial,
+  '002-traces': traces,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1)!;

@@ -1,0 +1,59 @@
+import type { Kysely } from 'kysely';
+import type { Span } from '@hangar/protocol';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { Database } from '../db/schema.js';
+import { canonicalJson } from '../util/hash.js';
+import { createTracesStore, toSpan, toSpanRow } from './traces-store.js';
+
+/**
+ * A span to record: everything of a Span except what Hangar derives (cost from its price table, the
+ * blob hashes of input and output, costDiffers).
+ */
+export type SpanInput = Omit<Span, 'costMicros' | 'costDiffers' | 'inputSha256' | 'outputSha256'> & {
+  /** Input messages or tool arguments (any JSON); stored in the blob store. */
+  input?: unknown;
+  /** Output messages or tool result (any JSON); stored in the blob store. */
+  output?: unknown;
+};
+
+export interface TracesOptions {
+  db: Kysely<Database>;
+  blobs: BlobStore;
+}
+
+/** Spans from OTLP, the gateway and the SDK, normalized to one model. */
+export function createTraces({ db, blobs }: TracesOptions) {
+  async function recordIn(trx: Kysely<Database>, projectId: string, inputs: SpanInput[]): Promise<Span[]> {
+    const spans: Span[] = [];
+    for (const input of inputs) {
+      const { input: inputData, output: outputData, ...rest } = input;
+      const inputSha256 = inputData === undefined ? null : await blobs.put(trx, Buffer.from(canonicalJson(inputData)));
+      const outputSha256 = outputData === undefined ? null : await blobs.put(trx, Buffer.from(canonicalJson(outputData)));
+      // TODO(pricing): cost from the price table in effect at rest.startTime
+      const costMicros: number | null = null;
+      spans.push({
+        ...rest,
+        costMicros,
+        costDiffers: costMicros !== null && rest.providerCostMicros !== null && costMicros !== rest.providerCostMicros,
+        inputSha256,
+        outputSha256,
+      });
+    }
+    await createTracesStore(trx).insertSpans(spans.map((s) => toSpanRow(projectId, s)));
+    return spans;
+  }
+
+  return {
+    /** Records spans in one transaction (or in `trx`); returns them as stored, with cost. */
+    async record(projectId: string, inputs: SpanInput[], trx?: Kysely<Database>): Promise<Span[]> {
+      if (trx) return recordIn(trx, projectId, inputs);
+      return db.transaction().execute((t) => recordIn(t, projectId, inputs));
+    },
+
+    async trace(projectId: string, traceId: string): Promise<Span[]> {
+      return (await createTracesStore(db).trace(projectId, traceId)).map(toSpan);
+    },
+  };
+}
+
+export type Traces = ReturnType<typeof createTraces>;
