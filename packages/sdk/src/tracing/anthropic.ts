@@ -31,7 +31,7 @@ type Body = Record<string, unknown>;
  * import Anthropic from '@anthropic-ai/sdk';
  * import { wrapAnthropic } from '@hangar/sdk/tracing';
  * const anthropic = wrapAnthropic(new Anthropic());
- * const msg = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 512, messages: [{ role: 'user', content: 'Hi' }] });
+ * const msg = await anthropic.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 512, messages: [{ role: 'user', content: 'Hi' }] });
  */
 export function wrapAnthropic<C extends object>(client: C, options: WrapOptions = {}): C {
   const recordContent = options.recordContent ?? true;
