@@ -34,7 +34,10 @@ describe('aiSdkTelemetry', () => {
     expect(outer.parentSpanContext?.spanId).toBe(root.spanContext().spanId);
     expect(call.parentSpanContext?.spanId).toBe(outer.spanContext().spanId);
     expect(outer.instrumentationScope.name).toBe('@hangar/sdk');
-    expect(outer.attributes).toMatchObject({ 'ai.telemetry.functionId': 'greeter', 'ai.telemetry.metadata.tenant': 'acme' });
+    expect(outer.attributes).toMatchObject({
+      'ai.telemetry.functionId': 'greeter',
+      'ai.telemetry.metadata.tenant': 'acme',
+    });
     expect(String(outer.attributes['ai.prompt'])).toContain('Hello AI SDK');
     expect(call.attributes).toMatchObject({
       'gen_ai.system': expect.stringContaining('openai'),
@@ -56,7 +59,9 @@ describe('aiSdkTelemetry', () => {
     expect(text).toBe('echo: secret prompt');
     await result.consumeStream();
     const spans = recorded.spans();
-    expect(spans.map((s) => s.name)).toEqual(expect.arrayContaining(['ai.streamText', 'ai.streamText.doStream']));
+    expect(spans.map((s) => s.name)).toEqual(
+      expect.arrayContaining(['ai.streamText', 'ai.streamText.doStream']),
+    );
     const everything = JSON.stringify(spans.map((s) => s.attributes));
     expect(everything).not.toContain('secret prompt');
     expect(everything).not.toContain('echo:');

@@ -50,9 +50,15 @@ describe('wrapAnthropic', () => {
       'gen_ai.usage.cache_creation.input_tokens': USAGE.cacheWrite,
     });
     expect(jsonAttr(span, 'gen_ai.system_instructions')).toEqual([{ type: 'text', content: 'Be brief.' }]);
-    expect(jsonAttr(span, 'gen_ai.input.messages')).toEqual([{ role: 'user', parts: [{ type: 'text', content: 'Hello there' }] }]);
+    expect(jsonAttr(span, 'gen_ai.input.messages')).toEqual([
+      { role: 'user', parts: [{ type: 'text', content: 'Hello there' }] },
+    ]);
     expect(jsonAttr(span, 'gen_ai.output.messages')).toEqual([
-      { role: 'assistant', parts: [{ type: 'text', content: 'echo: Hello there' }], finish_reason: 'end_turn' },
+      {
+        role: 'assistant',
+        parts: [{ type: 'text', content: 'echo: Hello there' }],
+        finish_reason: 'end_turn',
+      },
     ]);
   });
 
@@ -63,14 +69,25 @@ describe('wrapAnthropic', () => {
       tools,
       messages: [
         { role: 'user', content: 'Weather?' },
-        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_0', name: 'get_weather', input: { city: 'Oslo' } }] },
-        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_0', content: [{ type: 'text', text: 'rainy' }] }] },
+        {
+          role: 'assistant',
+          content: [{ type: 'tool_use', id: 'toolu_0', name: 'get_weather', input: { city: 'Oslo' } }],
+        },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 'toolu_0', content: [{ type: 'text', text: 'rainy' }] },
+          ],
+        },
       ],
     });
     const [span] = recorded.spans();
     expect(jsonAttr(span!, 'gen_ai.input.messages')).toEqual([
       { role: 'user', parts: [{ type: 'text', content: 'Weather?' }] },
-      { role: 'assistant', parts: [{ type: 'tool_call', id: 'toolu_0', name: 'get_weather', arguments: { city: 'Oslo' } }] },
+      {
+        role: 'assistant',
+        parts: [{ type: 'tool_call', id: 'toolu_0', name: 'get_weather', arguments: { city: 'Oslo' } }],
+      },
       { role: 'user', parts: [{ type: 'tool_call_response', id: 'toolu_0', response: 'rainy' }] },
     ]);
     expect(jsonAttr(span!, 'gen_ai.output.messages')).toEqual([
@@ -86,7 +103,13 @@ describe('wrapAnthropic', () => {
   });
 
   it('streams exactly what the unwrapped client streams, and rebuilds the message for the span', async () => {
-    const request = { model: 'claude-sonnet-5-5', max_tokens: 100, stream: true as const, tools, messages: [{ role: 'user' as const, content: 'Weather?' }] };
+    const request = {
+      model: 'claude-sonnet-5-5',
+      max_tokens: 100,
+      stream: true as const,
+      tools,
+      messages: [{ role: 'user' as const, content: 'Weather?' }],
+    };
     const plain: unknown[] = [];
     for await (const event of await raw.messages.create(request)) plain.push(event);
     recorded.reset();
@@ -114,7 +137,11 @@ describe('wrapAnthropic', () => {
   });
 
   it('traces messages.stream() once, ending when the final message is in', async () => {
-    const stream = anthropic.messages.stream({ model: 'claude-sonnet-5-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
+    const stream = anthropic.messages.stream({
+      model: 'claude-sonnet-5-5',
+      max_tokens: 100,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     const texts: string[] = [];
     stream.on('text', (t) => texts.push(t));
     const final = await stream.finalMessage();
@@ -138,7 +165,11 @@ describe('wrapAnthropic', () => {
   });
 
   it('without the wrapper, the client traces itself, without content: the wrapper is what adds messages', async () => {
-    await raw.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
+    await raw.messages.create({
+      model: 'claude-sonnet-5-5',
+      max_tokens: 100,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     const spans = recorded.spans();
     expect(spans.length).toBeGreaterThan(0);
     expect(spans.every((s) => s.attributes['gen_ai.output.messages'] === undefined)).toBe(true);

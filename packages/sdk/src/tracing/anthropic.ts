@@ -64,13 +64,17 @@ export function wrapAnthropic<C extends object>(client: C, options: WrapOptions 
       const system = systemInstructions(body.system);
       if (system) call.setContent(GEN_AI.systemInstructions, system);
       call.setContent(GEN_AI.inputMessages, anthropicMessages(body.messages));
-      return observeCall(call, () => original.apply(self, args), (value) => {
-        if (body.stream === true) observeStream(call, value, ...messageStreamObserver(call));
-        else {
-          recordMessage(call, value);
-          call.end();
-        }
-      });
+      return observeCall(
+        call,
+        () => original.apply(self, args),
+        (value) => {
+          if (body.stream === true) observeStream(call, value, ...messageStreamObserver(call));
+          else {
+            recordMessage(call, value);
+            call.end();
+          }
+        },
+      );
     };
 
   return proxyWith(target, (name, value) => {
@@ -81,7 +85,8 @@ export function wrapAnthropic<C extends object>(client: C, options: WrapOptions 
       if (method === 'create') return create(fn as (...args: unknown[]) => unknown, messages);
       // `stream()` calls `this.create({ …, stream: true })`: run it with the proxy as `this`, so
       // that call is the traced one.
-      if (method === 'stream') return (...args: unknown[]) => Reflect.apply(fn as (...a: unknown[]) => unknown, proxied, args);
+      if (method === 'stream')
+        return (...args: unknown[]) => Reflect.apply(fn as (...a: unknown[]) => unknown, proxied, args);
       return undefined;
     });
     return proxied;
@@ -92,7 +97,9 @@ export function wrapAnthropic<C extends object>(client: C, options: WrapOptions 
 function withoutBuiltInSpans<C extends object>(client: C): C {
   const c = client as { openTelemetry?: unknown; withOptions?: unknown };
   if (!isRecord(c.openTelemetry) || typeof c.withOptions !== 'function') return client;
-  return (c.withOptions as (o: object) => C).call(client, { openTelemetry: { ...c.openTelemetry, traces: false } });
+  return (c.withOptions as (o: object) => C).call(client, {
+    openTelemetry: { ...c.openTelemetry, traces: false },
+  });
 }
 
 function systemInstructions(system: unknown): MessagePart[] | undefined {
@@ -104,7 +111,9 @@ function systemInstructions(system: unknown): MessagePart[] | undefined {
 /** Anthropic messages in the GenAI messages schema. */
 export function anthropicMessages(messages: unknown): ChatMessage[] | undefined {
   if (!Array.isArray(messages)) return undefined;
-  return messages.filter(isRecord).map((m) => ({ role: str(m.role) ?? 'user', parts: blockParts(m.content) }));
+  return messages
+    .filter(isRecord)
+    .map((m) => ({ role: str(m.role) ?? 'user', parts: blockParts(m.content) }));
 }
 
 function blockParts(content: unknown): MessagePart[] {
@@ -120,7 +129,11 @@ function blockParts(content: unknown): MessagePart[] {
       case 'server_tool_use':
         return { type: 'tool_call', id: str(b.id) ?? null, name: str(b.name) ?? '', arguments: b.input };
       case 'tool_result':
-        return { type: 'tool_call_response', id: str(b.tool_use_id) ?? null, response: toolResult(b.content) };
+        return {
+          type: 'tool_call_response',
+          id: str(b.tool_use_id) ?? null,
+          response: toolResult(b.content),
+        };
       default:
         // images, documents, redacted thinking: their kind only, never their (possibly large) data
         return { type: str(b.type) ?? 'unknown' };
@@ -160,7 +173,9 @@ function recordMessage(call: ModelCallSpan, value: unknown): void {
       [GEN_AI.responseFinishReasons]: [finish],
     }),
   );
-  call.setContent(GEN_AI.outputMessages, [{ role: str(value.role) ?? 'assistant', parts: blockParts(value.content), finish_reason: finish }]);
+  call.setContent(GEN_AI.outputMessages, [
+    { role: str(value.role) ?? 'assistant', parts: blockParts(value.content), finish_reason: finish },
+  ]);
   if (isRecord(value.usage)) call.usage(anthropicUsage(value.usage));
 }
 
@@ -189,14 +204,18 @@ function messageStreamObserver(call: ModelCallSpan): [(event: unknown) => void, 
         const delta = isRecord(event.delta) ? event.delta : {};
         if (!block) break;
         if (delta.type === 'text_delta') block.text = (str(block.text) ?? '') + (str(delta.text) ?? '');
-        else if (delta.type === 'thinking_delta') block.thinking = (str(block.thinking) ?? '') + (str(delta.thinking) ?? '');
-        else if (delta.type === 'input_json_delta') json.set(index, (json.get(index) ?? '') + (str(delta.partial_json) ?? ''));
+        else if (delta.type === 'thinking_delta')
+          block.thinking = (str(block.thinking) ?? '') + (str(delta.thinking) ?? '');
+        else if (delta.type === 'input_json_delta')
+          json.set(index, (json.get(index) ?? '') + (str(delta.partial_json) ?? ''));
         break;
       }
       case 'message_delta':
-        if (isRecord(event.delta) && typeof event.delta.stop_reason === 'string') stopReason = event.delta.stop_reason;
+        if (isRecord(event.delta) && typeof event.delta.stop_reason === 'string')
+          stopReason = event.delta.stop_reason;
         // message_delta carries cumulative counts: later values replace earlier ones
-        if (isRecord(event.usage)) for (const [k, v] of Object.entries(event.usage)) if (v !== null && v !== undefined) usage[k] = v;
+        if (isRecord(event.usage))
+          for (const [k, v] of Object.entries(event.usage)) if (v !== null && v !== undefined) usage[k] = v;
         break;
       default:
         break;

@@ -135,7 +135,10 @@ export class HangarExporter implements SpanExporter {
     resultCallback(
       dropped === 0
         ? { code: ExportResultCode.SUCCESS }
-        : { code: ExportResultCode.FAILED, error: new Error(`${dropped} span(s) dropped: Hangar exporter queue full`) },
+        : {
+            code: ExportResultCode.FAILED,
+            error: new Error(`${dropped} span(s) dropped: Hangar exporter queue full`),
+          },
     );
   }
 
@@ -161,7 +164,8 @@ export class HangarExporter implements SpanExporter {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (typeof process !== 'undefined' && typeof process.off === 'function') process.off('beforeExit', this.onBeforeExit);
+    if (typeof process !== 'undefined' && typeof process.off === 'function')
+      process.off('beforeExit', this.onBeforeExit);
   }
 
   /** Counts of spans exported, dropped, failed and waiting. */
@@ -171,7 +175,10 @@ export class HangarExporter implements SpanExporter {
 
   private drop(n: number, why: string): void {
     this.counts.dropped += n;
-    this.warnOnce('dropped', `Hangar: dropping spans because ${why}; see exporter.stats().dropped for the count.`);
+    this.warnOnce(
+      'dropped',
+      `Hangar: dropping spans because ${why}; see exporter.stats().dropped for the count.`,
+    );
   }
 
   private warnOnce(kind: string, message: string): void {
@@ -320,7 +327,10 @@ function rejectedSpans(text: string): number {
 
 function partialMessage(text: string): string {
   try {
-    return String((JSON.parse(text) as { partialSuccess?: { errorMessage?: unknown } }).partialSuccess?.errorMessage ?? '');
+    return String(
+      (JSON.parse(text) as { partialSuccess?: { errorMessage?: unknown } }).partialSuccess?.errorMessage ??
+        '',
+    );
   } catch {
     return '';
   }

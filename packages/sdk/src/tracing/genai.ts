@@ -3,7 +3,16 @@
  * wrappers. The names are copied, as `@opentelemetry/semantic-conventions` asks: it exports the
  * `gen_ai.*` names only from its unstable `incubating` entry point.
  */
-import { SpanKind, SpanStatusCode, context, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  SpanKind,
+  SpanStatusCode,
+  context,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 
 export const GEN_AI = {
   operationName: 'gen_ai.operation.name',
@@ -229,7 +238,11 @@ export function observeCall<T>(call: ModelCallSpan, run: () => T, onValue: (valu
     call.fail(error);
     throw error;
   }
-  if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+  if (
+    result !== null &&
+    typeof result === 'object' &&
+    typeof (result as { then?: unknown }).then === 'function'
+  ) {
     (result as unknown as PromiseLike<Awaited<T>>).then(
       (value) => {
         try {
@@ -252,12 +265,20 @@ export function observeCall<T>(call: ModelCallSpan, run: () => T, onValue: (valu
  * the span when it is consumed, aborted or fails. The stream object itself is the caller's: its
  * `iterator` (used by `for await`, `tee()` and `toReadableStream()`) is replaced on that instance.
  */
-export function observeStream(call: ModelCallSpan, stream: unknown, onEvent: (event: unknown) => void, onDone: () => void): void {
+export function observeStream(
+  call: ModelCallSpan,
+  stream: unknown,
+  onEvent: (event: unknown) => void,
+  onDone: () => void,
+): void {
   if (!isRecord(stream)) {
     call.end();
     return;
   }
-  const s = stream as { iterator?: unknown; controller?: { signal?: AbortSignal } } & Record<PropertyKey, unknown>;
+  const s = stream as { iterator?: unknown; controller?: { signal?: AbortSignal } } & Record<
+    PropertyKey,
+    unknown
+  >;
   const observe = (source: AsyncIterable<unknown>) =>
     (async function* observed() {
       let finished = false;
@@ -290,7 +311,8 @@ export function observeStream(call: ModelCallSpan, stream: unknown, onEvent: (ev
     s.iterator = () => observe({ [Symbol.asyncIterator]: () => original.call(stream) });
   } else if (typeof s[Symbol.asyncIterator] === 'function') {
     const original = s[Symbol.asyncIterator] as () => AsyncIterator<unknown>;
-    s[Symbol.asyncIterator] = () => observe({ [Symbol.asyncIterator]: () => original.call(stream) })[Symbol.asyncIterator]();
+    s[Symbol.asyncIterator] = () =>
+      observe({ [Symbol.asyncIterator]: () => original.call(stream) })[Symbol.asyncIterator]();
   } else {
     call.end();
   }
@@ -301,7 +323,10 @@ export function observeStream(call: ModelCallSpan, stream: unknown, onEvent: (ev
  * target's own otherwise, with methods bound to the target (SDK clients keep private fields, which
  * a proxy as `this` could not read). Replacements are made once per property.
  */
-export function proxyWith<T extends object>(target: T, replace: (name: PropertyKey, value: unknown) => unknown): T {
+export function proxyWith<T extends object>(
+  target: T,
+  replace: (name: PropertyKey, value: unknown) => unknown,
+): T {
   const cache = new Map<PropertyKey, unknown>();
   return new Proxy(target, {
     get(t, name) {

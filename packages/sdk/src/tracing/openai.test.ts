@@ -66,10 +66,25 @@ describe('wrapOpenAI', () => {
   it('records tool calls asked for and tool results sent back', async () => {
     const reply = await openai.chat.completions.create({
       model: 'gpt-4o-mini',
-      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }],
+      tools: [
+        {
+          type: 'function',
+          function: { name: 'get_weather', parameters: { type: 'object', properties: {} } },
+        },
+      ],
       messages: [
         { role: 'user', content: 'Weather?' },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            {
+              id: 'call_0',
+              type: 'function',
+              function: { name: 'get_weather', arguments: '{"city":"Oslo"}' },
+            },
+          ],
+        },
         { role: 'tool', tool_call_id: 'call_0', content: 'rainy' },
       ],
     });
@@ -77,11 +92,18 @@ describe('wrapOpenAI', () => {
     const [span] = recorded.spans();
     expect(jsonAttr(span!, 'gen_ai.input.messages')).toEqual([
       { role: 'user', parts: [{ type: 'text', content: 'Weather?' }] },
-      { role: 'assistant', parts: [{ type: 'tool_call', id: 'call_0', name: 'get_weather', arguments: { city: 'Oslo' } }] },
+      {
+        role: 'assistant',
+        parts: [{ type: 'tool_call', id: 'call_0', name: 'get_weather', arguments: { city: 'Oslo' } }],
+      },
       { role: 'tool', parts: [{ type: 'tool_call_response', id: 'call_0', response: 'rainy' }] },
     ]);
     expect(jsonAttr(span!, 'gen_ai.output.messages')).toEqual([
-      { role: 'assistant', parts: [{ type: 'tool_call', id: 'call_1', name: 'get_weather', arguments: { city: 'Paris' } }], finish_reason: 'tool_calls' },
+      {
+        role: 'assistant',
+        parts: [{ type: 'tool_call', id: 'call_1', name: 'get_weather', arguments: { city: 'Paris' } }],
+        finish_reason: 'tool_calls',
+      },
     ]);
   });
 
@@ -116,7 +138,11 @@ describe('wrapOpenAI', () => {
     expect(span!.attributes['gen_ai.response.time_to_first_chunk']).toBeGreaterThan(0);
     expect(span!.attributes['hangar.stream.aborted']).toBeUndefined();
     expect(jsonAttr(span!, 'gen_ai.output.messages')).toEqual([
-      { role: 'assistant', parts: [{ type: 'text', content: 'echo: stream me please' }], finish_reason: 'stop' },
+      {
+        role: 'assistant',
+        parts: [{ type: 'text', content: 'echo: stream me please' }],
+        finish_reason: 'stop',
+      },
     ]);
   });
 
@@ -124,7 +150,12 @@ describe('wrapOpenAI', () => {
     const stream = await openai.chat.completions.create({
       model: 'gpt-4o-mini',
       stream: true,
-      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }],
+      tools: [
+        {
+          type: 'function',
+          function: { name: 'get_weather', parameters: { type: 'object', properties: {} } },
+        },
+      ],
       messages: [{ role: 'user', content: 'Weather?' }],
     });
     for await (const _ of stream) {
@@ -132,12 +163,20 @@ describe('wrapOpenAI', () => {
     }
     const [span] = recorded.spans();
     expect(jsonAttr(span!, 'gen_ai.output.messages')).toEqual([
-      { role: 'assistant', parts: [{ type: 'tool_call', id: 'call_1', name: 'get_weather', arguments: { city: 'Paris' } }], finish_reason: 'tool_calls' },
+      {
+        role: 'assistant',
+        parts: [{ type: 'tool_call', id: 'call_1', name: 'get_weather', arguments: { city: 'Paris' } }],
+        finish_reason: 'tool_calls',
+      },
     ]);
   });
 
   it('ends the span, marked aborted, when the caller stops reading a stream', async () => {
-    const stream = await openai.chat.completions.create({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'x' }] });
+    const stream = await openai.chat.completions.create({
+      model: 'slow',
+      stream: true,
+      messages: [{ role: 'user', content: 'x' }],
+    });
     for await (const chunk of stream) {
       if (chunk.choices[0]?.delta.content === 'first') break;
     }
@@ -156,7 +195,9 @@ describe('wrapOpenAI', () => {
   });
 
   it('records a failed call as an error span and throws the original error', async () => {
-    const error = await openai.chat.completions.create({ model: 'rate-limited', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    const error = await openai.chat.completions
+      .create({ model: 'rate-limited', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);
     const [span] = recorded.spans();
     expect(span!.status).toEqual({ code: SpanStatusCode.ERROR, message: (error as Error).message });
@@ -177,23 +218,40 @@ describe('wrapOpenAI', () => {
   });
 
   it('records the Responses API, streaming and not', async () => {
-    const res = await openai.responses.create({ model: 'gpt-4.1', instructions: 'Be brief.', input: 'hi there' });
+    const res = await openai.responses.create({
+      model: 'gpt-4.1',
+      instructions: 'Be brief.',
+      input: 'hi there',
+    });
     expect(res.output_text).toBe('echo: hi there');
     const stream = await openai.responses.create({ model: 'gpt-4.1', input: 'again', stream: true });
     for await (const _ of stream) {
       // drain
     }
     const [plain, streamed] = recorded.spans();
-    expect(attrs(plain!)).toMatchObject({ 'gen_ai.response.id': 'resp_1', 'gen_ai.usage.input_tokens': USAGE.input, 'gen_ai.usage.cache_read.input_tokens': USAGE.cacheRead });
+    expect(attrs(plain!)).toMatchObject({
+      'gen_ai.response.id': 'resp_1',
+      'gen_ai.usage.input_tokens': USAGE.input,
+      'gen_ai.usage.cache_read.input_tokens': USAGE.cacheRead,
+    });
     expect(jsonAttr(plain!, 'gen_ai.system_instructions')).toEqual([{ type: 'text', content: 'Be brief.' }]);
-    expect(jsonAttr(plain!, 'gen_ai.output.messages')).toEqual([{ role: 'assistant', parts: [{ type: 'text', content: 'echo: hi there' }], finish_reason: 'stop' }]);
-    expect(jsonAttr(streamed!, 'gen_ai.output.messages')).toEqual([{ role: 'assistant', parts: [{ type: 'text', content: 'echo: again' }], finish_reason: 'stop' }]);
+    expect(jsonAttr(plain!, 'gen_ai.output.messages')).toEqual([
+      { role: 'assistant', parts: [{ type: 'text', content: 'echo: hi there' }], finish_reason: 'stop' },
+    ]);
+    expect(jsonAttr(streamed!, 'gen_ai.output.messages')).toEqual([
+      { role: 'assistant', parts: [{ type: 'text', content: 'echo: again' }], finish_reason: 'stop' },
+    ]);
     expect(streamed!.attributes['gen_ai.usage.output_tokens']).toBe(USAGE.output);
   });
 
   it('nests under the active span and leaves message content out when asked', async () => {
     const quiet = wrapOpenAI(raw, { recordContent: false });
-    await withSpan('agent turn', () => quiet.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'secret' }] }));
+    await withSpan('agent turn', () =>
+      quiet.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'secret' }],
+      }),
+    );
     const spans = recorded.spans();
     const parent = spans.find((s) => s.name === 'agent turn')!;
     const child = spans.find((s) => s.name === 'chat gpt-4o-mini')!;

@@ -55,34 +55,42 @@ export function wrapOpenAI<C extends object>(client: C, options: WrapOptions = {
       const body = (isRecord(args[0]) ? args[0] : {}) as Body;
       const call = start('chat', body, chatRequestAttributes(body));
       call.setContent(GEN_AI.inputMessages, chatInputMessages(body.messages));
-      return observeCall(call, () => original.apply(self, args), (value) => {
-        if (body.stream === true) observeStream(call, value, ...chatStreamObserver(call));
-        else {
-          recordChatCompletion(call, value);
-          call.end();
-        }
-      });
+      return observeCall(
+        call,
+        () => original.apply(self, args),
+        (value) => {
+          if (body.stream === true) observeStream(call, value, ...chatStreamObserver(call));
+          else {
+            recordChatCompletion(call, value);
+            call.end();
+          }
+        },
+      );
     };
 
   const embeddingsCreate = (original: (...args: unknown[]) => unknown, self: unknown) =>
     function create(this: unknown, ...args: unknown[]) {
       const body = (isRecord(args[0]) ? args[0] : {}) as Body;
       const call = start('embeddings', body);
-      return observeCall(call, () => original.apply(self, args), (value) => {
-        if (isRecord(value)) {
-          const first = Array.isArray(value.data) ? (value.data[0] as unknown) : undefined;
-          const embedding = isRecord(first) ? first.embedding : undefined;
-          call.setAttributes(
-            compact({
-              [GEN_AI.responseModel]: str(value.model),
-              [GEN_AI.embeddingsDimensionCount]: Array.isArray(embedding) ? embedding.length : undefined,
-            }),
-          );
-          const usage = isRecord(value.usage) ? value.usage : {};
-          call.usage({ input: num(usage.prompt_tokens) ?? num(usage.input_tokens) });
-        }
-        call.end();
-      });
+      return observeCall(
+        call,
+        () => original.apply(self, args),
+        (value) => {
+          if (isRecord(value)) {
+            const first = Array.isArray(value.data) ? (value.data[0] as unknown) : undefined;
+            const embedding = isRecord(first) ? first.embedding : undefined;
+            call.setAttributes(
+              compact({
+                [GEN_AI.responseModel]: str(value.model),
+                [GEN_AI.embeddingsDimensionCount]: Array.isArray(embedding) ? embedding.length : undefined,
+              }),
+            );
+            const usage = isRecord(value.usage) ? value.usage : {};
+            call.usage({ input: num(usage.prompt_tokens) ?? num(usage.input_tokens) });
+          }
+          call.end();
+        },
+      );
     };
 
   const responsesCreate = (original: (...args: unknown[]) => unknown, self: unknown) =>
@@ -98,26 +106,35 @@ export function wrapOpenAI<C extends object>(client: C, options: WrapOptions = {
           [GEN_AI.requestStream]: body.stream === true ? true : undefined,
         }),
       );
-      if (typeof body.instructions === 'string') call.setContent(GEN_AI.systemInstructions, [{ type: 'text', content: body.instructions }]);
+      if (typeof body.instructions === 'string')
+        call.setContent(GEN_AI.systemInstructions, [{ type: 'text', content: body.instructions }]);
       call.setContent(GEN_AI.inputMessages, responsesInputMessages(body.input));
-      return observeCall(call, () => original.apply(self, args), (value) => {
-        if (body.stream === true) {
-          observeStream(
-            call,
-            value,
-            (event) => {
-              if (!isRecord(event) || !isRecord(event.response)) return;
-              if (event.type === 'response.completed' || event.type === 'response.incomplete' || event.type === 'response.failed') {
-                recordResponse(call, event.response);
-              }
-            },
-            () => {},
-          );
-        } else {
-          recordResponse(call, value);
-          call.end();
-        }
-      });
+      return observeCall(
+        call,
+        () => original.apply(self, args),
+        (value) => {
+          if (body.stream === true) {
+            observeStream(
+              call,
+              value,
+              (event) => {
+                if (!isRecord(event) || !isRecord(event.response)) return;
+                if (
+                  event.type === 'response.completed' ||
+                  event.type === 'response.incomplete' ||
+                  event.type === 'response.failed'
+                ) {
+                  recordResponse(call, event.response);
+                }
+              },
+              () => {},
+            );
+          } else {
+            recordResponse(call, value);
+            call.end();
+          }
+        },
+      );
     };
 
   const wrapMethod = (
@@ -127,7 +144,9 @@ export function wrapOpenAI<C extends object>(client: C, options: WrapOptions = {
   ) => {
     if (!isRecord(resource) && typeof resource !== 'object') return undefined;
     return proxyWith(resource as object, (name, value) =>
-      name === method && typeof value === 'function' ? make(value as (...args: unknown[]) => unknown, resource) : undefined,
+      name === method && typeof value === 'function'
+        ? make(value as (...args: unknown[]) => unknown, resource)
+        : undefined,
     );
   };
 
@@ -169,7 +188,11 @@ export function chatInputMessages(messages: unknown): ChatMessage[] | undefined 
     const role = str(m.role) ?? 'user';
     const parts: MessagePart[] = [];
     if (role === 'tool' || role === 'function') {
-      parts.push({ type: 'tool_call_response', id: str(m.tool_call_id) ?? null, response: contentText(m.content) });
+      parts.push({
+        type: 'tool_call_response',
+        id: str(m.tool_call_id) ?? null,
+        response: contentText(m.content),
+      });
     } else {
       parts.push(...contentParts(m.content));
       if (typeof m.refusal === 'string') parts.push({ type: 'text', content: m.refusal });
@@ -200,7 +223,12 @@ function contentText(content: unknown): unknown {
 
 function toolCallPart(call: Record<string, unknown>): MessagePart {
   const fn = isRecord(call.function) ? call.function : {};
-  return { type: 'tool_call', id: str(call.id) ?? null, name: str(fn.name) ?? '', arguments: parseJsonLoose(fn.arguments) };
+  return {
+    type: 'tool_call',
+    id: str(call.id) ?? null,
+    name: str(fn.name) ?? '',
+    arguments: parseJsonLoose(fn.arguments),
+  };
 }
 
 function recordChatCompletion(call: ModelCallSpan, value: unknown): void {
@@ -209,12 +237,20 @@ function recordChatCompletion(call: ModelCallSpan, value: unknown): void {
   const output: OutputMessage[] = choices.map((c) => {
     const message = isRecord(c.message) ? c.message : {};
     const [converted] = chatInputMessages([{ ...message, role: str(message.role) ?? 'assistant' }]) ?? [];
-    return { role: converted?.role ?? 'assistant', parts: converted?.parts ?? [], finish_reason: str(c.finish_reason) ?? '' };
+    return {
+      role: converted?.role ?? 'assistant',
+      parts: converted?.parts ?? [],
+      finish_reason: str(c.finish_reason) ?? '',
+    };
   });
   recordChatResult(call, value, output);
 }
 
-function recordChatResult(call: ModelCallSpan, value: Record<string, unknown>, output: OutputMessage[]): void {
+function recordChatResult(
+  call: ModelCallSpan,
+  value: Record<string, unknown>,
+  output: OutputMessage[],
+): void {
   call.setAttributes(
     compact({
       [GEN_AI.responseModel]: str(value.model),
@@ -227,7 +263,11 @@ function recordChatResult(call: ModelCallSpan, value: Record<string, unknown>, o
 }
 
 function openAiUsage(usage: Record<string, unknown>) {
-  const prompt = isRecord(usage.prompt_tokens_details) ? usage.prompt_tokens_details : isRecord(usage.input_tokens_details) ? usage.input_tokens_details : {};
+  const prompt = isRecord(usage.prompt_tokens_details)
+    ? usage.prompt_tokens_details
+    : isRecord(usage.input_tokens_details)
+      ? usage.input_tokens_details
+      : {};
   const completion = isRecord(usage.completion_tokens_details)
     ? usage.completion_tokens_details
     : isRecord(usage.output_tokens_details)
@@ -286,7 +326,12 @@ function chatStreamObserver(call: ModelCallSpan): [(event: unknown) => void, () 
         role: c.role,
         parts: [
           ...(c.text ? [{ type: 'text', content: c.text }] : []),
-          ...[...c.toolCalls.values()].map((t) => ({ type: 'tool_call', id: t.id, name: t.name, arguments: parseJsonLoose(t.arguments) })),
+          ...[...c.toolCalls.values()].map((t) => ({
+            type: 'tool_call',
+            id: t.id,
+            name: t.name,
+            arguments: parseJsonLoose(t.arguments),
+          })),
         ],
         finish_reason: c.finishReason,
       }));
@@ -301,10 +346,23 @@ function responsesInputMessages(input: unknown): ChatMessage[] | undefined {
   if (!Array.isArray(input)) return undefined;
   return input.filter(isRecord).map((item): ChatMessage => {
     if (item.type === 'function_call') {
-      return { role: 'assistant', parts: [{ type: 'tool_call', id: str(item.call_id) ?? null, name: str(item.name) ?? '', arguments: parseJsonLoose(item.arguments) }] };
+      return {
+        role: 'assistant',
+        parts: [
+          {
+            type: 'tool_call',
+            id: str(item.call_id) ?? null,
+            name: str(item.name) ?? '',
+            arguments: parseJsonLoose(item.arguments),
+          },
+        ],
+      };
     }
     if (item.type === 'function_call_output') {
-      return { role: 'tool', parts: [{ type: 'tool_call_response', id: str(item.call_id) ?? null, response: item.output }] };
+      return {
+        role: 'tool',
+        parts: [{ type: 'tool_call_response', id: str(item.call_id) ?? null, response: item.output }],
+      };
     }
     return { role: str(item.role) ?? 'user', parts: contentParts(item.content) };
   });
@@ -316,14 +374,24 @@ function recordResponse(call: ModelCallSpan, value: unknown): void {
   for (const item of Array.isArray(value.output) ? value.output.filter(isRecord) : []) {
     if (item.type === 'message') parts.push(...contentParts(item.content));
     else if (item.type === 'function_call') {
-      parts.push({ type: 'tool_call', id: str(item.call_id) ?? null, name: str(item.name) ?? '', arguments: parseJsonLoose(item.arguments) });
+      parts.push({
+        type: 'tool_call',
+        id: str(item.call_id) ?? null,
+        name: str(item.name) ?? '',
+        arguments: parseJsonLoose(item.arguments),
+      });
     } else if (item.type === 'reasoning' && Array.isArray(item.summary)) {
-      const text = item.summary.filter(isRecord).map((s) => str(s.text) ?? '').join('\n');
+      const text = item.summary
+        .filter(isRecord)
+        .map((s) => str(s.text) ?? '')
+        .join('\n');
       if (text) parts.push({ type: 'reasoning', content: text });
     }
   }
   const incomplete = isRecord(value.incomplete_details) ? str(value.incomplete_details.reason) : undefined;
-  const finish = incomplete ?? (parts.some((p) => p.type === 'tool_call') ? 'tool_call' : value.status === 'failed' ? 'error' : 'stop');
+  const finish =
+    incomplete ??
+    (parts.some((p) => p.type === 'tool_call') ? 'tool_call' : value.status === 'failed' ? 'error' : 'stop');
   call.setAttributes(
     compact({
       [GEN_AI.responseModel]: str(value.model),
@@ -333,5 +401,6 @@ function recordResponse(call: ModelCallSpan, value: unknown): void {
   );
   call.setContent(GEN_AI.outputMessages, [{ role: 'assistant', parts, finish_reason: finish }]);
   if (isRecord(value.usage)) call.usage(openAiUsage(value.usage));
-  if (value.status === 'failed' && isRecord(value.error)) call.fail(new Error(str(value.error.message) ?? 'response failed'));
+  if (value.status === 'failed' && isRecord(value.error))
+    call.fail(new Error(str(value.error.message) ?? 'response failed'));
 }

@@ -3,7 +3,12 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
-import { HangarExporter, HangarSpanProcessor, type ExporterStats, type HangarExporterOptions } from './exporter.js';
+import {
+  HangarExporter,
+  HangarSpanProcessor,
+  type ExporterStats,
+  type HangarExporterOptions,
+} from './exporter.js';
 import { SDK_SCOPE, SDK_VERSION } from './genai.js';
 
 /** Options for {@link setupHangarTracing}; every exporter option may be given too. */
@@ -61,7 +66,10 @@ export function setupHangarTracing(options: HangarTracingOptions = {}): HangarTr
   const processor = new HangarSpanProcessor(exporter);
   const provider = new BasicTracerProvider({
     resource: defaultResource().merge(
-      resourceFromAttributes({ ...(serviceName ? { 'service.name': serviceName } : {}), ...options.resourceAttributes }),
+      resourceFromAttributes({
+        ...(serviceName ? { 'service.name': serviceName } : {}),
+        ...options.resourceAttributes,
+      }),
     ),
     spanProcessors: [processor],
   });

@@ -31,8 +31,17 @@ describe('withSpan', () => {
 
   it('records a throw or a rejection and passes the same error on', async () => {
     const boom = new TypeError('boom');
-    expect(() => withSpan('sync fail', () => { throw boom; })).toThrow(boom);
-    await expect(withSpan('async fail', async () => { await tick(); throw boom; })).rejects.toBe(boom);
+    expect(() =>
+      withSpan('sync fail', () => {
+        throw boom;
+      }),
+    ).toThrow(boom);
+    await expect(
+      withSpan('async fail', async () => {
+        await tick();
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
     for (const name of ['sync fail', 'async fail']) {
       const span = byName(name);
       expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message: 'boom' });
@@ -67,10 +76,14 @@ describe('traced', () => {
   it('wraps a function: same arguments, result and this; a span per call with the attributes', async () => {
     const agent = {
       prefix: 'plan:',
-      plan: traced('plan', async function (this: { prefix: string }, goal: string) {
-        await tick();
-        return `${this.prefix} ${goal}`;
-      }, { 'agent.name': 'planner' }),
+      plan: traced(
+        'plan',
+        async function (this: { prefix: string }, goal: string) {
+          await tick();
+          return `${this.prefix} ${goal}`;
+        },
+        { 'agent.name': 'planner' },
+      ),
     };
     expect(await agent.plan('fly')).toBe('plan: fly');
     expect(await agent.plan('sail')).toBe('plan: sail');
@@ -83,7 +96,10 @@ describe('traced', () => {
 
 describe('traceTool', () => {
   it('records an execute_tool span with the tool name, arguments and result', async () => {
-    const getWeather = traceTool('get_weather', async ({ city }: { city: string }) => ({ city, sky: 'rainy' }));
+    const getWeather = traceTool('get_weather', async ({ city }: { city: string }) => ({
+      city,
+      sky: 'rainy',
+    }));
     expect(await getWeather({ city: 'Oslo' })).toEqual({ city: 'Oslo', sky: 'rainy' });
     const span = byName('execute_tool get_weather');
     expect(span.attributes).toMatchObject({

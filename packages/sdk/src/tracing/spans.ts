@@ -1,4 +1,12 @@
-import { SpanStatusCode, context, trace, type Attributes, type Span, type SpanKind, type Tracer } from '@opentelemetry/api';
+import {
+  SpanStatusCode,
+  context,
+  trace,
+  type Attributes,
+  type Span,
+  type SpanKind,
+  type Tracer,
+} from '@opentelemetry/api';
 import { GEN_AI, errorType, tracerFor } from './genai.js';
 
 /** Options for {@link withSpan} and {@link traced}. */
@@ -29,7 +37,10 @@ export function withSpan<T>(name: string, fn: (span: Span) => T, options: SpanOp
   const fail = (error: unknown) => {
     span.recordException(error instanceof Error ? error : new Error(String(error)));
     span.setAttribute(GEN_AI.errorType, errorType(error));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    span.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: error instanceof Error ? error.message : String(error),
+    });
     span.end();
   };
   let result: T;
@@ -63,13 +74,13 @@ export function withSpan<T>(name: string, fn: (span: Span) => T, options: SpanOp
  * const plan = traced('plan', async (goal: string) => llm.plan(goal), { 'agent.name': 'planner' });
  * await plan('book a flight');
  */
-export function traced<A extends unknown[], R>(
+export function traced<A extends unknown[], R, This = unknown>(
   name: string,
-  fn: (this: unknown, ...args: A) => R,
+  fn: (this: This, ...args: A) => R,
   attributes?: Attributes,
   options: Omit<SpanOptions, 'attributes'> = {},
-): (...args: A) => R {
-  return function tracedCall(this: unknown, ...args: A): R {
+): (this: This, ...args: A) => R {
+  return function tracedCall(this: This, ...args: A): R {
     return withSpan(name, () => fn.apply(this, args), { ...options, attributes });
   };
 }
@@ -118,5 +129,9 @@ function setJson(span: Span, key: string, value: unknown): void {
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }

@@ -3,10 +3,15 @@
  * formats (JSON and SSE) over a real socket, and an OpenTelemetry SDK recording spans in memory.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace-base';
 
 /** Registers a global tracer provider recording into memory (once per test file). */
 export function recordSpans(): { spans: () => ReadableSpan[]; reset: () => void } {
@@ -35,7 +40,7 @@ const TOOL = { name: 'get_weather', arguments: { city: 'Paris' } };
  */
 export async function startFakeProvider(): Promise<FakeProvider> {
   const requests: FakeProvider['requests'] = [];
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
     void handle(req, res).catch((error: unknown) => {
       res.writeHead(500, { 'content-type': 'application/json' });
@@ -50,12 +55,19 @@ export async function startFakeProvider(): Promise<FakeProvider> {
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const body = (chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {}) as Record<string, unknown>;
+    const body = (chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {}) as Record<
+      string,
+      unknown
+    >;
     const path = (req.url ?? '').replace(/\?.*$/, '');
     requests.push({ path, body });
     if (body.model === 'rate-limited') {
       const anthropic = path === '/v1/messages';
-      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0', 'x-should-retry': 'false' });
+      res.writeHead(429, {
+        'content-type': 'application/json',
+        'retry-after': '0',
+        'x-should-retry': 'false',
+      });
       res.end(
         JSON.stringify(
           anthropic
@@ -72,7 +84,13 @@ export async function startFakeProvider(): Promise<FakeProvider> {
         return json(res, {
           object: 'list',
           model: 'text-embedding-3-small',
-          data: [{ object: 'embedding', index: 0, embedding: embedding([0.1, 0.2, 0.3, 0.4], body.encoding_format) }],
+          data: [
+            {
+              object: 'embedding',
+              index: 0,
+              embedding: embedding([0.1, 0.2, 0.3, 0.4], body.encoding_format),
+            },
+          ],
           usage: { prompt_tokens: 4, total_tokens: 4 },
         });
       case '/v1/responses':
@@ -139,7 +157,11 @@ async function chat(body: Record<string, unknown>, res: ServerResponse) {
     completion_tokens_details: { reasoning_tokens: USAGE.reasoning },
   };
   const base = { id: 'chatcmpl-1', created: 1_764_000_000, model: `${model}-2025` };
-  const toolCall = { id: 'call_1', type: 'function', function: { name: TOOL.name, arguments: JSON.stringify(TOOL.arguments) } };
+  const toolCall = {
+    id: 'call_1',
+    type: 'function',
+    function: { name: TOOL.name, arguments: JSON.stringify(TOOL.arguments) },
+  };
   if (body.stream !== true) {
     return json(res, {
       ...base,
@@ -147,7 +169,9 @@ async function chat(body: Record<string, unknown>, res: ServerResponse) {
       choices: [
         {
           index: 0,
-          message: wantsTool ? { role: 'assistant', content: null, tool_calls: [toolCall] } : { role: 'assistant', content: text },
+          message: wantsTool
+            ? { role: 'assistant', content: null, tool_calls: [toolCall] }
+            : { role: 'assistant', content: text },
           finish_reason: wantsTool ? 'tool_calls' : 'stop',
         },
       ],
@@ -155,7 +179,8 @@ async function chat(body: Record<string, unknown>, res: ServerResponse) {
     });
   }
   sse(res);
-  const send = (chunk: object) => res.write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', ...chunk })}\n\n`);
+  const send = (chunk: object) =>
+    res.write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', ...chunk })}\n\n`);
   send({ choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
   if (model === 'slow') {
     send({ choices: [{ index: 0, delta: { content: 'first' }, finish_reason: null }] });
@@ -163,10 +188,32 @@ async function chat(body: Record<string, unknown>, res: ServerResponse) {
   }
   if (wantsTool) {
     const args = toolCall.function.arguments;
-    send({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: TOOL.name, arguments: '' } }] }, finish_reason: null }] });
-    for (const p of pieces(args)) send({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: p } }] }, finish_reason: null }] });
+    send({
+      choices: [
+        {
+          index: 0,
+          delta: {
+            tool_calls: [
+              { index: 0, id: 'call_1', type: 'function', function: { name: TOOL.name, arguments: '' } },
+            ],
+          },
+          finish_reason: null,
+        },
+      ],
+    });
+    for (const p of pieces(args))
+      send({
+        choices: [
+          {
+            index: 0,
+            delta: { tool_calls: [{ index: 0, function: { arguments: p } }] },
+            finish_reason: null,
+          },
+        ],
+      });
   } else {
-    for (const p of pieces(text)) send({ choices: [{ index: 0, delta: { content: p }, finish_reason: null }] });
+    for (const p of pieces(text))
+      send({ choices: [{ index: 0, delta: { content: p }, finish_reason: null }] });
   }
   send({ choices: [{ index: 0, delta: {}, finish_reason: wantsTool ? 'tool_calls' : 'stop' }] });
   const options = body.stream_options as { include_usage?: boolean } | undefined;
@@ -183,7 +230,15 @@ function responses(body: Record<string, unknown>, res: ServerResponse) {
     created_at: 1_764_000_000,
     status: 'completed',
     model: `${String(body.model)}-2025`,
-    output: [{ type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text, annotations: [] }] }],
+    output: [
+      {
+        type: 'message',
+        id: 'msg_1',
+        role: 'assistant',
+        status: 'completed',
+        content: [{ type: 'output_text', text, annotations: [] }],
+      },
+    ],
     usage: {
       input_tokens: USAGE.input,
       output_tokens: USAGE.output,
@@ -196,9 +251,21 @@ function responses(body: Record<string, unknown>, res: ServerResponse) {
   sse(res);
   let n = 0;
   const send = (event: Record<string, unknown>) =>
-    res.write(`event: ${String(event.type)}\ndata: ${JSON.stringify({ ...event, sequence_number: n++ })}\n\n`);
-  send({ type: 'response.created', response: { ...response, status: 'in_progress', output: [], usage: null } });
-  for (const p of pieces(text)) send({ type: 'response.output_text.delta', item_id: 'msg_1', output_index: 0, content_index: 0, delta: p });
+    res.write(
+      `event: ${String(event.type)}\ndata: ${JSON.stringify({ ...event, sequence_number: n++ })}\n\n`,
+    );
+  send({
+    type: 'response.created',
+    response: { ...response, status: 'in_progress', output: [], usage: null },
+  });
+  for (const p of pieces(text))
+    send({
+      type: 'response.output_text.delta',
+      item_id: 'msg_1',
+      output_index: 0,
+      content_index: 0,
+      delta: p,
+    });
   send({ type: 'response.completed', response });
   res.end();
 }
@@ -217,25 +284,50 @@ function messages(body: Record<string, unknown>, res: ServerResponse) {
   const content = wantsTool ? [{ type: 'text', text: 'Let me check.' }, toolUse] : [{ type: 'text', text }];
   const stopReason = wantsTool ? 'tool_use' : 'end_turn';
   if (body.stream !== true) {
-    return json(res, { id: 'msg_1', type: 'message', role: 'assistant', model, content, stop_reason: stopReason, stop_sequence: null, usage });
+    return json(res, {
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      model,
+      content,
+      stop_reason: stopReason,
+      stop_sequence: null,
+      usage,
+    });
   }
   sse(res);
-  const send = (event: Record<string, unknown>) => res.write(`event: ${String(event.type)}\ndata: ${JSON.stringify(event)}\n\n`);
+  const send = (event: Record<string, unknown>) =>
+    res.write(`event: ${String(event.type)}\ndata: ${JSON.stringify(event)}\n\n`);
   send({
     type: 'message_start',
-    message: { id: 'msg_1', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } },
+    message: {
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { ...usage, output_tokens: 1 },
+    },
   });
   content.forEach((block, index) => {
     if (block.type === 'text') {
       send({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
-      for (const p of pieces(String((block as { text: string }).text))) send({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: p } });
+      for (const p of pieces(String((block as { text: string }).text)))
+        send({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: p } });
     } else {
       send({ type: 'content_block_start', index, content_block: { ...toolUse, input: {} } });
-      for (const p of pieces(JSON.stringify(TOOL.arguments))) send({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: p } });
+      for (const p of pieces(JSON.stringify(TOOL.arguments)))
+        send({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: p } });
     }
     send({ type: 'content_block_stop', index });
   });
-  send({ type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: USAGE.output } });
+  send({
+    type: 'message_delta',
+    delta: { stop_reason: stopReason, stop_sequence: null },
+    usage: { output_tokens: USAGE.output },
+  });
   send({ type: 'message_stop' });
   res.end();
 }
