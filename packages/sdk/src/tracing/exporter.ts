@@ -23,6 +23,8 @@ export interface HangarExporterOptions {
   maxBackoffMillis?: number;
   /** Timeout of one request. Default 10 s. */
   timeoutMillis?: number;
+  /** Requests under way at once, at most; a full batch waits for one to finish. Default 4. */
+  maxConcurrentRequests?: number;
   /** More request headers. */
   headers?: Record<string, string>;
   /** Where warnings go (spans dropped, export failing); once per kind. Default `console.warn`. */
@@ -78,16 +80,18 @@ export class HangarExporter implements SpanExporter {
   private readonly timeout: number;
   private readonly warn: (message: string) => void;
   private readonly doFetch: typeof fetch;
+  private readonly maxConcurrent: number;
   private queue: ReadableSpan[] = [];
+  /** Spans in requests under way; they count against the queue bound until answered. */
   private inFlight = 0;
-  private sending: Promise<void> | null = null;
+  private readonly sends = new Set<Promise<void>>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
   private readonly warned = new Set<string>();
   private readonly counts = { exported: 0, dropped: 0, failed: 0, rejected: 0, retries: 0, requests: 0 };
   private lastError: string | null = null;
   private readonly onBeforeExit = () => {
-    if (this.queue.length > 0 && !this.sending) this.kick();
+    if (this.queue.length > 0) this.kick(true);
   };
 
   constructor(options: HangarExporterOptions) {
@@ -106,6 +110,7 @@ export class HangarExporter implements SpanExporter {
     this.initialBackoff = nonNegative(options.initialBackoffMillis, 500);
     this.maxBackoff = nonNegative(options.maxBackoffMillis, 30_000);
     this.timeout = positive(options.timeoutMillis, 10_000);
+    this.maxConcurrent = positive(options.maxConcurrentRequests, 4);
     this.warn = options.onWarning ?? ((message) => console.warn(message));
     this.doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     if (options.flushOnExit !== false && typeof process !== 'undefined' && typeof process.on === 'function') {
@@ -124,8 +129,8 @@ export class HangarExporter implements SpanExporter {
     for (const span of accepted) this.queue.push(span);
     const dropped = spans.length - accepted.length;
     if (dropped > 0) this.drop(dropped, `the queue is full (${this.maxQueueSize} spans)`);
-    if (this.queue.length >= this.maxBatchSize) this.kick();
-    else if (this.queue.length > 0 && !this.timer && !this.sending) this.schedule();
+    if (this.queue.length >= this.maxBatchSize) this.kick(false);
+    else if (this.queue.length > 0 && !this.timer) this.schedule();
     return dropped;
   }
 
@@ -147,9 +152,9 @@ export class HangarExporter implements SpanExporter {
    * before a serverless function returns: the process may be frozen right after.
    */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.sending) {
-      if (!this.sending) this.kick();
-      await this.sending;
+    while (this.queue.length > 0 || this.sends.size > 0) {
+      this.kick(true);
+      await Promise.race(this.sends);
     }
   }
 
@@ -194,33 +199,36 @@ export class HangarExporter implements SpanExporter {
   private schedule(): void {
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.kick();
+      this.kick(true);
     }, this.delay);
     // The timer alone never keeps a process alive; `beforeExit` sends what is left.
     (this.timer as { unref?: () => void }).unref?.();
   }
 
-  /** Starts sending what is queued, batch after batch, unless that is under way. */
-  private kick(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.sending) return;
-    this.sending = this.drain().finally(() => {
-      this.sending = null;
-      if (this.queue.length >= this.maxBatchSize) this.kick();
-      else if (this.queue.length > 0 && !this.closed) this.schedule();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
+  /**
+   * Starts requests for what is queued, up to the concurrency limit: full batches only, unless
+   * `partial` (the delay is up, or a flush), when the last, smaller batch goes too.
+   */
+  private kick(partial: boolean): void {
+    if (partial && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    while (
+      this.sends.size < this.maxConcurrent &&
+      (this.queue.length >= this.maxBatchSize || (partial && this.queue.length > 0))
+    ) {
       const batch = this.queue.splice(0, this.maxBatchSize);
-      this.inFlight = batch.length;
-      try {
-        await this.send(batch);
-      } finally {
-        this.inFlight = 0;
-      }
+      this.inFlight += batch.length;
+      const sending: Promise<void> = this.send(batch)
+        .catch((error: unknown) => this.giveUp(batch.length, String(error)))
+        .finally(() => {
+          this.inFlight -= batch.length;
+          this.sends.delete(sending);
+          if (this.queue.length >= this.maxBatchSize) this.kick(false);
+          else if (this.queue.length > 0 && !this.timer && !this.closed) this.schedule();
+        });
+      this.sends.add(sending);
     }
   }
 

@@ -12,6 +12,7 @@ import {
   type Context,
   type Span,
   type Tracer,
+  type TracerProvider,
 } from '@opentelemetry/api';
 
 export const GEN_AI = {
@@ -91,8 +92,21 @@ export interface WrapOptions {
 export const SDK_SCOPE = '@hangar/sdk';
 export const SDK_VERSION = '0.1.0';
 
-export function tracerFor(options: WrapOptions | undefined): Tracer {
-  return options?.tracer ?? trace.getTracer(SDK_SCOPE, SDK_VERSION);
+let cachedProvider: TracerProvider | undefined;
+let cachedTracer: Tracer | undefined;
+
+/**
+ * The tracer to use: the one given, or `@hangar/sdk` from the global provider, looked up once per
+ * registered provider (it is on every span's path, and a lookup builds a key and searches a map).
+ */
+export function tracerFor(options: { tracer?: Tracer | undefined } | undefined): Tracer {
+  if (options?.tracer) return options.tracer;
+  const provider = trace.getTracerProvider();
+  if (provider !== cachedProvider || !cachedTracer) {
+    cachedProvider = provider;
+    cachedTracer = provider.getTracer(SDK_SCOPE, SDK_VERSION);
+  }
+  return cachedTracer;
 }
 
 /** Parses JSON that a model produced (tool arguments), keeping the text when it is not JSON. */

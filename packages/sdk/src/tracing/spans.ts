@@ -32,22 +32,17 @@ export interface SpanOptions {
  * });
  */
 export function withSpan<T>(name: string, fn: (span: Span) => T, options: SpanOptions = {}): T {
-  const tracer = options.tracer ?? tracerFor(undefined);
-  const span = tracer.startSpan(name, { attributes: options.attributes, kind: options.kind });
-  const fail = (error: unknown) => {
-    span.recordException(error instanceof Error ? error : new Error(String(error)));
-    span.setAttribute(GEN_AI.errorType, errorType(error));
-    span.setStatus({
-      code: SpanStatusCode.ERROR,
-      message: error instanceof Error ? error.message : String(error),
-    });
-    span.end();
-  };
-  let result: T;
+  const span = tracerFor(options).startSpan(name, options);
+  return runInSpan(span, fn, undefined, [span]);
+}
+
+/** Runs `fn` with `span` active, ending it when `fn` returns or its promise settles. */
+function runInSpan<A extends unknown[], R>(span: Span, fn: (...args: A) => R, thisArg: unknown, args: A): R {
+  let result: R;
   try {
-    result = context.with(trace.setSpan(context.active(), span), fn, undefined, span);
+    result = context.with(trace.setSpan(context.active(), span), fn, thisArg, ...args);
   } catch (error) {
-    fail(error);
+    failSpan(span, error);
     throw error;
   }
   if (isPromiseLike(result)) {
@@ -58,13 +53,23 @@ export function withSpan<T>(name: string, fn: (span: Span) => T, options: SpanOp
         return value;
       },
       (error: unknown) => {
-        fail(error);
+        failSpan(span, error);
         throw error;
       },
-    ) as T;
+    ) as R;
   }
   span.end();
   return result;
+}
+
+function failSpan(span: Span, error: unknown): void {
+  span.recordException(error instanceof Error ? error : new Error(String(error)));
+  span.setAttribute(GEN_AI.errorType, errorType(error));
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  });
+  span.end();
 }
 
 /**
@@ -80,8 +85,9 @@ export function traced<A extends unknown[], R, This = unknown>(
   attributes?: Attributes,
   options: Omit<SpanOptions, 'attributes'> = {},
 ): (this: This, ...args: A) => R {
+  const spanOptions: SpanOptions = { ...options, attributes };
   return function tracedCall(this: This, ...args: A): R {
-    return withSpan(name, () => fn.apply(this, args), { ...options, attributes });
+    return runInSpan(tracerFor(spanOptions).startSpan(name, spanOptions), fn, this, args);
   };
 }
 
