@@ -183,6 +183,26 @@ describe('HangarExporter', () => {
     expect(receiver.spans().map((s) => s.name)).toEqual(['span-0', 'span-1', 'span-2', 'span-3', 'span-4']);
   });
 
+  it('keeps at most maxConcurrentRequests requests in flight', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    for (let i = 0; i < 5; i++) receiver.replies.push((res) => void held.then(() => ok(res)));
+    const { exporter, emit } = traced({ maxBatchSize: 1, maxConcurrentRequests: 2 });
+    emit(5);
+    await expect.poll(() => receiver.received.length).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(receiver.received).toHaveLength(2);
+    expect(exporter.stats().pending).toBe(5);
+    release();
+    await exporter.flush();
+    expect(
+      receiver
+        .spans()
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(['span-0', 'span-1', 'span-2', 'span-3', 'span-4']);
+  });
+
   it('retries after a 503 and delivers the same spans once accepted', async () => {
     receiver.replies.push(status(503, {}, '{"error":{"code":"unavailable","message":"starting"}}'));
     const { exporter, emit } = traced();
