@@ -2,6 +2,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { pino, type Logger } from 'pino';
+import { createActionPipeline } from './actions/action-pipeline.js';
+import { defaultPolicyStage } from './actions/default-policy.js';
 import { createApp } from './app.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import type { ServerConfig } from './config.js';
@@ -29,6 +31,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   const journal = createJournal({ db: database.db, blobs });
   const tenancy = createTenancy({ db: database.db, journal });
   const traces = createTraces({ db: database.db, blobs });
+  const actions = createActionPipeline({ db: database.db, journal, stages: [defaultPolicyStage()] });
   let bootstrap: { createdKey: string | null };
   try {
     bootstrap = await tenancy.bootstrap({ adminKey: config.adminKey });
@@ -45,6 +48,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     tenancy,
     journal,
     traces,
+    actions,
     logger,
     maxBodyBytes: config.maxBodyBytes,
     webDir: config.webDir,
