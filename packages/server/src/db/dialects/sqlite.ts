@@ -80,7 +80,7 @@ export function openSqlite(dataDir: string): OpenDatabase {
   return {
     db,
     describe: `sqlite ${file}`,
-    types: { bytes: 'blob' },
+    types: { bytes: 'blob', hasSchemas: false },
     blobDir: path.join(dataDir, 'blobs'),
     close: () => db.destroy(),
   };
