@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { context, trace } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   HangarExporter,
@@ -283,11 +283,14 @@ describe('HangarExporter', () => {
       apiKey: 'k',
       onWarning: (m) => warnings.push(m),
     });
-    const provider = new BasicTracerProvider({ spanProcessors: [new HangarSpanProcessor(exporter)] });
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
     provider.getTracer('t').startSpan('before').end();
+    await provider.forceFlush(); // SimpleSpanProcessor passes forceFlush on to the exporter
+    expect(receiver.spans().map((s) => s.name)).toEqual(['before']);
+    provider.getTracer('t').startSpan('at shutdown').end();
     const listeners = process.listenerCount('beforeExit');
     await provider.shutdown();
-    expect(receiver.spans().map((s) => s.name)).toEqual(['before']); // shutdown flushed
+    expect(receiver.spans().map((s) => s.name)).toEqual(['before', 'at shutdown']); // shutdown flushed
     expect(process.listenerCount('beforeExit')).toBe(listeners - 1);
 
     const results: number[] = [];
