@@ -34,7 +34,6 @@ type Body = Record<string, unknown>;
  * const msg = await anthropic.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 512, messages: [{ role: 'user', content: 'Hi' }] });
  */
 export function wrapAnthropic<C extends object>(client: C, options: WrapOptions = {}): C {
-  const recordContent = options.recordContent ?? true;
   const target = withoutBuiltInSpans(client);
   const base = serverAttributes((target as { baseURL?: unknown }).baseURL);
 
@@ -42,11 +41,11 @@ export function wrapAnthropic<C extends object>(client: C, options: WrapOptions 
     function create(this: unknown, ...args: unknown[]) {
       const body = (isRecord(args[0]) ? args[0] : {}) as Body;
       const stop = Array.isArray(body.stop_sequences) ? body.stop_sequences : undefined;
-      const call = new ModelCallSpan(
-        tracerFor(options),
-        'chat',
-        str(body.model),
-        {
+      const call = new ModelCallSpan({
+        tracer: tracerFor(options),
+        operation: 'chat',
+        model: str(body.model),
+        attributes: {
           [GEN_AI.providerName]: PROVIDER,
           [GEN_AI.system]: PROVIDER,
           ...base,
@@ -59,8 +58,8 @@ export function wrapAnthropic<C extends object>(client: C, options: WrapOptions 
             [GEN_AI.requestStream]: body.stream === true ? true : undefined,
           }),
         },
-        recordContent,
-      );
+        content: options,
+      });
       const system = systemInstructions(body.system);
       if (system) call.setContent(GEN_AI.systemInstructions, system);
       call.setContent(GEN_AI.inputMessages, anthropicMessages(body.messages));

@@ -87,6 +87,42 @@ export interface WrapOptions {
    * Hangar stores them in its blob store and shows them as a conversation. Default true.
    */
   recordContent?: boolean;
+  /**
+   * Longest text kept in recorded content, in characters; longer strings (a pasted document, a
+   * base64 image) are cut, marked with `…[truncated N chars]`, and the span gets
+   * `hangar.content.truncated`. Keeps queued spans small. Default 32768.
+   */
+  maxContentChars?: number;
+}
+
+export const DEFAULT_MAX_CONTENT_CHARS = 32_768;
+
+/** Set on a span when recorded content was cut to `maxContentChars`. */
+export const ATTR_CONTENT_TRUNCATED = 'hangar.content.truncated';
+
+/**
+ * JSON of recorded content, with strings longer than `maxChars` cut (the JSON stays valid and keeps
+ * its shape); undefined when the value cannot be serialized (cycles, BigInt).
+ */
+export function contentJson(
+  value: unknown,
+  maxChars: number,
+): { json: string; truncated: boolean } | undefined {
+  let truncated = false;
+  const cut = (s: string) => {
+    if (s.length <= maxChars) return s;
+    truncated = true;
+    return `${s.slice(0, maxChars)}…[truncated ${s.length - maxChars} chars]`;
+  };
+  try {
+    const json =
+      typeof value === 'string'
+        ? cut(value)
+        : JSON.stringify(value, (_k, v: unknown) => (typeof v === 'string' ? cut(v) : v));
+    return json === undefined ? undefined : { json, truncated };
+  } catch {
+    return undefined;
+  }
 }
 
 export const SDK_SCOPE = '@hangar/sdk';
@@ -165,13 +201,19 @@ export class ModelCallSpan {
   private readonly startedAt = performance.now();
   private firstChunkSeen = false;
 
-  constructor(
-    tracer: Tracer,
-    operation: string,
-    model: string | undefined,
-    attributes: Attributes,
-    readonly recordContent: boolean,
-  ) {
+  readonly recordContent: boolean;
+  private readonly maxContentChars: number;
+
+  constructor(options: {
+    tracer: Tracer;
+    operation: string;
+    model: string | undefined;
+    attributes: Attributes;
+    content: WrapOptions;
+  }) {
+    const { tracer, operation, model, attributes, content } = options;
+    this.recordContent = content.recordContent ?? true;
+    this.maxContentChars = content.maxContentChars ?? DEFAULT_MAX_CONTENT_CHARS;
     const parent = context.active();
     this.span = tracer.startSpan(
       model ? `${operation} ${model}` : operation,
@@ -188,11 +230,11 @@ export class ModelCallSpan {
   /** Records a JSON attribute (messages), if content recording is on. */
   setContent(key: string, value: unknown): void {
     if (this.ended || !this.recordContent || value === undefined) return;
-    try {
-      this.span.setAttribute(key, JSON.stringify(value));
-    } catch {
-      // content that cannot be serialized (cycles, BigInt) is left out rather than failing the call
-    }
+    // content that cannot be serialized (cycles, BigInt) is left out rather than failing the call
+    const content = contentJson(value, this.maxContentChars);
+    if (!content) return;
+    this.span.setAttribute(key, content.json);
+    if (content.truncated) this.span.setAttribute(ATTR_CONTENT_TRUNCATED, true);
   }
 
   usage(tokens: TokenCounts): void {

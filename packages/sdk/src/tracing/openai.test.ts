@@ -262,6 +262,22 @@ describe('wrapOpenAI', () => {
     expect(child.attributes['gen_ai.usage.input_tokens']).toBe(USAGE.input);
   });
 
+  it('cuts long texts in recorded messages, keeping valid JSON, and flags the span', async () => {
+    const small = wrapOpenAI(raw, { maxContentChars: 100 });
+    const long = 'x'.repeat(5000);
+    const reply = await small.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: long }],
+    });
+    expect(reply.choices[0]!.message.content).toBe(`echo: ${long}`); // the call itself is untouched
+    const [span] = recorded.spans();
+    expect(jsonAttr(span!, 'gen_ai.input.messages')).toEqual([
+      { role: 'user', parts: [{ type: 'text', content: `${'x'.repeat(100)}…[truncated 4900 chars]` }] },
+    ]);
+    expect(span!.attributes['hangar.content.truncated']).toBe(true);
+    expect(String(span!.attributes['gen_ai.output.messages']).length).toBeLessThan(300);
+  });
+
   it('leaves the rest of the client alone', async () => {
     expect(openai.chat).toBe(openai.chat);
     expect(openai.baseURL).toBe(raw.baseURL);

@@ -34,21 +34,20 @@ type Body = Record<string, unknown>;
  * const reply = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] });
  */
 export function wrapOpenAI<C extends object>(client: C, options: WrapOptions = {}): C {
-  const recordContent = options.recordContent ?? true;
   const base = serverAttributes((client as { baseURL?: unknown }).baseURL);
   const start = (operation: string, body: Body, extra: Record<string, unknown> = {}) =>
-    new ModelCallSpan(
-      tracerFor(options),
+    new ModelCallSpan({
+      tracer: tracerFor(options),
       operation,
-      str(body.model),
-      {
+      model: str(body.model),
+      attributes: {
         [GEN_AI.providerName]: PROVIDER,
         [GEN_AI.system]: PROVIDER,
         ...base,
         ...compact({ [GEN_AI.requestModel]: str(body.model), ...extra }),
       },
-      recordContent,
-    );
+      content: options,
+    });
 
   const chatCreate = (original: (...args: unknown[]) => unknown, self: unknown) =>
     function create(this: unknown, ...args: unknown[]) {

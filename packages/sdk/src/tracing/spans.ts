@@ -7,7 +7,15 @@ import {
   type SpanKind,
   type Tracer,
 } from '@opentelemetry/api';
-import { GEN_AI, errorType, tracerFor } from './genai.js';
+import {
+  ATTR_CONTENT_TRUNCATED,
+  DEFAULT_MAX_CONTENT_CHARS,
+  GEN_AI,
+  contentJson,
+  errorType,
+  tracerFor,
+  type WrapOptions,
+} from './genai.js';
 
 /** Options for {@link withSpan} and {@link traced}. */
 export interface SpanOptions {
@@ -102,36 +110,37 @@ export function traced<A extends unknown[], R, This = unknown>(
 export function traceTool<A extends unknown[], R>(
   name: string,
   fn: (...args: A) => R,
-  options: Omit<SpanOptions, 'attributes'> & { recordContent?: boolean } = {},
+  options: Omit<SpanOptions, 'attributes'> & Pick<WrapOptions, 'recordContent' | 'maxContentChars'> = {},
 ): (...args: A) => R {
   const record = options.recordContent ?? true;
+  const max = options.maxContentChars ?? DEFAULT_MAX_CONTENT_CHARS;
   return (...args: A): R =>
     withSpan(
       `execute_tool ${name}`,
       (span) => {
-        if (record) setJson(span, GEN_AI.toolCallArguments, args.length === 1 ? args[0] : args);
+        if (record) setJson(span, GEN_AI.toolCallArguments, args.length === 1 ? args[0] : args, max);
         const result = fn(...args);
         if (!record) return result;
         if (isPromiseLike(result)) {
           return Promise.resolve(result).then((value) => {
-            setJson(span, GEN_AI.toolCallResult, value);
+            setJson(span, GEN_AI.toolCallResult, value, max);
             return value;
           }) as R;
         }
-        setJson(span, GEN_AI.toolCallResult, result);
+        setJson(span, GEN_AI.toolCallResult, result, max);
         return result;
       },
       { ...options, attributes: { [GEN_AI.operationName]: 'execute_tool', [GEN_AI.toolName]: name } },
     );
 }
 
-function setJson(span: Span, key: string, value: unknown): void {
+function setJson(span: Span, key: string, value: unknown, maxChars: number): void {
   if (value === undefined) return;
-  try {
-    span.setAttribute(key, typeof value === 'string' ? value : JSON.stringify(value));
-  } catch {
-    // not serializable (cycles, BigInt): left out
-  }
+  // not serializable (cycles, BigInt): left out
+  const content = contentJson(value, maxChars);
+  if (!content) return;
+  span.setAttribute(key, content.json);
+  if (content.truncated) span.setAttribute(ATTR_CONTENT_TRUNCATED, true);
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
