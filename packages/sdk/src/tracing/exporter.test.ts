@@ -28,6 +28,107 @@ interface OtlpSpan {
   attributes?: { key: string; value: Record<string, unknown> }[];
 }
 
+interface OtlpRequest {
+  resourceSpans: {
+    resource: { attributes: { key: string; value: { stringValue?: string } }[] };
+    scopeSpans: { spans: OtlpSpan[] }[];
+  }[];
+}
+
+// A protobuf reader for the OTLP fields these tests look at (opentelemetry-proto field numbers).
+type Field = { n: number; wire: number; bytes: Uint8Array; int: bigint };
+
+function readFields(buf: Uint8Array): Field[] {
+  const out: Field[] = [];
+  let pos = 0;
+  const varint = () => {
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      const b = buf[pos++]!;
+      result |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return result;
+      shift += 7n;
+    }
+  };
+  while (pos < buf.length) {
+    const tag = Number(varint());
+    const wire = tag & 7;
+    const field: Field = { n: tag >> 3, wire, bytes: new Uint8Array(), int: 0n };
+    if (wire === 0) field.int = varint();
+    else if (wire === 2) {
+      const len = Number(varint());
+      field.bytes = buf.subarray(pos, pos + len);
+      pos += len;
+    } else if (wire === 1) {
+      field.bytes = buf.subarray(pos, pos + 8);
+      pos += 8;
+    } else if (wire === 5) {
+      field.bytes = buf.subarray(pos, pos + 4);
+      pos += 4;
+    } else throw new Error(`wire type ${wire}`);
+    out.push(field);
+  }
+  return out;
+}
+
+const text = (f: Field) => Buffer.from(f.bytes).toString('utf8');
+const hex = (f: Field) => Buffer.from(f.bytes).toString('hex');
+
+function decodeKeyValue(buf: Uint8Array): { key: string; value: Record<string, unknown> } {
+  let key = '';
+  const value: Record<string, unknown> = {};
+  for (const f of readFields(buf)) {
+    if (f.n === 1) key = text(f);
+    if (f.n === 2) {
+      for (const v of readFields(f.bytes)) {
+        if (v.n === 1) value.stringValue = text(v);
+        if (v.n === 2) value.boolValue = v.int === 1n;
+        if (v.n === 3) value.intValue = String(v.int);
+        if (v.n === 4) value.doubleValue = Buffer.from(v.bytes).readDoubleLE(0);
+      }
+    }
+  }
+  return { key, value };
+}
+
+function decodeProtobufRequest(buf: Uint8Array): OtlpRequest {
+  return {
+    resourceSpans: readFields(buf)
+      .filter((f) => f.n === 1)
+      .map((rs) => {
+        const fields = readFields(rs.bytes);
+        const resource = fields.find((f) => f.n === 1);
+        return {
+          resource: {
+            attributes: resource
+              ? readFields(resource.bytes)
+                  .filter((f) => f.n === 1)
+                  .map((f) => decodeKeyValue(f.bytes) as { key: string; value: { stringValue?: string } })
+              : [],
+          },
+          scopeSpans: fields
+            .filter((f) => f.n === 2)
+            .map((ss) => ({
+              spans: readFields(ss.bytes)
+                .filter((f) => f.n === 2)
+                .map((sp): OtlpSpan => {
+                  const span: OtlpSpan = { traceId: '', spanId: '', name: '', attributes: [] };
+                  for (const f of readFields(sp.bytes)) {
+                    if (f.n === 1) span.traceId = hex(f);
+                    if (f.n === 2) span.spanId = hex(f);
+                    if (f.n === 4 && f.bytes.length > 0) span.parentSpanId = hex(f);
+                    if (f.n === 5) span.name = text(f);
+                    if (f.n === 9) span.attributes!.push(decodeKeyValue(f.bytes));
+                  }
+                  return span;
+                }),
+            })),
+        };
+      }),
+  };
+}
+
 interface Received {
   headers: IncomingMessage['headers'];
   service: string | undefined;
@@ -48,12 +149,11 @@ function startReceiver() {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        resourceSpans: {
-          resource: { attributes: { key: string; value: { stringValue?: string } }[] };
-          scopeSpans: { spans: OtlpSpan[] }[];
-        }[];
-      };
+      const raw = Buffer.concat(chunks);
+      const body =
+        req.headers['content-type'] === 'application/x-protobuf'
+          ? decodeProtobufRequest(raw)
+          : (JSON.parse(raw.toString('utf8')) as OtlpRequest);
       for (const rs of body.resourceSpans) {
         received.push({
           headers: req.headers,
@@ -149,6 +249,38 @@ describe('HangarExporter', () => {
     expect(attr(child, 'gen_ai.request.model')).toEqual({ stringValue: 'gpt-4o-mini' });
     expect(attr(child, 'ok')).toEqual({ boolValue: true });
     expect(exporter.stats()).toMatchObject({ exported: 2, pending: 0, dropped: 0, failed: 0, requests: 1 });
+  });
+
+  it('speaks OTLP/protobuf too, and reads a protobuf partial-success response', async () => {
+    // ExportTraceServiceResponse { partial_success { rejected_spans: 1, error_message: "no" } }
+    const partial = Buffer.from([0x0a, 0x06, 0x08, 0x01, 0x12, 0x02, 0x6e, 0x6f]);
+    receiver.replies.push((res) => {
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      res.end(partial);
+    });
+    const { exporter, tracer, warnings } = traced({ encoding: 'protobuf' });
+    const parent = tracer.startSpan('parent');
+    const attributes = { 'gen_ai.request.model': 'gpt-4o-mini', n: 3, ok: true, temperature: 0.5 };
+    tracer.startSpan('child', { attributes }, trace.setSpan(context.active(), parent)).end();
+    parent.end();
+    await exporter.flush();
+
+    const [request] = receiver.received;
+    expect(request!.headers['content-type']).toBe('application/x-protobuf');
+    expect(request!.service).toBe('exporter-test');
+    const sentParent = request!.spans.find((s) => s.name === 'parent')!;
+    const child = request!.spans.find((s) => s.name === 'child')!;
+    expect(child.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(child.traceId).toBe(sentParent.traceId);
+    expect(child.parentSpanId).toBe(sentParent.spanId);
+    expect(Object.fromEntries(child.attributes!.map((a) => [a.key, a.value]))).toEqual({
+      'gen_ai.request.model': { stringValue: 'gpt-4o-mini' },
+      n: { intValue: '3' },
+      ok: { boolValue: true },
+      temperature: { doubleValue: 0.5 },
+    });
+    expect(exporter.stats()).toMatchObject({ exported: 1, rejected: 1 });
+    expect(warnings).toEqual(['Hangar rejected 1 span(s): no']);
   });
 
   it('sends batches of at most maxBatchSize, and a partial batch after the delay without a flush', async () => {

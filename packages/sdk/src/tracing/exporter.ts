@@ -1,6 +1,6 @@
 import { TraceFlags, type Context } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 /** Options for {@link HangarExporter}. */
@@ -25,6 +25,8 @@ export interface HangarExporterOptions {
   timeoutMillis?: number;
   /** Requests under way at once, at most; a full batch waits for one to finish. Default 4. */
   maxConcurrentRequests?: number;
+  /** OTLP encoding: `'json'` (default, readable when debugging) or `'protobuf'` (smaller). */
+  encoding?: 'json' | 'protobuf';
   /** More request headers. */
   headers?: Record<string, string>;
   /** Where warnings go (spans dropped, export failing); once per kind. Default `console.warn`. */
@@ -81,6 +83,7 @@ export class HangarExporter implements SpanExporter {
   private readonly warn: (message: string) => void;
   private readonly doFetch: typeof fetch;
   private readonly maxConcurrent: number;
+  private readonly serializer: typeof JsonTraceSerializer;
   private queue: ReadableSpan[] = [];
   /** Spans in requests under way; they count against the queue bound until answered. */
   private inFlight = 0;
@@ -100,7 +103,7 @@ export class HangarExporter implements SpanExporter {
     this.url = `${options.baseUrl.replace(/\/+$/, '')}/v1/traces`;
     this.headers = {
       ...options.headers,
-      'content-type': 'application/json',
+      'content-type': options.encoding === 'protobuf' ? 'application/x-protobuf' : 'application/json',
       authorization: `Bearer ${options.apiKey}`,
     };
     this.maxQueueSize = positive(options.maxQueueSize, 2048);
@@ -111,6 +114,12 @@ export class HangarExporter implements SpanExporter {
     this.maxBackoff = nonNegative(options.maxBackoffMillis, 30_000);
     this.timeout = positive(options.timeoutMillis, 10_000);
     this.maxConcurrent = positive(options.maxConcurrentRequests, 4);
+    if (options.encoding !== undefined && options.encoding !== 'json' && options.encoding !== 'protobuf') {
+      throw new Error(
+        `HangarExporter: encoding must be 'json' or 'protobuf', not ${JSON.stringify(options.encoding)}`,
+      );
+    }
+    this.serializer = options.encoding === 'protobuf' ? ProtobufTraceSerializer : JsonTraceSerializer;
     this.warn = options.onWarning ?? ((message) => console.warn(message));
     this.doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     if (options.flushOnExit !== false && typeof process !== 'undefined' && typeof process.on === 'function') {
@@ -235,7 +244,7 @@ export class HangarExporter implements SpanExporter {
   private async send(batch: ReadableSpan[]): Promise<void> {
     let body: Uint8Array | undefined;
     try {
-      body = JsonTraceSerializer.serializeRequest(batch);
+      body = this.serializer.serializeRequest(batch);
     } catch (error) {
       this.giveUp(batch.length, `cannot serialize spans: ${(error as Error).message}`);
       return;
@@ -249,15 +258,17 @@ export class HangarExporter implements SpanExporter {
           body: body as Uint8Array<ArrayBuffer>,
           signal: AbortSignal.timeout(this.timeout),
         });
-        const text = await res.text().catch(() => '');
+        const bytes = new Uint8Array(await res.arrayBuffer().catch(() => new ArrayBuffer(0)));
+        const text = new TextDecoder().decode(bytes);
         if (res.ok) {
           this.counts.requests++;
-          const rejected = Math.min(batch.length, rejectedSpans(text));
+          const partial = this.partialSuccess(res, bytes);
+          const rejected = Math.min(batch.length, partial.rejected);
           this.counts.exported += batch.length - rejected;
           if (rejected > 0) {
             this.counts.rejected += rejected;
             this.lastError = `partial success: ${rejected} span(s) rejected`;
-            this.warnOnce('rejected', `Hangar rejected ${rejected} span(s): ${partialMessage(text)}`);
+            this.warnOnce('rejected', `Hangar rejected ${rejected} span(s): ${partial.message}`);
           }
           return;
         }
@@ -279,6 +290,26 @@ export class HangarExporter implements SpanExporter {
       // "equal jitter": at least half the backoff, so retries from many processes spread out
       const delay = Math.min(this.maxBackoff, wait ?? backoff / 2 + Math.random() * (backoff / 2));
       await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
+  /** The OTLP partial-success part of a 2xx response, in whichever encoding it came. */
+  private partialSuccess(res: Response, bytes: Uint8Array): { rejected: number; message: string } {
+    if (bytes.length === 0) return { rejected: 0, message: '' };
+    try {
+      const type = res.headers.get('content-type') ?? '';
+      const body = type.includes('protobuf')
+        ? ProtobufTraceSerializer.deserializeResponse(bytes)
+        : (JSON.parse(new TextDecoder().decode(bytes)) as ReturnType<
+            typeof JsonTraceSerializer.deserializeResponse
+          >);
+      const n = Number(body.partialSuccess?.rejectedSpans ?? 0);
+      return {
+        rejected: Number.isFinite(n) && n > 0 ? n : 0,
+        message: String(body.partialSuccess?.errorMessage ?? ''),
+      };
+    } catch {
+      return { rejected: 0, message: '' };
     }
   }
 
@@ -321,27 +352,6 @@ export function retryAfterMillis(header: string | null): number | null {
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(header);
   return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
-}
-
-function rejectedSpans(text: string): number {
-  try {
-    const body = JSON.parse(text) as { partialSuccess?: { rejectedSpans?: unknown } };
-    const n = Number(body.partialSuccess?.rejectedSpans ?? 0);
-    return Number.isFinite(n) && n > 0 ? n : 0;
-  } catch {
-    return 0;
-  }
-}
-
-function partialMessage(text: string): string {
-  try {
-    return String(
-      (JSON.parse(text) as { partialSuccess?: { errorMessage?: unknown } }).partialSuccess?.errorMessage ??
-        '',
-    );
-  } catch {
-    return '';
-  }
 }
 
 function errorMessage(text: string): string {
