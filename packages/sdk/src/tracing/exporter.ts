@@ -60,7 +60,7 @@ export interface ExporterStats {
 const RETRYABLE_STATUS = (status: number) => status === 429 || status >= 500;
 
 /**
- * Sends spans to Hangar over OTLP/HTTP (JSON) with a bounded queue, batching, and retries with
+ * Sends spans to Hangar over OTLP/HTTP (JSON or protobuf) with a bounded queue, batching, and retries with
  * exponential backoff and jitter. Usable as the `SpanExporter` of any OpenTelemetry SDK setup;
  * `export()` only queues, so it never blocks span processing. Spans that do not fit in the queue
  * are dropped and counted in {@link HangarExporter.stats}, with a one-time warning.
