@@ -1,9 +1,22 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import type { Database } from '../schema.js';
 
 /** Column types that differ between databases; the only dialect facts migrations may use. */
 export interface ColumnTypes {
   bytes: 'blob' | 'bytea';
+}
+
+/**
+ * Expressions whose SQL differs between databases. Stores build them here instead of asking which
+ * database they run on.
+ */
+export interface DialectFunctions {
+  /**
+   * The JSON text (`"gpt-4o"`, `42`, `true`) of member `key` of the JSON object stored as text in
+   * `column`; null where the member is absent. `key` is one member name, dots included
+   * (`gen_ai.request.model`), never a path; it must not contain `"`.
+   */
+  jsonMemberText(column: string, key: string): RawBuilder<string | null>;
 }
 
 /** An open database: the one thing outside this folder that knows which database it is. */
@@ -12,6 +25,7 @@ export interface OpenDatabase {
   /** e.g. `sqlite /path/hangar.db`, for logs and `hangar doctor`; never includes a password. */
   describe: string;
   types: ColumnTypes;
+  functions: DialectFunctions;
   /** Where blob contents live as files; null when they live in the `blobs` table. */
   blobDir: string | null;
   close(): Promise<void>;

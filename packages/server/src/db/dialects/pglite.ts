@@ -12,6 +12,7 @@ import {
 } from 'kysely';
 import type { Database } from '../schema.js';
 import type { OpenDatabase } from './dialect.js';
+import { postgresFunctions } from './postgres.js';
 
 /** One in-process Postgres; a mutex gives each transaction the connection to itself. */
 class PgliteDriver implements Driver {
@@ -92,6 +93,7 @@ export function openPglite(dir: string | null = null): OpenDatabase {
     db,
     describe: `pglite ${dir ?? '(memory)'}`,
     types: { bytes: 'bytea' },
+    functions: postgresFunctions,
     blobDir: null,
     close: () => db.destroy(),
   };
