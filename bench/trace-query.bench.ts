@@ -166,7 +166,7 @@ async function main() {
     await opened.close();
     const file = path.join(dir, 'hangar.db');
 
-    let t = performance.now();
+    const t = performance.now();
     const { end, traceIds, spanKeys } = load(file);
     const loadS = (performance.now() - t) / 1000;
     console.log(`loaded ${spanKeys.length.toLocaleString('en-US')} spans (${TRACES.toLocaleString('en-US')} traces over ${DAYS} days) in ${loadS.toFixed(1)} s`);
