@@ -144,8 +144,8 @@ export const AggregateRow = z.object({
   tokensInput: z.number().int(),
   tokensOutput: z.number().int(),
   totalTokens: z.number().int(),
-  p50DurationMs: z.number(),
-  p95DurationMs: z.number(),
+  p50DurationMs: z.number().nullable().describe('null when asked for without percentiles'),
+  p95DurationMs: z.number().nullable(),
 });
 export type AggregateRow = z.infer<typeof AggregateRow>;
 

@@ -124,9 +124,16 @@ export function createClient(options: ClientOptions) {
       /** A span with its input and output messages. */
       span: (traceId: string, spanId: string) =>
         call<SpanDetail>('GET', `/v1/traces/${encodeURIComponent(traceId)}/spans/${encodeURIComponent(spanId)}`),
-      /** Calls, errors, cost, tokens and p50/p95 latency by model, agent or UTC day. */
-      aggregates: (filter: TraceFilter, groupBy: AggregateGroupBy) =>
-        call<AggregateReport>('GET', '/v1/spans/aggregates', undefined, { ...filterQuery(filter), groupBy }),
+      /**
+       * Calls, errors, cost, tokens and p50/p95 latency by model, agent or UTC day; `percentiles: false`
+       * skips the latencies (null) and is several times faster.
+       */
+      aggregates: (filter: TraceFilter, groupBy: AggregateGroupBy, options: { percentiles?: boolean } = {}) =>
+        call<AggregateReport>('GET', '/v1/spans/aggregates', undefined, {
+          ...filterQuery(filter),
+          groupBy,
+          ...(options.percentiles === false ? { percentiles: 'false' } : {}),
+        }),
     },
   };
 }

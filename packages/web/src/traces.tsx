@@ -141,15 +141,15 @@ function TraceList({ client, filters }: { client: HangarClient; filters: Filters
 
   const loadOptions = useCallback(async () => {
     const [models, agents] = await Promise.all([
-      client.traces.aggregates(windowOnly, 'model'),
-      client.traces.aggregates(windowOnly, 'agent'),
+      client.traces.aggregates(windowOnly, 'model', { percentiles: false }),
+      client.traces.aggregates(windowOnly, 'agent', { percentiles: false }),
     ]);
     const keys = (groups: typeof models.groups) => groups.flatMap((g) => (g.key === null ? [] : [g.key])).sort();
     return { models: keys(models.groups), agents: keys(agents.groups) };
   }, [client, windowOnly]);
   const [options] = useRequest(loadOptions);
 
-  const loadDays = useCallback(() => client.traces.aggregates(query, 'day'), [client, query]);
+  const loadDays = useCallback(() => client.traces.aggregates(query, 'day', { percentiles: false }), [client, query]);
   const [days] = useRequest(loadDays);
 
   const loadFirst = useCallback(() => client.traces.list(query, { limit: 50 }), [client, query]);

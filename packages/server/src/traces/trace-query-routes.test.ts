@@ -83,6 +83,7 @@ describe('trace query routes', () => {
       [`/v1/spans?from=${from}&to=${to}&limit=5000`, 'query.limit'],
       [`/v1/spans?from=${from}&to=${to}&cursor=nope`, 'query.cursor'],
       [`/v1/spans/aggregates?from=${from}&to=${to}&groupBy=color`, 'query.groupBy'],
+      [`/v1/spans/aggregates?from=${from}&to=${to}&groupBy=day&percentiles=no`, 'query.percentiles'],
       [`/v1/traces/not-a-trace-id`, 'param.traceId'],
     ];
     for (const [path, field] of cases) {

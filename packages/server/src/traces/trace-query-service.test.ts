@@ -354,6 +354,10 @@ for (const dialect of DIALECTS) {
         expect.objectContaining({ key: null, calls: 1, p50DurationMs: 7, p95DurationMs: 7 }),
       ]);
 
+      // without percentiles: the same totals, no latencies
+      const quick = await query.aggregates(p, window(), 'model', { percentiles: false });
+      expect(quick.groups).toEqual(report.groups.map((g) => ({ ...g, p50DurationMs: null, p95DurationMs: null })));
+
       const byAgent = await query.aggregates(p, window({ kinds: ['llm'] }), 'agent');
       expect(byAgent.groups.map((g) => [g.key, g.calls, g.costMicros])).toEqual([
         ['a', 15, 1500],

@@ -149,9 +149,17 @@ export function createTraceQuery(options: TraceQueryOptions) {
       return { ...toSpan(row), input, output };
     },
 
-    /** Calls, errors, cost, tokens and latency percentiles per model, agent or UTC day. */
-    async aggregates(projectId: string, query: TraceQuery, groupBy: AggregateGroupBy): Promise<AggregateReport> {
-      const rows = await store.aggregates(projectId, toConditions(query), groupBy);
+    /**
+     * Calls, errors, cost, tokens and latency percentiles per model, agent or UTC day. Ranking spans for
+     * percentiles is most of the work; `percentiles: false` skips it and leaves them null.
+     */
+    async aggregates(
+      projectId: string,
+      query: TraceQuery,
+      groupBy: AggregateGroupBy,
+      options: { percentiles?: boolean } = {},
+    ): Promise<AggregateReport> {
+      const rows = await store.aggregates(projectId, toConditions(query), groupBy, options.percentiles ?? true);
       const groups = rows.map(
         (r): AggregateRow => ({
           key: r.key,

@@ -65,8 +65,8 @@ export interface AggregateSqlRow {
   cost_micros: number;
   tokens_input: number;
   tokens_output: number;
-  p50: number;
-  p95: number;
+  p50: number | null;
+  p95: number | null;
 }
 
 type Columns = keyof Database['spans'];
@@ -232,9 +232,41 @@ export function createTraceQueryStore(db: Kysely<Database>, functions: DialectFu
      * within its group by duration, and the p-th percentile is the span numbered ceil(p/100 × n),
      * written (p·n + 99) / 100 in integer arithmetic so SQLite and Postgres compute the same rank.
      */
-    async aggregates(projectId: string, f: SpanConditions, groupBy: AggregateGroupBy): Promise<AggregateSqlRow[]> {
+    async aggregates(
+      projectId: string,
+      f: SpanConditions,
+      groupBy: AggregateGroupBy,
+      percentiles: boolean,
+    ): Promise<AggregateSqlRow[]> {
       const group =
         groupBy === 'day' ? sql<string>`substr(s.start_time, 1, 10)` : groupBy === 'model' ? sql.ref('s.model') : sql.ref('s.agent');
+      if (!percentiles) {
+        // Without percentiles there is nothing to rank: a plain GROUP BY, several times cheaper.
+        const rows = await db
+          .selectFrom('spans as s')
+          .select([
+            group.as('key'),
+            sql<number>`count(*)`.as('calls'),
+            sql<number>`sum(case when s.status = 'error' then 1 else 0 end)`.as('errors'),
+            sql<number>`coalesce(sum(s.cost_micros), 0)`.as('cost_micros'),
+            sql<number>`coalesce(sum(s.tokens_input), 0)`.as('tokens_input'),
+            sql<number>`coalesce(sum(s.tokens_output), 0)`.as('tokens_output'),
+          ])
+          .where('s.project_id', '=', projectId)
+          .where((eb) => eb.and([...window('s', f), ...filters('s', f)]))
+          .groupBy(group)
+          .execute();
+        return rows.map((r) => ({
+          key: r.key as string | null,
+          calls: Number(r.calls),
+          errors: Number(r.errors),
+          cost_micros: Number(r.cost_micros),
+          tokens_input: Number(r.tokens_input),
+          tokens_output: Number(r.tokens_output),
+          p50: null,
+          p95: null,
+        }));
+      }
       const ranked = db
         .selectFrom('spans as s')
         .select([
