@@ -11,7 +11,13 @@ const traceId = (n: number) => hex(n, 32);
 const spanId = (n: number) => hex(n, 16);
 
 /** A span `startMs` after T0 lasting `durationMs`; everything else overridable. */
-function span(trace: number, id: number, startMs: number, durationMs: number, more: Partial<SpanInput> = {}): SpanInput {
+function span(
+  trace: number,
+  id: number,
+  startMs: number,
+  durationMs: number,
+  more: Partial<SpanInput> = {},
+): SpanInput {
   return {
     traceId: traceId(trace),
     spanId: spanId(id),
@@ -37,7 +43,13 @@ function span(trace: number, id: number, startMs: number, durationMs: number, mo
   };
 }
 
-const usage = (input: number, output: number) => ({ input, output, cacheRead: null, cacheWrite: null, reasoning: null });
+const usage = (input: number, output: number) => ({
+  input,
+  output,
+  cacheRead: null,
+  cacheWrite: null,
+  reasoning: null,
+});
 
 const DAY = 86_400_000;
 const window = (more: Partial<TraceQuery> = {}): TraceQuery => ({ from: at(-DAY), to: at(DAY), ...more });
@@ -74,9 +86,19 @@ for (const dialect of DIALECTS) {
           provider: 'openai',
           model: 'gpt-4o',
           usage: usage(100, 20),
-          attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.request.temperature': 0.2, 'llm.stream': true },
+          attributes: {
+            'gen_ai.request.model': 'gpt-4o',
+            'gen_ai.request.temperature': 0.2,
+            'llm.stream': true,
+          },
           input: [{ role: 'user', content: 'Plan a trip to Lisbon' }],
-          output: [{ role: 'assistant', content: 'Day 1: Alfama', toolCalls: [{ id: 'c1', name: 'web_search', arguments: { q: 'Lisbon' } }] }],
+          output: [
+            {
+              role: 'assistant',
+              content: 'Day 1: Alfama',
+              toolCalls: [{ id: 'c1', name: 'web_search', arguments: { q: 'Lisbon' } }],
+            },
+          ],
         }),
         span(1, 3, 1400, 500, {
           parentSpanId: spanId(1),
@@ -105,7 +127,9 @@ for (const dialect of DIALECTS) {
       await setCost(1, 2, 1500);
       await setCost(2, 5, 4200);
       // the same trace id in another project must never show up in p1
-      await traces.record(other, [span(1, 9, 50, 10, { name: 'other project', kind: 'llm', model: 'gpt-4o' })]);
+      await traces.record(other, [
+        span(1, 9, 50, 10, { name: 'other project', kind: 'llm', model: 'gpt-4o' }),
+      ]);
     }
 
     beforeEach(() => {
@@ -123,18 +147,29 @@ for (const dialect of DIALECTS) {
       await t.close();
     });
 
-    const names = async (q: TraceQuery) => (await query.searchSpans(p, q, { limit: 100 })).spans.map((s) => s.name);
+    const names = async (q: TraceQuery) =>
+      (await query.searchSpans(p, q, { limit: 100 })).spans.map((s) => s.name);
 
     it('searches spans newest first, by every filter', async () => {
       await seedTwoTraces();
-      expect(await names(window())).toEqual(['chat claude', 'Write Summary', 'execute_tool', 'chat gpt-4o', 'plan trip']);
+      expect(await names(window())).toEqual([
+        'chat claude',
+        'Write Summary',
+        'execute_tool',
+        'chat gpt-4o',
+        'plan trip',
+      ]);
       expect(await names(window({ agent: 'writer' }))).toEqual(['chat claude', 'Write Summary']);
       expect(await names(window({ model: 'gpt-4o' }))).toEqual(['chat gpt-4o']);
       expect(await names(window({ kinds: ['tool', 'agent'] }))).toEqual(['execute_tool', 'plan trip']);
       expect(await names(window({ status: 'error' }))).toEqual(['execute_tool']);
       expect(await names(window({ minCostMicros: 2000 }))).toEqual(['chat claude']);
       expect(await names(window({ minCostMicros: 0 }))).toEqual(['chat claude', 'chat gpt-4o']);
-      expect(await names(window({ minDurationMs: 1800 }))).toEqual(['chat claude', 'Write Summary', 'plan trip']);
+      expect(await names(window({ minDurationMs: 1800 }))).toEqual([
+        'chat claude',
+        'Write Summary',
+        'plan trip',
+      ]);
       expect(await names(window({ name: 'summ' }))).toEqual(['Write Summary']);
       expect(await names(window({ name: 'WEB_SEARCH' }))).toEqual(['execute_tool']); // the tool name counts
       expect(await names(window({ name: '%' }))).toEqual([]); // LIKE wildcards are literal text
@@ -143,10 +178,18 @@ for (const dialect of DIALECTS) {
 
     it('filters on attribute equality for strings, numbers and booleans', async () => {
       await seedTwoTraces();
-      expect(await names(window({ attributes: { 'gen_ai.request.model': 'gpt-4o' } }))).toEqual(['chat gpt-4o']);
-      expect(await names(window({ attributes: { 'gen_ai.request.temperature': '0.2' } }))).toEqual(['chat gpt-4o']);
+      expect(await names(window({ attributes: { 'gen_ai.request.model': 'gpt-4o' } }))).toEqual([
+        'chat gpt-4o',
+      ]);
+      expect(await names(window({ attributes: { 'gen_ai.request.temperature': '0.2' } }))).toEqual([
+        'chat gpt-4o',
+      ]);
       expect(await names(window({ attributes: { 'llm.stream': 'false' } }))).toEqual(['chat claude']);
-      expect(await names(window({ attributes: { 'llm.stream': 'true', 'gen_ai.request.model': 'claude-sonnet-4' } }))).toEqual([]);
+      expect(
+        await names(
+          window({ attributes: { 'llm.stream': 'true', 'gen_ai.request.model': 'claude-sonnet-4' } }),
+        ),
+      ).toEqual([]);
       expect(await names(window({ attributes: { 'no.such.key': 'x' } }))).toEqual([]);
       // "gen_ai" is not an object holding "request": the dots belong to the key
       expect(await names(window({ attributes: { gen_ai: 'x' } }))).toEqual([]);
@@ -155,15 +198,26 @@ for (const dialect of DIALECTS) {
     it('takes the window as [from, to) on start time, and refuses an inverted or empty one', async () => {
       await seedTwoTraces();
       expect(await names({ from: at(100), to: at(60_000) })).toEqual(['execute_tool', 'chat gpt-4o']);
-      expect(await names({ from: '2026-03-01T11:00:01+01:00', to: at(60_100) })).toEqual(['Write Summary', 'execute_tool']);
-      for (const bad of [{ from: at(10), to: at(0) }, { from: at(0), to: at(0) }, { from: 'yesterday', to: at(0) }]) {
-        await expect(query.searchSpans(p, bad, { limit: 10 })).rejects.toMatchObject({ code: 'validation_failed' });
+      expect(await names({ from: '2026-03-01T11:00:01+01:00', to: at(60_100) })).toEqual([
+        'Write Summary',
+        'execute_tool',
+      ]);
+      for (const bad of [
+        { from: at(10), to: at(0) },
+        { from: at(0), to: at(0) },
+        { from: 'yesterday', to: at(0) },
+      ]) {
+        await expect(query.searchSpans(p, bad, { limit: 10 })).rejects.toMatchObject({
+          code: 'validation_failed',
+        });
       }
     });
 
     it('pages spans with cursors: every span once, in a stable order, even with equal start times', async () => {
       // 23 spans in 3 traces, all starting at the same millisecond
-      const many = Array.from({ length: 23 }, (_, i) => span(10 + (i % 3), 100 + i, 5000, 10, { name: `s${i}` }));
+      const many = Array.from({ length: 23 }, (_, i) =>
+        span(10 + (i % 3), 100 + i, 5000, 10, { name: `s${i}` }),
+      );
       await traces.record(p, many);
       const seen: string[] = [];
       let cursor: string | undefined;
@@ -175,7 +229,9 @@ for (const dialect of DIALECTS) {
         pages++;
       } while (cursor);
       expect(pages).toBe(3);
-      const all = (await query.searchSpans(p, window(), { limit: 100 })).spans.map((s) => `${s.traceId}/${s.spanId}`);
+      const all = (await query.searchSpans(p, window(), { limit: 100 })).spans.map(
+        (s) => `${s.traceId}/${s.spanId}`,
+      );
       expect(seen).toEqual(all);
       expect(new Set(seen).size).toBe(23);
     });
@@ -190,7 +246,9 @@ for (const dialect of DIALECTS) {
         [query.listTraces, spanCursor],
         [query.listTraces, Buffer.from('["t",1,2]').toString('base64url')],
       ] as const) {
-        await expect(fn(p, window(), { limit: 5, cursor })).rejects.toMatchObject({ code: 'validation_failed' });
+        await expect(fn(p, window(), { limit: 5, cursor })).rejects.toMatchObject({
+          code: 'validation_failed',
+        });
       }
     });
 
@@ -234,19 +292,43 @@ for (const dialect of DIALECTS) {
       ]);
     });
 
-    it('lists the traces that contain a matching span, whole', async () => {
-      await seedTwoTraces();
-      const ids = async (q: TraceQuery) => (await query.listTraces(p, q, { limit: 10 })).traces.map((x) => x.rootName);
-      expect(await ids(window({ model: 'claude-sonnet-4' }))).toEqual(['Write Summary']);
-      expect(await ids(window({ status: 'error' }))).toEqual(['plan trip']);
-      expect(await ids(window({ minCostMicros: 1000 }))).toEqual(['Write Summary', 'plan trip']);
-      expect(await ids(window({ attributes: { 'gen_ai.request.model': 'gpt-4o' } }))).toEqual(['plan trip']);
-      expect(await ids(window({ agent: 'writer', status: 'error' }))).toEqual([]);
-      // a trace belongs to the window its first span starts in
-      expect(await ids({ from: at(50), to: at(DAY) })).toEqual(['Write Summary']);
-      const filtered = await query.listTraces(p, window({ kinds: ['tool'] }), { limit: 10 });
-      expect(filtered.traces[0]!.spanCount).toBe(3); // totals cover the whole trace, not only the matching span
-    });
+    // Filtered lists look up the matching traces when they are few, and walk the window otherwise;
+    // a candidate limit of 1 forces the walk, so both ways are checked against the same answers.
+    for (const maxCandidateTraces of [undefined, 1]) {
+      it(`lists the traces that contain a matching span, whole (${maxCandidateTraces ? 'walking the window' : 'from the matches'})`, async () => {
+        await seedTwoTraces();
+        const q2 = createTraceQuery({
+          db: t.db,
+          functions: t.functions,
+          blobs: createBlobStore({ dir: t.blobDir }),
+          maxCandidateTraces,
+        });
+        const ids = async (q: TraceQuery) =>
+          (await q2.listTraces(p, q, { limit: 10 })).traces.map((x) => x.rootName);
+        expect(await ids(window({ model: 'claude-sonnet-4' }))).toEqual(['Write Summary']);
+        expect(await ids(window({ status: 'error' }))).toEqual(['plan trip']);
+        expect(await ids(window({ minCostMicros: 1000 }))).toEqual(['Write Summary', 'plan trip']);
+        expect(await ids(window({ attributes: { 'gen_ai.request.model': 'gpt-4o' } }))).toEqual([
+          'plan trip',
+        ]);
+        expect(await ids(window({ agent: 'writer', status: 'error' }))).toEqual([]);
+        // a trace belongs to the window its first span starts in
+        expect(await ids({ from: at(50), to: at(DAY) })).toEqual(['Write Summary']);
+        const filtered = await q2.listTraces(p, window({ kinds: ['tool'] }), { limit: 10 });
+        expect(filtered.traces[0]!.spanCount).toBe(3); // totals cover the whole trace, not only the matching span
+        // a filter matching both traces, a page at a time
+        const first = await q2.listTraces(p, window({ kinds: ['llm'] }), { limit: 1 });
+        const second = await q2.listTraces(p, window({ kinds: ['llm'] }), {
+          limit: 1,
+          cursor: first.nextCursor!,
+        });
+        expect([...first.traces, ...second.traces].map((x) => x.rootName)).toEqual([
+          'Write Summary',
+          'plan trip',
+        ]);
+        expect(second.nextCursor).toBeNull();
+      });
+    }
 
     it('lists a trace whose root was never sent once, keyed on its earliest span', async () => {
       await traces.record(p, [
@@ -255,14 +337,18 @@ for (const dialect of DIALECTS) {
         span(7, 73, 100, 50, { parentSpanId: spanId(70), name: 'child a twin' }),
       ]);
       const page = await query.listTraces(p, window(), { limit: 10 });
-      expect(page.traces.map((x) => [x.rootName, x.spanCount, x.startTime])).toEqual([['child a', 3, at(100)]]);
+      expect(page.traces.map((x) => [x.rootName, x.spanCount, x.startTime])).toEqual([
+        ['child a', 3, at(100)],
+      ]);
     });
 
     it('pages traces with cursors, each trace once, even with equal start times', async () => {
       const inputs: SpanInput[] = [];
       for (let i = 0; i < 12; i++) {
         inputs.push(span(100 + i, 1000 + i * 2, (i % 4) * 1000, 500, { name: `root ${i}` }));
-        inputs.push(span(100 + i, 1001 + i * 2, (i % 4) * 1000 + 10, 100, { parentSpanId: spanId(1000 + i * 2) }));
+        inputs.push(
+          span(100 + i, 1001 + i * 2, (i % 4) * 1000 + 10, 100, { parentSpanId: spanId(1000 + i * 2) }),
+        );
       }
       await traces.record(p, inputs);
       const seen: string[] = [];
@@ -292,15 +378,28 @@ for (const dialect of DIALECTS) {
         ['execute_tool', 1],
         ['orphan', 0],
       ]);
-      expect(tree.summary).toMatchObject({ spanCount: 5, errorCount: 1, costMicros: 1500, rootName: 'plan trip' });
+      expect(tree.summary).toMatchObject({
+        spanCount: 5,
+        errorCount: 1,
+        costMicros: 1500,
+        rootName: 'plan trip',
+      });
       expect(tree.truncated).toBe(false);
       expect(await query.trace(p, traceId(3))).toBeNull();
       expect((await query.trace(other, traceId(1)))!.spans.map((s) => s.name)).toEqual(['other project']);
     });
 
     it('cuts a very large trace at the limit and says so', async () => {
-      const small = createTraceQuery({ db: t.db, functions: t.functions, blobs: createBlobStore({ dir: t.blobDir }), maxTraceSpans: 3 });
-      await traces.record(p, Array.from({ length: 5 }, (_, i) => span(3, 30 + i, i * 10, 5)));
+      const small = createTraceQuery({
+        db: t.db,
+        functions: t.functions,
+        blobs: createBlobStore({ dir: t.blobDir }),
+        maxTraceSpans: 3,
+      });
+      await traces.record(
+        p,
+        Array.from({ length: 5 }, (_, i) => span(3, 30 + i, i * 10, 5)),
+      );
       const tree = (await small.trace(p, traceId(3)))!;
       expect([tree.spans.length, tree.truncated, tree.summary.spanCount]).toEqual([3, true, 5]);
     });
@@ -310,7 +409,11 @@ for (const dialect of DIALECTS) {
       const llm = (await query.span(p, traceId(1), spanId(2)))!;
       expect(llm.input).toEqual([{ role: 'user', content: 'Plan a trip to Lisbon' }]);
       expect(llm.output).toEqual([
-        { role: 'assistant', content: 'Day 1: Alfama', toolCalls: [{ id: 'c1', name: 'web_search', arguments: { q: 'Lisbon' } }] },
+        {
+          role: 'assistant',
+          content: 'Day 1: Alfama',
+          toolCalls: [{ id: 'c1', name: 'web_search', arguments: { q: 'Lisbon' } }],
+        },
       ]);
       expect([llm.model, llm.costMicros, llm.usage.input]).toEqual(['gpt-4o', 1500, 100]);
       const tool = (await query.span(p, traceId(1), spanId(3)))!;
@@ -331,11 +434,18 @@ for (const dialect of DIALECTS) {
       );
       // mini: 3 calls of 30, 10 and 20 ms (p50 = 20, p95 = 30); a span without a model
       inputs.push(
-        ...[30, 10, 20].map((d, i) => span(300 + i, 3000 + i, DAY * 0.6 + i, d, { kind: 'llm', model: 'gpt-4o-mini', agent: 'b' })),
+        ...[30, 10, 20].map((d, i) =>
+          span(300 + i, 3000 + i, DAY * 0.6 + i, d, { kind: 'llm', model: 'gpt-4o-mini', agent: 'b' }),
+        ),
         span(400, 4000, 5, 7, { kind: 'tool' }),
       );
       await traces.record(p, inputs);
-      await t.db.updateTable('spans').set({ cost_micros: 100 }).where('project_id', '=', p).where('model', '=', 'gpt-4o').execute();
+      await t.db
+        .updateTable('spans')
+        .set({ cost_micros: 100 })
+        .where('project_id', '=', p)
+        .where('model', '=', 'gpt-4o')
+        .execute();
       const report = await query.aggregates(p, window(), 'model');
       expect(report.groups).toEqual([
         {
@@ -350,13 +460,21 @@ for (const dialect of DIALECTS) {
           p50DurationMs: 10,
           p95DurationMs: 19,
         },
-        expect.objectContaining({ key: 'gpt-4o-mini', calls: 3, costMicros: 0, p50DurationMs: 20, p95DurationMs: 30 }),
+        expect.objectContaining({
+          key: 'gpt-4o-mini',
+          calls: 3,
+          costMicros: 0,
+          p50DurationMs: 20,
+          p95DurationMs: 30,
+        }),
         expect.objectContaining({ key: null, calls: 1, p50DurationMs: 7, p95DurationMs: 7 }),
       ]);
 
       // without percentiles: the same totals, no latencies
       const quick = await query.aggregates(p, window(), 'model', { percentiles: false });
-      expect(quick.groups).toEqual(report.groups.map((g) => ({ ...g, p50DurationMs: null, p95DurationMs: null })));
+      expect(quick.groups).toEqual(
+        report.groups.map((g) => ({ ...g, p50DurationMs: null, p95DurationMs: null })),
+      );
 
       const byAgent = await query.aggregates(p, window({ kinds: ['llm'] }), 'agent');
       expect(byAgent.groups.map((g) => [g.key, g.calls, g.costMicros])).toEqual([

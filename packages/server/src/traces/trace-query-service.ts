@@ -51,18 +51,34 @@ export interface TraceQueryOptions {
   blobs: BlobStore;
   /** The most spans a trace fetch returns; the rest are counted in the summary. */
   maxTraceSpans?: number;
+  /**
+   * A filtered trace list first collects up to this many traces with a matching span; if that is all of
+   * them, it looks those up, otherwise (a common filter) it walks the window, which then ends soon.
+   */
+  maxCandidateTraces?: number;
 }
 
 /** An attribute key a filter may name: what OTel and the conventions use, and no quote characters. */
 export const ATTRIBUTE_KEY = /^[A-Za-z0-9_.:/@-]{1,200}$/;
 
 const DEFAULT_MAX_TRACE_SPANS = 5000;
+const DEFAULT_MAX_CANDIDATE_TRACES = 2000;
 
 /** Searches spans and traces, builds trace trees, aggregates; read-only. */
 export function createTraceQuery(options: TraceQueryOptions) {
   const { db, blobs } = options;
   const store = createTraceQueryStore(db, options.functions);
   const maxTraceSpans = options.maxTraceSpans ?? DEFAULT_MAX_TRACE_SPANS;
+  const maxCandidates = options.maxCandidateTraces ?? DEFAULT_MAX_CANDIDATE_TRACES;
+
+  /** The page's first spans: from the matching traces when they are few, else by walking the window. */
+  async function pageOfFirstSpans(projectId: string, c: SpanConditions, after: TracePosition | null, limit: number) {
+    if (hasFilters(c)) {
+      const candidates = await store.matchingTraceIds(projectId, c, maxCandidates + 1);
+      if (candidates.length <= maxCandidates) return store.firstSpansOf(projectId, candidates, c, after, limit);
+    }
+    return store.firstSpans(projectId, c, after, limit);
+  }
 
   async function summarize(projectId: string, firsts: FirstSpanRow[]): Promise<TraceSummary[]> {
     const ids = firsts.map((f) => f.trace_id);
@@ -121,7 +137,7 @@ export function createTraceQuery(options: TraceQueryOptions) {
     async listTraces(projectId: string, query: TraceQuery, page: PageRequest): Promise<TracePage> {
       const conditions = toConditions(query);
       const after = page.cursor === undefined ? null : decodeCursor(page.cursor, 'trace');
-      const firsts = await store.firstSpans(projectId, conditions, after, page.limit + 1);
+      const firsts = await pageOfFirstSpans(projectId, conditions, after, page.limit + 1);
       const more = firsts.length > page.limit;
       const shown = firsts.slice(0, page.limit);
       const last = shown.at(-1);
@@ -230,6 +246,11 @@ function toConditions(q: TraceQuery): SpanConditions {
     namePattern: q.name === undefined ? undefined : `%${q.name.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
     attributes,
   };
+}
+
+function hasFilters(c: SpanConditions): boolean {
+  const { from: _from, to: _to, attributes, kinds, ...rest } = c;
+  return Boolean(attributes?.length || kinds?.length || Object.values(rest).some((v) => v !== undefined));
 }
 
 type Cursor = ({ kind: 'span' } & SpanPosition) | ({ kind: 'trace' } & TracePosition);

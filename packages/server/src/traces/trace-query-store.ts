@@ -160,6 +160,50 @@ export function createTraceQueryStore(db: Kysely<Database>, functions: DialectFu
         .execute();
     },
 
+    /**
+     * Up to `limit` distinct traces with a span starting at or after the window's start that matches
+     * every filter (spans_model_time / spans_agent_time serve the common filters). Used to tell a
+     * selective filter, whose few traces are cheaper to look up than to find by walking the window.
+     */
+    async matchingTraceIds(projectId: string, f: SpanConditions, limit: number): Promise<string[]> {
+      const rows = await db
+        .selectFrom('spans as m')
+        .select('m.trace_id')
+        .distinct()
+        .where('m.project_id', '=', projectId)
+        .where((eb) => eb.and([sql<SqlBool>`m.start_time >= ${f.from}`, ...filters('m', f)]))
+        .limit(limit)
+        .execute();
+      return rows.map((r) => r.trace_id);
+    },
+
+    /** The first spans of the given traces that start in the window, newest first (as firstSpans). */
+    async firstSpansOf(
+      projectId: string,
+      traceIds: string[],
+      f: SpanConditions,
+      after: TracePosition | null,
+      limit: number,
+    ): Promise<FirstSpanRow[]> {
+      if (traceIds.length === 0) return [];
+      const conditions: Array<Expression<SqlBool>> = [
+        ...window('s', f),
+        sql<SqlBool>`not exists (select 1 from spans e where e.project_id = s.project_id and e.trace_id = s.trace_id
+          and e.start_time <= s.start_time and (e.start_time, e.span_id) < (s.start_time, s.span_id))`,
+      ];
+      if (after) conditions.push(sql<SqlBool>`(s.start_time, s.trace_id) < (${after.startTime}, ${after.traceId})`);
+      return db
+        .selectFrom('spans as s')
+        .select(['s.trace_id', 's.span_id', 's.name', 's.start_time'])
+        .where('s.project_id', '=', projectId)
+        .where('s.trace_id', 'in', traceIds)
+        .where((eb) => eb.and(conditions))
+        .orderBy('s.start_time', 'desc')
+        .orderBy('s.trace_id', 'desc')
+        .limit(limit)
+        .execute();
+    },
+
     /** Per trace: span and error counts, token and cost sums, first start and last end. */
     async traceTotals(projectId: string, traceIds: string[]): Promise<TraceTotalsRow[]> {
       if (traceIds.length === 0) return [];
