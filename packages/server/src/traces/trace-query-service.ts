@@ -62,7 +62,7 @@ export interface TraceQueryOptions {
 export const ATTRIBUTE_KEY = /^[A-Za-z0-9_.:/@-]{1,200}$/;
 
 const DEFAULT_MAX_TRACE_SPANS = 5000;
-const DEFAULT_MAX_CANDIDATE_TRACES = 2000;
+const DEFAULT_MAX_CANDIDATE_TRACES = 200;
 
 /** Searches spans and traces, builds trace trees, aggregates; read-only. */
 export function createTraceQuery(options: TraceQueryOptions) {
