@@ -58,3 +58,96 @@ export const Span = z.object({
   source: z.enum(['otlp', 'gateway', 'sdk']),
 });
 export type Span = z.infer<typeof Span>;
+
+// ---------------------------------------------------------------------------------------------
+// Querying: span search, the trace list, a trace as a tree, aggregates.
+
+/**
+ * What to look for. `from` and `to` (start times, `from` inclusive, `to` exclusive) are required;
+ * every other filter narrows the result. On the HTTP API each attribute filter is a query parameter
+ * `attr.<key>=<value>`; the SDK takes them as `attributes`.
+ */
+export const TraceFilter = z.object({
+  from: Timestamp,
+  to: Timestamp,
+  agent: z.string().optional(),
+  model: z.string().optional(),
+  /** One kind, or several separated by commas on the wire. */
+  kind: z.union([SpanKind, z.array(SpanKind)]).optional(),
+  status: SpanStatus.optional(),
+  minCostMicros: z.number().int().min(0).optional(),
+  minDurationMs: z.number().min(0).optional(),
+  /** Text in the span's name or tool name (case-insensitive substring). */
+  name: z.string().optional(),
+  /** Attribute equality, e.g. `{ 'gen_ai.request.model': 'gpt-4o' }`. */
+  attributes: z.record(z.string(), z.string()).optional(),
+});
+export type TraceFilter = z.input<typeof TraceFilter>;
+
+/** A page of a list; pass `nextCursor` back as `cursor` for the next one (null on the last page). */
+export const SpanPage = z.object({ spans: z.array(Span), nextCursor: z.string().nullable() });
+export type SpanPage = z.infer<typeof SpanPage>;
+
+/** One row of the trace list. Totals are sums over every span of the trace. */
+export const TraceSummary = z.object({
+  traceId: z.string(),
+  rootSpanId: z.string().describe('the earliest span of the trace'),
+  rootName: z.string(),
+  startTime: Timestamp,
+  endTime: Timestamp,
+  durationMs: z.number().describe('from the first span start to the last span end'),
+  spanCount: z.number().int(),
+  errorCount: z.number().int(),
+  tokensInput: z.number().int(),
+  tokensOutput: z.number().int(),
+  totalTokens: z.number().int().describe('input + output tokens'),
+  costMicros: z.number().int().describe('sum of the spans’ costs (spans without a cost count 0)'),
+  agent: z.string().nullable().describe("the root span's agent, else the first agent seen"),
+  models: z.array(z.string()),
+});
+export type TraceSummary = z.infer<typeof TraceSummary>;
+
+export const TracePage = z.object({ traces: z.array(TraceSummary), nextCursor: z.string().nullable() });
+export type TracePage = z.infer<typeof TracePage>;
+
+/** A span in a trace tree: `depth` 0 for roots (spans whose parent is not in the trace). */
+export const TraceSpan = Span.extend({ depth: z.number().int() });
+export type TraceSpan = z.infer<typeof TraceSpan>;
+
+/** A trace as a tree: spans in depth-first order (children by start time), each with its depth. */
+export const TraceTree = z.object({
+  traceId: z.string(),
+  summary: TraceSummary,
+  spans: z.array(TraceSpan),
+  truncated: z.boolean().describe('the trace has more spans than the server returns at once'),
+});
+export type TraceTree = z.infer<typeof TraceTree>;
+
+/** A span with its input and output (messages, tool arguments and result) read from the blob store. */
+export const SpanDetail = Span.extend({
+  input: JsonValue.describe('null when the span recorded none'),
+  output: JsonValue.describe('null when the span recorded none'),
+});
+export type SpanDetail = z.infer<typeof SpanDetail>;
+
+export const AGGREGATE_GROUPS = ['model', 'agent', 'day'] as const;
+export const AggregateGroupBy = z.enum(AGGREGATE_GROUPS);
+export type AggregateGroupBy = z.infer<typeof AggregateGroupBy>;
+
+/** Totals of the spans in one group. Latency percentiles are nearest-rank over span durations. */
+export const AggregateRow = z.object({
+  key: z.string().nullable().describe('the model, agent or UTC day (YYYY-MM-DD); null for spans without one'),
+  calls: z.number().int().describe('spans in the group'),
+  errors: z.number().int(),
+  errorRate: z.number().describe('errors / calls'),
+  costMicros: z.number().int(),
+  tokensInput: z.number().int(),
+  tokensOutput: z.number().int(),
+  totalTokens: z.number().int(),
+  p50DurationMs: z.number().nullable().describe('null when asked for without percentiles'),
+  p95DurationMs: z.number().nullable(),
+});
+export type AggregateRow = z.infer<typeof AggregateRow>;
+
+export const AggregateReport = z.object({ groupBy: AggregateGroupBy, groups: z.array(AggregateRow) });
+export type AggregateReport = z.infer<typeof AggregateReport>;

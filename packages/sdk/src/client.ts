@@ -1,4 +1,6 @@
 import type {
+  AggregateGroupBy,
+  AggregateReport,
   AppendRequest,
   AppendResponse,
   ApiKey,
@@ -8,7 +10,12 @@ import type {
   EventPage,
   Project,
   RetentionReport,
+  SpanDetail,
+  SpanPage,
   StreamList,
+  TraceFilter,
+  TracePage,
+  TraceTree,
   UpdateProjectRequest,
   VerifyReport,
   Whoami,
@@ -25,6 +32,20 @@ export interface ClientOptions {
 }
 
 type Query = Record<string, string | number | undefined>;
+
+/** A page request: `cursor` is the previous page's `nextCursor`. */
+export interface PageOptions {
+  cursor?: string;
+  limit?: number;
+}
+
+/** A trace filter as query parameters: kinds joined by commas, attributes as `attr.<key>`. */
+function filterQuery(filter: TraceFilter): Query {
+  const { attributes, kind, ...rest } = filter;
+  const query: Query = { ...rest, kind: Array.isArray(kind) ? kind.join(',') : kind };
+  for (const [key, value] of Object.entries(attributes ?? {})) query[`attr.${key}`] = value;
+  return query;
+}
 
 /**
  * A typed client for Hangar's HTTP API.
@@ -84,6 +105,35 @@ export function createClient(options: ClientOptions) {
         call<StreamList>('GET', '/v1/streams', undefined, page),
       verify: (stream?: string) => call<VerifyReport>('POST', '/v1/journal/verify', stream ? { stream } : {}),
       applyRetention: () => call<RetentionReport>('POST', '/v1/journal/retention'),
+    },
+    /**
+     * Searching what was traced. Every search needs a window (`from`, `to`: RFC 3339 start times).
+     * @example
+     * const { traces } = await hangar.traces.list({ from: '2026-03-01T00:00:00Z', to: '2026-03-02T00:00:00Z', model: 'gpt-4o' });
+     * const tree = await hangar.traces.get(traces[0].traceId);
+     */
+    traces: {
+      /** Spans matching the filter, newest first. */
+      search: (filter: TraceFilter, page: PageOptions = {}) =>
+        call<SpanPage>('GET', '/v1/spans', undefined, { ...filterQuery(filter), ...page }),
+      /** One row per trace starting in the window that has a span matching the filter, newest first. */
+      list: (filter: TraceFilter, page: PageOptions = {}) =>
+        call<TracePage>('GET', '/v1/traces', undefined, { ...filterQuery(filter), ...page }),
+      /** A trace as a tree: spans in depth-first order with their depth. */
+      get: (traceId: string) => call<TraceTree>('GET', `/v1/traces/${encodeURIComponent(traceId)}`),
+      /** A span with its input and output messages. */
+      span: (traceId: string, spanId: string) =>
+        call<SpanDetail>('GET', `/v1/traces/${encodeURIComponent(traceId)}/spans/${encodeURIComponent(spanId)}`),
+      /**
+       * Calls, errors, cost, tokens and p50/p95 latency by model, agent or UTC day; `percentiles: false`
+       * skips the latencies (null) and is several times faster.
+       */
+      aggregates: (filter: TraceFilter, groupBy: AggregateGroupBy, options: { percentiles?: boolean } = {}) =>
+        call<AggregateReport>('GET', '/v1/spans/aggregates', undefined, {
+          ...filterQuery(filter),
+          groupBy,
+          ...(options.percentiles === false ? { percentiles: 'false' } : {}),
+        }),
     },
   };
 }

@@ -7,7 +7,7 @@
  * exported from `@hangar/sdk/tracing` only, so they never reach a browser bundle.
  */
 export { createClient } from './client.js';
-export type { ClientOptions, HangarClient } from './client.js';
+export type { ClientOptions, HangarClient, PageOptions } from './client.js';
 export { HangarError } from './errors.js';
 export { withSpan, traced, traceTool } from './tracing/spans.js';
 export type { SpanOptions } from './tracing/spans.js';

@@ -11,6 +11,9 @@ import { journalRoutes } from './journal/journal-routes.js';
 import type { Journal } from './journal/journal-service.js';
 import type { Tenancy } from './tenancy/tenancy-service.js';
 import type { Traces } from './traces/traces-service.js';
+import { traceQueryRoutes } from './traces/trace-query-routes.js';
+import { createTraceQuery, type TraceQueryService } from './traces/trace-query-service.js';
+import { createBlobStore } from './blobs/blob-store.js';
 import { tenancyRoutes } from './tenancy/tenancy-routes.js';
 import { webRoutes } from './web/web-routes.js';
 
@@ -21,6 +24,8 @@ export interface AppDeps {
   traces: Traces;
   /** The one path of every agent action (model calls, tools, payments…). */
   actions: ActionPipeline;
+  /** Trace search and aggregates; built from `database` when not given. */
+  traceQuery?: TraceQueryService;
   logger: Logger;
   metrics?: Metrics;
   /** Largest accepted request body; 1 MiB by default. */
@@ -52,6 +57,8 @@ export function createApp(deps: AppDeps) {
   });
   app.route('/', tenancyRoutes(deps.tenancy));
   app.route('/', journalRoutes(deps.journal));
+  const { db, functions, blobDir } = deps.database;
+  app.route('/', traceQueryRoutes(deps.traceQuery ?? createTraceQuery({ db, functions, blobs: createBlobStore({ dir: blobDir }) })));
   app.all('/v1/*', (c) => {
     throw new ApiError('not_found', `No route ${c.req.method} ${c.req.path}. The API is described at /openapi.json.`);
   });

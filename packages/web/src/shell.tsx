@@ -17,6 +17,7 @@ import { ErrorMessage } from './error-message.js';
 import { Field } from './field.js';
 import { SecretBox } from './secret-box.js';
 import { Settings } from './settings.js';
+import { Traces } from './traces.js';
 
 /** The pillars, in navigation order; each is a page at `#/<id>`. */
 export const PILLARS = [
@@ -139,6 +140,8 @@ export function Shell({
           ) : (
             <p className="muted">Loading…</p>
           )
+        ) : route === 'traces' ? (
+          <Traces client={client} />
         ) : (
           <EmptyState pillar={route} />
         )}

@@ -10,6 +10,9 @@ describe('project isolation, route by route', () => {
   let keyB: string;
   let memberKeyA: { id: string };
   let blobShaA: string;
+  const traceA = 'a1'.repeat(16);
+  const spanA = 'a2'.repeat(8);
+  const wide = 'from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z';
 
   const snapshotA = async () => {
     const db = t.database.db;
@@ -30,6 +33,31 @@ describe('project isolation, route by route', () => {
     });
     expect(appended.status).toBe(201);
     blobShaA = (await t.request('GET', '/v1/streams/secret/events')).json.events[0].payloadSha256;
+    await t.traces.record('proj_default', [
+      {
+        traceId: traceA,
+        spanId: spanA,
+        parentSpanId: null,
+        name: 'A only',
+        kind: 'llm',
+        status: 'ok',
+        statusMessage: null,
+        errorType: null,
+        startTime: '2026-03-01T10:00:00.000Z',
+        endTime: '2026-03-01T10:00:01.000Z',
+        durationMs: 1000,
+        serviceName: null,
+        agent: 'a-agent',
+        provider: 'openai',
+        model: 'gpt-4o',
+        usage: { input: 1, output: 1, cacheRead: null, cacheWrite: null, reasoning: null },
+        providerCostMicros: null,
+        toolName: null,
+        attributes: {},
+        source: 'otlp',
+        input: [{ role: 'user', content: 'A only' }],
+      },
+    ]);
   });
   afterAll(async () => {
     await t.close();
@@ -105,6 +133,27 @@ describe('project isolation, route by route', () => {
       const res = await asB('GET', `/v1/blobs/${blobShaA}`);
       expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
       expect((await t.request('GET', `/v1/blobs/${blobShaA}`)).status).toBe(200);
+    },
+    'GET /v1/spans': async () => {
+      expect((await asB('GET', `/v1/spans?${wide}`)).json.spans).toEqual([]);
+      expect((await t.request('GET', `/v1/spans?${wide}`)).json.spans).toHaveLength(1);
+    },
+    'GET /v1/spans/aggregates': async () => {
+      expect((await asB('GET', `/v1/spans/aggregates?${wide}&groupBy=model`)).json.groups).toEqual([]);
+    },
+    'GET /v1/traces': async () => {
+      expect((await asB('GET', `/v1/traces?${wide}`)).json.traces).toEqual([]);
+      expect((await t.request('GET', `/v1/traces?${wide}`)).json.traces).toHaveLength(1);
+    },
+    'GET /v1/traces/{traceId}': async () => {
+      const res = await asB('GET', `/v1/traces/${traceA}`);
+      expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
+      expect((await t.request('GET', `/v1/traces/${traceA}`)).status).toBe(200);
+    },
+    'GET /v1/traces/{traceId}/spans/{spanId}': async () => {
+      const res = await asB('GET', `/v1/traces/${traceA}/spans/${spanA}`);
+      expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
+      expect((await t.request('GET', `/v1/traces/${traceA}/spans/${spanA}`)).status).toBe(200);
     },
   };
 

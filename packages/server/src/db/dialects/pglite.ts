@@ -12,6 +12,7 @@ import {
 } from 'kysely';
 import type { Database } from '../schema.js';
 import type { OpenDatabase } from './dialect.js';
+import { postgresFunctions } from './postgres.js';
 
 /** One in-process Postgres; a mutex gives each transaction the connection to itself. */
 class PgliteDriver implements Driver {
@@ -105,6 +106,7 @@ export function openPglite(dir: string | null = null, shared?: PGlite): OpenData
     db,
     describe: `pglite ${dir ?? '(memory)'}`,
     types: { bytes: 'bytea', hasSchemas: true },
+    functions: postgresFunctions,
     blobDir: null,
     close: () => db.destroy(),
   };

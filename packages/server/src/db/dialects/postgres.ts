@@ -1,7 +1,12 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../schema.js';
-import type { OpenDatabase } from './dialect.js';
+import type { DialectFunctions, OpenDatabase } from './dialect.js';
+
+/** Postgres (and PGlite) expressions; attributes are JSON text, read through jsonb. */
+export const postgresFunctions: DialectFunctions = {
+  jsonMemberText: (column, key) => sql<string | null>`(${sql.ref(column)}::jsonb -> ${key}::text)::text`,
+};
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -32,6 +37,7 @@ export function openPostgres(url: string, options: PostgresOptions = {}): OpenDa
     db,
     describe: `postgres ${redact(url)}${options.schema ? ` schema ${options.schema}` : ''}`,
     types: { bytes: 'bytea', hasSchemas: true },
+    functions: postgresFunctions,
     blobDir: null,
     close: () => db.destroy(),
   };

@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { CompiledQuery, Kysely, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection } from 'kysely';
+import { CompiledQuery, Kysely, sql, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection } from 'kysely';
 import type { Database } from '../schema.js';
-import type { OpenDatabase } from './dialect.js';
+import type { DialectFunctions, OpenDatabase } from './dialect.js';
 
 /**
  * Write transactions start with BEGIN IMMEDIATE: a deferred BEGIN that reads and then writes can fail
@@ -65,6 +65,14 @@ function withStatementCache(sqlite: SQLite.Database) {
     },
   };
 }
+/** SQLite expressions (JSON operators need SQLite 3.38; better-sqlite3 12 bundles a newer one). */
+export const sqliteFunctions: DialectFunctions = {
+  jsonMemberText(column, key) {
+    if (key.includes('"')) throw new Error('a JSON member name for a query must not contain "');
+    // `->` returns JSON text; the quoted label makes the dots part of the name, not a path
+    return sql<string | null>`(${sql.ref(column)} -> ${`$."${key}"`})`;
+  },
+};
 
 export function openSqlite(dataDir: string): OpenDatabase {
   mkdirSync(dataDir, { recursive: true });
@@ -81,6 +89,7 @@ export function openSqlite(dataDir: string): OpenDatabase {
     db,
     describe: `sqlite ${file}`,
     types: { bytes: 'blob', hasSchemas: false },
+    functions: sqliteFunctions,
     blobDir: path.join(dataDir, 'blobs'),
     close: () => db.destroy(),
   };

@@ -1,0 +1,314 @@
+import type { Kysely } from 'kysely';
+import type {
+  AggregateGroupBy,
+  AggregateReport,
+  AggregateRow,
+  SpanDetail,
+  SpanKind,
+  SpanPage,
+  SpanStatus,
+  TracePage,
+  TraceSpan,
+  TraceSummary,
+  TraceTree,
+} from '@hangar/protocol';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { DialectFunctions } from '../db/dialects/dialect.js';
+import type { Database } from '../db/schema.js';
+import { ApiError } from '../http/api-error.js';
+import { toSpan, type SpanRow } from './traces-store.js';
+import {
+  createTraceQueryStore,
+  type FirstSpanRow,
+  type SpanConditions,
+  type SpanPosition,
+  type TracePosition,
+} from './trace-query-store.js';
+
+/** A search as the service takes it; `from` and `to` are RFC 3339 times. */
+export interface TraceQuery {
+  from: string;
+  to: string;
+  agent?: string | undefined;
+  model?: string | undefined;
+  kinds?: SpanKind[] | undefined;
+  status?: SpanStatus | undefined;
+  minCostMicros?: number | undefined;
+  minDurationMs?: number | undefined;
+  name?: string | undefined;
+  /** Attribute key → the value it must equal (as a string, a number or a boolean). */
+  attributes?: Record<string, string> | undefined;
+}
+
+export interface PageRequest {
+  cursor?: string | undefined;
+  limit: number;
+}
+
+export interface TraceQueryOptions {
+  db: Kysely<Database>;
+  functions: DialectFunctions;
+  blobs: BlobStore;
+  /** The most spans a trace fetch returns; the rest are counted in the summary. */
+  maxTraceSpans?: number;
+  /**
+   * A filtered trace list first collects up to this many traces with a matching span; if that is all of
+   * them, it looks those up, otherwise (a common filter) it walks the window, which then ends soon.
+   */
+  maxCandidateTraces?: number;
+}
+
+/** An attribute key a filter may name: what OTel and the conventions use, and no quote characters. */
+export const ATTRIBUTE_KEY = /^[A-Za-z0-9_.:/@-]{1,200}$/;
+
+const DEFAULT_MAX_TRACE_SPANS = 5000;
+const DEFAULT_MAX_CANDIDATE_TRACES = 200;
+
+/** Searches spans and traces, builds trace trees, aggregates; read-only. */
+export function createTraceQuery(options: TraceQueryOptions) {
+  const { db, blobs } = options;
+  const store = createTraceQueryStore(db, options.functions);
+  const maxTraceSpans = options.maxTraceSpans ?? DEFAULT_MAX_TRACE_SPANS;
+  const maxCandidates = options.maxCandidateTraces ?? DEFAULT_MAX_CANDIDATE_TRACES;
+
+  /** The page's first spans: from the matching traces when they are few, else by walking the window. */
+  async function pageOfFirstSpans(projectId: string, c: SpanConditions, after: TracePosition | null, limit: number) {
+    if (hasFilters(c)) {
+      const candidates = await store.matchingTraceIds(projectId, c, maxCandidates + 1);
+      if (candidates.length <= maxCandidates) return store.firstSpansOf(projectId, candidates, c, after, limit);
+    }
+    return store.firstSpans(projectId, c, after, limit);
+  }
+
+  async function summarize(projectId: string, firsts: FirstSpanRow[]): Promise<TraceSummary[]> {
+    const ids = firsts.map((f) => f.trace_id);
+    const [totals, labels] = await Promise.all([store.traceTotals(projectId, ids), store.traceLabels(projectId, ids)]);
+    const totalsById = new Map(totals.map((t) => [t.trace_id, t]));
+    const labelsById = new Map<string, typeof labels>();
+    for (const l of labels) (labelsById.get(l.trace_id) ?? labelsById.set(l.trace_id, []).get(l.trace_id)!).push(l);
+    return firsts.map((first): TraceSummary => {
+      const t = totalsById.get(first.trace_id);
+      const own = labelsById.get(first.trace_id) ?? [];
+      const rootAgent = own.find((l) => l.span_id === first.span_id)?.agent;
+      const endTime = t?.end_time ?? first.start_time;
+      return {
+        traceId: first.trace_id,
+        rootSpanId: first.span_id,
+        rootName: first.name,
+        startTime: first.start_time,
+        endTime,
+        durationMs: Math.max(0, Date.parse(endTime) - Date.parse(first.start_time)),
+        spanCount: t?.span_count ?? 0,
+        errorCount: t?.errors ?? 0,
+        tokensInput: t?.tokens_input ?? 0,
+        tokensOutput: t?.tokens_output ?? 0,
+        totalTokens: (t?.tokens_input ?? 0) + (t?.tokens_output ?? 0),
+        costMicros: t?.cost_micros ?? 0,
+        agent: rootAgent ?? own.find((l) => l.agent !== null)?.agent ?? null,
+        models: [...new Set(own.flatMap((l) => (l.model === null ? [] : [l.model])))],
+      };
+    });
+  }
+
+  async function readJson(sha256: string | null): Promise<unknown> {
+    if (sha256 === null) return null;
+    const content = await blobs.get(db, sha256);
+    // A blob removed by retention leaves the span without its messages, not a failed request.
+    if (content === null) return null;
+    return JSON.parse(Buffer.from(content).toString('utf8')) as unknown;
+  }
+
+  return {
+    /** Spans matching the query, newest first. */
+    async searchSpans(projectId: string, query: TraceQuery, page: PageRequest): Promise<SpanPage> {
+      const conditions = toConditions(query);
+      const after = page.cursor === undefined ? null : decodeCursor(page.cursor, 'span');
+      const rows = await store.searchSpans(projectId, conditions, after, page.limit + 1);
+      const more = rows.length > page.limit;
+      const shown = rows.slice(0, page.limit);
+      const last = shown.at(-1);
+      return {
+        spans: shown.map(toSpan),
+        nextCursor: more && last ? encodeCursor({ kind: 'span', startTime: last.start_time, traceId: last.trace_id, spanId: last.span_id }) : null,
+      };
+    },
+
+    /** Traces that start in the window and contain a span matching every filter, newest first. */
+    async listTraces(projectId: string, query: TraceQuery, page: PageRequest): Promise<TracePage> {
+      const conditions = toConditions(query);
+      const after = page.cursor === undefined ? null : decodeCursor(page.cursor, 'trace');
+      const firsts = await pageOfFirstSpans(projectId, conditions, after, page.limit + 1);
+      const more = firsts.length > page.limit;
+      const shown = firsts.slice(0, page.limit);
+      const last = shown.at(-1);
+      return {
+        traces: await summarize(projectId, shown),
+        nextCursor: more && last ? encodeCursor({ kind: 'trace', startTime: last.start_time, traceId: last.trace_id }) : null,
+      };
+    },
+
+    /** A trace as a tree; null when the project has no span of it. */
+    async trace(projectId: string, traceId: string): Promise<TraceTree | null> {
+      const rows = await store.traceSpans(projectId, traceId, maxTraceSpans + 1);
+      const first = rows[0];
+      if (!first) return null;
+      const truncated = rows.length > maxTraceSpans;
+      const [summary] = await summarize(projectId, [first]);
+      return { traceId, summary: summary!, spans: depthFirst(rows.slice(0, maxTraceSpans)), truncated };
+    },
+
+    /** One span with its input and output read from the blob store; null when there is no such span. */
+    async span(projectId: string, traceId: string, spanId: string): Promise<SpanDetail | null> {
+      const row = await store.span(projectId, traceId, spanId);
+      if (!row) return null;
+      const [input, output] = await Promise.all([readJson(row.input_sha256), readJson(row.output_sha256)]);
+      return { ...toSpan(row), input, output };
+    },
+
+    /**
+     * Calls, errors, cost, tokens and latency percentiles per model, agent or UTC day. Ranking spans for
+     * percentiles is most of the work; `percentiles: false` skips it and leaves them null.
+     */
+    async aggregates(
+      projectId: string,
+      query: TraceQuery,
+      groupBy: AggregateGroupBy,
+      options: { percentiles?: boolean } = {},
+    ): Promise<AggregateReport> {
+      const rows = await store.aggregates(projectId, toConditions(query), groupBy, options.percentiles ?? true);
+      const groups = rows.map(
+        (r): AggregateRow => ({
+          key: r.key,
+          calls: r.calls,
+          errors: r.errors,
+          errorRate: r.calls === 0 ? 0 : r.errors / r.calls,
+          costMicros: r.cost_micros,
+          tokensInput: r.tokens_input,
+          tokensOutput: r.tokens_output,
+          totalTokens: r.tokens_input + r.tokens_output,
+          p50DurationMs: r.p50,
+          p95DurationMs: r.p95,
+        }),
+      );
+      // Days in time order; models and agents by what they cost, then by name.
+      groups.sort(
+        groupBy === 'day'
+          ? (a, b) => (a.key ?? '').localeCompare(b.key ?? '')
+          : (a, b) => b.costMicros - a.costMicros || b.calls - a.calls || (a.key ?? '').localeCompare(b.key ?? ''),
+      );
+      return { groupBy, groups };
+    },
+  };
+}
+
+export type TraceQueryService = ReturnType<typeof createTraceQuery>;
+
+// ---------------------------------------------------------------------------------------------
+
+function invalid(path: string, message: string): ApiError {
+  return new ApiError('validation_failed', `${path}: ${message}`, { details: { issues: [{ path, message }] } });
+}
+
+/** RFC 3339 in the stored form (UTC, milliseconds), so it compares with stored times as text. */
+function storedTime(value: string, path: string): string {
+  const ms = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i.test(value) || Number.isNaN(ms)) {
+    throw invalid(path, 'must be an RFC 3339 time, e.g. 2026-11-25T09:00:00Z');
+  }
+  return new Date(ms).toISOString();
+}
+
+/** The JSON texts an attribute given as a string in a query may equal: the string, or the literal. */
+function jsonTextsOf(value: string): string[] {
+  const texts = [JSON.stringify(value)];
+  if (value === 'true' || value === 'false' || value === 'null') texts.push(value);
+  else if (/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(value) && Number.isFinite(Number(value))) texts.push(JSON.stringify(Number(value)));
+  return texts;
+}
+
+function toConditions(q: TraceQuery): SpanConditions {
+  const from = storedTime(q.from, 'query.from');
+  const to = storedTime(q.to, 'query.to');
+  if (to <= from) throw invalid('query.to', `the window is empty or inverted: to (${q.to}) must be after from (${q.from})`);
+  const attributes = Object.entries(q.attributes ?? {}).map(([key, value]) => {
+    if (!ATTRIBUTE_KEY.test(key)) throw invalid(`query.attr.${key}`, 'attribute keys are letters, digits and _ . : / @ - only');
+    return { key, jsonTexts: jsonTextsOf(value) };
+  });
+  return {
+    from,
+    to,
+    agent: q.agent,
+    model: q.model,
+    kinds: q.kinds,
+    status: q.status,
+    minCostMicros: q.minCostMicros,
+    minDurationMs: q.minDurationMs,
+    namePattern: q.name === undefined ? undefined : `%${q.name.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
+    attributes,
+  };
+}
+
+function hasFilters(c: SpanConditions): boolean {
+  const { from: _from, to: _to, attributes, kinds, ...rest } = c;
+  return Boolean(attributes?.length || kinds?.length || Object.values(rest).some((v) => v !== undefined));
+}
+
+type Cursor = ({ kind: 'span' } & SpanPosition) | ({ kind: 'trace' } & TracePosition);
+
+/** Opaque to clients: base64url JSON of the last row's sort key, tagged with the list it belongs to. */
+function encodeCursor(c: Cursor): string {
+  const key = c.kind === 'span' ? ['s', c.startTime, c.traceId, c.spanId] : ['t', c.startTime, c.traceId];
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string, kind: 'span'): SpanPosition;
+function decodeCursor(cursor: string, kind: 'trace'): TracePosition;
+function decodeCursor(cursor: string, kind: Cursor['kind']): SpanPosition | TracePosition {
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    key = null;
+  }
+  const strings = Array.isArray(key) && key.every((k) => typeof k === 'string') ? (key as string[]) : [];
+  if (kind === 'span' && strings.length === 4 && strings[0] === 's') {
+    return { startTime: strings[1]!, traceId: strings[2]!, spanId: strings[3]! };
+  }
+  if (kind === 'trace' && strings.length === 3 && strings[0] === 't') {
+    return { startTime: strings[1]!, traceId: strings[2]! };
+  }
+  throw invalid('query.cursor', `not a cursor of this list; pass back the nextCursor of a ${kind} page`);
+}
+
+/**
+ * Spans in depth-first order, children by start time. A span whose parent is not in the trace (not
+ * sent, or sent by another service) is a root; spans caught in a parent cycle become roots too.
+ */
+function depthFirst(rows: SpanRow[]): TraceSpan[] {
+  const ids = new Set(rows.map((r) => r.span_id));
+  const children = new Map<string, SpanRow[]>();
+  const roots: SpanRow[] = [];
+  for (const r of rows) {
+    if (r.parent_span_id !== null && r.parent_span_id !== r.span_id && ids.has(r.parent_span_id)) {
+      (children.get(r.parent_span_id) ?? children.set(r.parent_span_id, []).get(r.parent_span_id)!).push(r);
+    } else {
+      roots.push(r);
+    }
+  }
+  const out: TraceSpan[] = [];
+  const seen = new Set<string>();
+  const walk = (root: SpanRow) => {
+    const stack: Array<[SpanRow, number]> = [[root, 0]];
+    while (stack.length) {
+      const [row, depth] = stack.pop()!;
+      if (seen.has(row.span_id)) continue;
+      seen.add(row.span_id);
+      out.push({ ...toSpan(row), depth });
+      const kids = children.get(row.span_id) ?? [];
+      for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i]!, depth + 1]);
+    }
+  };
+  for (const root of roots) walk(root);
+  for (const r of rows) if (!seen.has(r.span_id)) walk(r);
+  return out;
+}

@@ -1,0 +1,356 @@
+import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+import type { AggregateGroupBy } from '@hangar/protocol';
+import type { DialectFunctions } from '../db/dialects/dialect.js';
+import type { Database } from '../db/schema.js';
+import type { SpanRow } from './traces-store.js';
+
+/** A filter as the store applies it: times already normalized to the stored format. */
+export interface SpanConditions {
+  from: string;
+  to: string;
+  agent?: string | undefined;
+  model?: string | undefined;
+  kinds?: string[] | undefined;
+  status?: string | undefined;
+  minCostMicros?: number | undefined;
+  minDurationMs?: number | undefined;
+  /** A LIKE pattern, lower-case, with `\` as the escape character. */
+  namePattern?: string | undefined;
+  /** Per attribute key, the JSON texts it may equal. */
+  attributes?: Array<{ key: string; jsonTexts: string[] }> | undefined;
+}
+
+/** Where the previous page of spans ended (the last row's sort key). */
+export interface SpanPosition {
+  startTime: string;
+  traceId: string;
+  spanId: string;
+}
+
+/** Where the previous page of traces ended (its last trace's first span). */
+export interface TracePosition {
+  startTime: string;
+  traceId: string;
+}
+
+export interface FirstSpanRow {
+  trace_id: string;
+  span_id: string;
+  name: string;
+  start_time: string;
+}
+
+export interface TraceTotalsRow {
+  trace_id: string;
+  span_count: number;
+  errors: number;
+  tokens_input: number;
+  tokens_output: number;
+  cost_micros: number;
+  start_time: string;
+  end_time: string;
+}
+
+export interface TraceLabelRow {
+  trace_id: string;
+  span_id: string;
+  agent: string | null;
+  model: string | null;
+}
+
+export interface AggregateSqlRow {
+  key: string | null;
+  calls: number;
+  errors: number;
+  cost_micros: number;
+  tokens_input: number;
+  tokens_output: number;
+  p50: number | null;
+  p95: number | null;
+}
+
+type Columns = keyof Database['spans'];
+
+/**
+ * Read-only queries over `spans` for search, the trace list, trace trees and aggregates. Conditions are
+ * portable SQL (row values, window functions, LIKE … ESCAPE); the one dialect-specific piece, reading a
+ * JSON attribute, comes from the dialect's functions.
+ */
+export function createTraceQueryStore(db: Kysely<Database>, functions: DialectFunctions) {
+  /** The span conditions on the table aliased `alias`, time window excluded. */
+  function filters(alias: string, f: SpanConditions): Array<Expression<SqlBool>> {
+    const col = (name: Columns) => sql.ref(`${alias}.${name}`);
+    const out: Array<RawBuilder<SqlBool>> = [];
+    if (f.agent !== undefined) out.push(sql<SqlBool>`${col('agent')} = ${f.agent}`);
+    if (f.model !== undefined) out.push(sql<SqlBool>`${col('model')} = ${f.model}`);
+    if (f.kinds?.length) out.push(sql<SqlBool>`${col('kind')} in (${sql.join(f.kinds)})`);
+    if (f.status !== undefined) out.push(sql<SqlBool>`${col('status')} = ${f.status}`);
+    if (f.minCostMicros !== undefined) out.push(sql<SqlBool>`${col('cost_micros')} >= ${f.minCostMicros}`);
+    if (f.minDurationMs !== undefined) out.push(sql<SqlBool>`${col('duration_ms')} >= ${f.minDurationMs}`);
+    if (f.namePattern !== undefined) {
+      out.push(
+        sql<SqlBool>`(lower(${col('name')}) like ${f.namePattern} escape '\\' or lower(${col('tool_name')}) like ${f.namePattern} escape '\\')`,
+      );
+    }
+    for (const { key, jsonTexts } of f.attributes ?? []) {
+      out.push(sql<SqlBool>`${functions.jsonMemberText(`${alias}.attributes`, key)} in (${sql.join(jsonTexts)})`);
+    }
+    return out;
+  }
+
+  const window = (alias: string, f: SpanConditions) => [
+    sql<SqlBool>`${sql.ref(`${alias}.start_time`)} >= ${f.from}`,
+    sql<SqlBool>`${sql.ref(`${alias}.start_time`)} < ${f.to}`,
+  ];
+
+  return {
+    /** Spans in the window matching every filter, newest first (start time, trace id, span id). */
+    async searchSpans(projectId: string, f: SpanConditions, after: SpanPosition | null, limit: number): Promise<SpanRow[]> {
+      const conditions = [...window('s', f), ...filters('s', f)];
+      if (after) {
+        conditions.push(
+          sql<SqlBool>`s.start_time <= ${after.startTime}`,
+          sql<SqlBool>`(s.start_time, s.trace_id, s.span_id) < (${after.startTime}, ${after.traceId}, ${after.spanId})`,
+        );
+      }
+      return db
+        .selectFrom('spans as s')
+        .selectAll('s')
+        .where('s.project_id', '=', projectId)
+        .where((eb) => eb.and(conditions))
+        .orderBy('s.start_time', 'desc')
+        .orderBy('s.trace_id', 'desc')
+        .orderBy('s.span_id', 'desc')
+        .limit(limit)
+        .execute();
+    },
+
+    /**
+     * One row per trace: its earliest span (ties broken by span id), where that span starts in the
+     * window and some span of the trace matches every filter; newest first. Walking spans_time_order
+     * backwards with a probe of spans_trace_time per row stops after `limit` traces.
+     */
+    async firstSpans(projectId: string, f: SpanConditions, after: TracePosition | null, limit: number): Promise<FirstSpanRow[]> {
+      const conditions: Array<Expression<SqlBool>> = [
+        ...window('s', f),
+        sql<SqlBool>`not exists (select 1 from spans e where e.project_id = s.project_id and e.trace_id = s.trace_id
+          and e.start_time <= s.start_time and (e.start_time, e.span_id) < (s.start_time, s.span_id))`,
+      ];
+      const matching = filters('m', f);
+      if (matching.length) {
+        conditions.push(
+          sql<SqlBool>`exists (select 1 from spans m where m.project_id = s.project_id and m.trace_id = s.trace_id
+            and ${sql.join(matching, sql` and `)})`,
+        );
+      }
+      if (after) {
+        conditions.push(
+          sql<SqlBool>`s.start_time <= ${after.startTime}`,
+          sql<SqlBool>`(s.start_time, s.trace_id) < (${after.startTime}, ${after.traceId})`,
+        );
+      }
+      return db
+        .selectFrom('spans as s')
+        .select(['s.trace_id', 's.span_id', 's.name', 's.start_time'])
+        .where('s.project_id', '=', projectId)
+        .where((eb) => eb.and(conditions))
+        .orderBy('s.start_time', 'desc')
+        .orderBy('s.trace_id', 'desc')
+        .limit(limit)
+        .execute();
+    },
+
+    /**
+     * Up to `limit` distinct traces with a span starting at or after the window's start that matches
+     * every filter (spans_model_time / spans_agent_time serve the common filters). Used to tell a
+     * selective filter, whose few traces are cheaper to look up than to find by walking the window.
+     */
+    async matchingTraceIds(projectId: string, f: SpanConditions, limit: number): Promise<string[]> {
+      const rows = await db
+        .selectFrom('spans as m')
+        .select('m.trace_id')
+        .distinct()
+        .where('m.project_id', '=', projectId)
+        .where((eb) => eb.and([sql<SqlBool>`m.start_time >= ${f.from}`, ...filters('m', f)]))
+        .limit(limit)
+        .execute();
+      return rows.map((r) => r.trace_id);
+    },
+
+    /** The first spans of the given traces that start in the window, newest first (as firstSpans). */
+    async firstSpansOf(
+      projectId: string,
+      traceIds: string[],
+      f: SpanConditions,
+      after: TracePosition | null,
+      limit: number,
+    ): Promise<FirstSpanRow[]> {
+      if (traceIds.length === 0) return [];
+      const conditions: Array<Expression<SqlBool>> = [
+        ...window('s', f),
+        sql<SqlBool>`not exists (select 1 from spans e where e.project_id = s.project_id and e.trace_id = s.trace_id
+          and e.start_time <= s.start_time and (e.start_time, e.span_id) < (s.start_time, s.span_id))`,
+      ];
+      if (after) conditions.push(sql<SqlBool>`(s.start_time, s.trace_id) < (${after.startTime}, ${after.traceId})`);
+      return db
+        .selectFrom('spans as s')
+        .select(['s.trace_id', 's.span_id', 's.name', 's.start_time'])
+        .where('s.project_id', '=', projectId)
+        .where('s.trace_id', 'in', traceIds)
+        .where((eb) => eb.and(conditions))
+        .orderBy('s.start_time', 'desc')
+        .orderBy('s.trace_id', 'desc')
+        .limit(limit)
+        .execute();
+    },
+
+    /** Per trace: span and error counts, token and cost sums, first start and last end. */
+    async traceTotals(projectId: string, traceIds: string[]): Promise<TraceTotalsRow[]> {
+      if (traceIds.length === 0) return [];
+      const rows = await db
+        .selectFrom('spans')
+        .select((eb) => [
+          'trace_id',
+          eb.fn.countAll<number>().as('span_count'),
+          sql<number>`sum(case when status = 'error' then 1 else 0 end)`.as('errors'),
+          sql<number>`coalesce(sum(tokens_input), 0)`.as('tokens_input'),
+          sql<number>`coalesce(sum(tokens_output), 0)`.as('tokens_output'),
+          sql<number>`coalesce(sum(cost_micros), 0)`.as('cost_micros'),
+          eb.fn.min('start_time').as('start_time'),
+          eb.fn.max('end_time').as('end_time'),
+        ])
+        .where('project_id', '=', projectId)
+        .where('trace_id', 'in', traceIds)
+        .groupBy('trace_id')
+        .execute();
+      return rows.map((r) => ({
+        ...r,
+        span_count: Number(r.span_count),
+        errors: Number(r.errors),
+        tokens_input: Number(r.tokens_input),
+        tokens_output: Number(r.tokens_output),
+        cost_micros: Number(r.cost_micros),
+      }));
+    },
+
+    /** The agents and models of the traces' spans, in start order. */
+    async traceLabels(projectId: string, traceIds: string[]): Promise<TraceLabelRow[]> {
+      if (traceIds.length === 0) return [];
+      return db
+        .selectFrom('spans')
+        .select(['trace_id', 'span_id', 'agent', 'model'])
+        .where('project_id', '=', projectId)
+        .where('trace_id', 'in', traceIds)
+        .where((eb) => eb.or([eb('agent', 'is not', null), eb('model', 'is not', null)]))
+        .orderBy('trace_id')
+        .orderBy('start_time')
+        .orderBy('span_id')
+        .execute();
+    },
+
+    /** A trace's spans in start order, at most `limit`. */
+    async traceSpans(projectId: string, traceId: string, limit: number): Promise<SpanRow[]> {
+      return db
+        .selectFrom('spans')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .where('trace_id', '=', traceId)
+        .orderBy('start_time')
+        .orderBy('span_id')
+        .limit(limit)
+        .execute();
+    },
+
+    async span(projectId: string, traceId: string, spanId: string): Promise<SpanRow | undefined> {
+      return db
+        .selectFrom('spans')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .where('trace_id', '=', traceId)
+        .where('span_id', '=', spanId)
+        .executeTakeFirst();
+    },
+
+    /**
+     * Totals per group. Percentiles are nearest-rank, from window functions: each span is numbered
+     * within its group by duration, and the p-th percentile is the span numbered ceil(p/100 × n),
+     * written (p·n + 99) / 100 in integer arithmetic so SQLite and Postgres compute the same rank.
+     */
+    async aggregates(
+      projectId: string,
+      f: SpanConditions,
+      groupBy: AggregateGroupBy,
+      percentiles: boolean,
+    ): Promise<AggregateSqlRow[]> {
+      const group =
+        groupBy === 'day' ? sql<string>`substr(s.start_time, 1, 10)` : groupBy === 'model' ? sql.ref('s.model') : sql.ref('s.agent');
+      if (!percentiles) {
+        // Without percentiles there is nothing to rank: a plain GROUP BY, several times cheaper.
+        const rows = await db
+          .selectFrom('spans as s')
+          .select([
+            group.as('key'),
+            sql<number>`count(*)`.as('calls'),
+            sql<number>`sum(case when s.status = 'error' then 1 else 0 end)`.as('errors'),
+            sql<number>`coalesce(sum(s.cost_micros), 0)`.as('cost_micros'),
+            sql<number>`coalesce(sum(s.tokens_input), 0)`.as('tokens_input'),
+            sql<number>`coalesce(sum(s.tokens_output), 0)`.as('tokens_output'),
+          ])
+          .where('s.project_id', '=', projectId)
+          .where((eb) => eb.and([...window('s', f), ...filters('s', f)]))
+          .groupBy(group)
+          .execute();
+        return rows.map((r) => ({
+          key: r.key as string | null,
+          calls: Number(r.calls),
+          errors: Number(r.errors),
+          cost_micros: Number(r.cost_micros),
+          tokens_input: Number(r.tokens_input),
+          tokens_output: Number(r.tokens_output),
+          p50: null,
+          p95: null,
+        }));
+      }
+      const ranked = db
+        .selectFrom('spans as s')
+        .select([
+          group.as('grp'),
+          's.status',
+          's.cost_micros',
+          's.tokens_input',
+          's.tokens_output',
+          's.duration_ms',
+          sql<number>`row_number() over (partition by ${group} order by s.duration_ms)`.as('rn'),
+          sql<number>`count(*) over (partition by ${group})`.as('n'),
+        ])
+        .where('s.project_id', '=', projectId)
+        .where((eb) => eb.and([...window('s', f), ...filters('s', f)]));
+      const rows = await db
+        .selectFrom(ranked.as('r'))
+        .select([
+          sql<string | null>`r.grp`.as('key'),
+          sql<number>`count(*)`.as('calls'),
+          sql<number>`sum(case when r.status = 'error' then 1 else 0 end)`.as('errors'),
+          sql<number>`coalesce(sum(r.cost_micros), 0)`.as('cost_micros'),
+          sql<number>`coalesce(sum(r.tokens_input), 0)`.as('tokens_input'),
+          sql<number>`coalesce(sum(r.tokens_output), 0)`.as('tokens_output'),
+          sql<number>`max(case when r.rn = (50 * r.n + 99) / 100 then r.duration_ms end)`.as('p50'),
+          sql<number>`max(case when r.rn = (95 * r.n + 99) / 100 then r.duration_ms end)`.as('p95'),
+        ])
+        .groupBy('r.grp')
+        .execute();
+      return rows.map((r) => ({
+        key: r.key,
+        calls: Number(r.calls),
+        errors: Number(r.errors),
+        cost_micros: Number(r.cost_micros),
+        tokens_input: Number(r.tokens_input),
+        tokens_output: Number(r.tokens_output),
+        p50: Number(r.p50),
+        p95: Number(r.p95),
+      }));
+    },
+  };
+}
+
+export type TraceQueryStore = ReturnType<typeof createTraceQueryStore>;

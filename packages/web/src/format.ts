@@ -1,0 +1,35 @@
+/** Formatting shared by the trace screens. Money arrives in integer micro-units (1 USD = 1,000,000). */
+
+/** `$0.0042`, `$1.25`, `$1,204.50`: enough digits to tell small model calls apart. */
+export function formatCost(micros: number | null): string {
+  if (micros === null) return '—';
+  const usd = micros / 1_000_000;
+  if (usd === 0) return '$0';
+  const digits = usd >= 100 ? 2 : usd >= 1 ? 3 : usd >= 0.01 ? 4 : 6;
+  return `$${usd.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: digits })}`;
+}
+
+/** `850 ms`, `2.41 s`, `3 min 5 s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1) return `${ms.toFixed(2)} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** A time in the browser's zone, to the second: `Mar 1, 10:00:02`. */
+export function formatTime(iso: string): string {
+  return new Date(iso).toLocaleString('en-US', {
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hour12: false,
+  });
+}
+
+export function formatCount(n: number | null): string {
+  return n === null ? '—' : n.toLocaleString('en-US');
+}
