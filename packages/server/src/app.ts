@@ -7,10 +7,15 @@ import { createMetrics, type Metrics } from './http/metrics.js';
 import { limitBody, requestContext } from './http/middleware.js';
 import { createRouter } from './http/openapi.js';
 import { journalRoutes } from './journal/journal-routes.js';
+import { budgetsRoutes } from './budgets/budgets-routes.js';
+import { createBudgets, type Budgets } from './budgets/budgets-service.js';
+import { ledgerRoutes } from './ledger/ledger-routes.js';
+import { createLedger, type Ledger } from './ledger/ledger-service.js';
 import type { Journal } from './journal/journal-service.js';
 import type { Tenancy } from './tenancy/tenancy-service.js';
 import type { Traces } from './traces/traces-service.js';
 import { tenancyRoutes } from './tenancy/tenancy-routes.js';
+import { createWebhooks } from './webhooks/webhook-service.js';
 import { webRoutes } from './web/web-routes.js';
 
 export interface AppDeps {
@@ -18,6 +23,10 @@ export interface AppDeps {
   tenancy: Tenancy;
   journal: Journal;
   traces: Traces;
+  /** The ledger; one over `database` by default. */
+  ledger?: Ledger;
+  /** Budgets over the ledger; made from `ledger` by default. */
+  budgets?: Budgets;
   logger: Logger;
   metrics?: Metrics;
   /** Largest accepted request body; 1 MiB by default. */
@@ -49,6 +58,12 @@ export function createApp(deps: AppDeps) {
   });
   app.route('/', tenancyRoutes(deps.tenancy));
   app.route('/', journalRoutes(deps.journal));
+  const ledger = deps.ledger ?? createLedger({ db: deps.database.db });
+  const budgets =
+    deps.budgets ??
+    createBudgets({ db: deps.database.db, ledger, webhooks: createWebhooks({ db: deps.database.db, logger: deps.logger }), logger: deps.logger });
+  app.route('/', ledgerRoutes(ledger));
+  app.route('/', budgetsRoutes(budgets));
   app.all('/v1/*', (c) => {
     throw new ApiError('not_found', `No route ${c.req.method} ${c.req.path}. The API is described at /openapi.json.`);
   });

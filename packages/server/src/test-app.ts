@@ -2,9 +2,12 @@ import { pino } from 'pino';
 import { createApp } from './app.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import { openTestDatabase, type TestDialect } from './db/test-databases.js';
+import { createBudgets } from './budgets/budgets-service.js';
 import { createJournal } from './journal/journal-service.js';
+import { createLedger } from './ledger/ledger-service.js';
 import { createTenancy } from './tenancy/tenancy-service.js';
 import { createTraces } from './traces/traces-service.js';
+import { createWebhooks } from './webhooks/webhook-service.js';
 
 export const ADMIN_KEY = 'hk_' + 'A'.repeat(32);
 
@@ -16,11 +19,16 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
   const traces = createTraces({ db: database.db, blobs });
   const tenancy = createTenancy({ db: database.db, journal });
   await tenancy.bootstrap({ adminKey: ADMIN_KEY });
+  const ledger = createLedger({ db: database.db });
+  const webhooks = createWebhooks({ db: database.db, backoffBaseMs: 50 });
+  const budgets = createBudgets({ db: database.db, ledger, webhooks });
   const app = createApp({
     database,
     journal,
     tenancy,
     traces,
+    ledger,
+    budgets,
     logger: pino({ level: process.env.HANGAR_TEST_LOG ?? 'silent' }),
     webDir: null,
     maxBodyBytes: options.maxBodyBytes,
@@ -50,7 +58,7 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
     return { status: res.status, json, text, headers: res.headers };
   }
 
-  return { app, database, journal, tenancy, traces, request, close: () => database.close() };
+  return { app, database, journal, tenancy, traces, ledger, budgets, webhooks, request, close: () => database.close() };
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
