@@ -10,13 +10,19 @@ describe('project isolation, route by route', () => {
   let keyB: string;
   let memberKeyA: { id: string };
   let blobShaA: string;
+  let accountA: { id: string };
+  let holdA: { id: string };
+  let budgetA: { id: string };
 
   const snapshotA = async () => {
     const db = t.database.db;
     const keys = await db.selectFrom('api_keys').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const events = await db.selectFrom('journal_events').selectAll().where('project_id', '=', 'proj_default').orderBy('stream').orderBy('seq').execute();
     const project = await db.selectFrom('projects').selectAll().where('id', '=', 'proj_default').executeTakeFirst();
-    return JSON.stringify({ keys, events, project });
+    const accounts = await db.selectFrom('ledger_accounts').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const transfers = await db.selectFrom('ledger_transfers').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const budgets = await db.selectFrom('budgets').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    return JSON.stringify({ keys, events, project, accounts, transfers, budgets });
   };
 
   beforeAll(async () => {
@@ -30,6 +36,17 @@ describe('project isolation, route by route', () => {
     });
     expect(appended.status).toBe(201);
     blobShaA = (await t.request('GET', '/v1/streams/secret/events')).json.events[0].payloadSha256;
+    const funding = (await t.request('POST', '/v1/ledger/accounts', { body: { kind: 'funding_source', name: 'card', currency: 'USD' } })).json;
+    accountA = (await t.request('POST', '/v1/ledger/accounts', { body: { kind: 'agent', name: 'a', currency: 'USD', code: 'agent:a', minBalanceMicros: 0 } })).json;
+    const funded = await t.request('POST', '/v1/ledger/transfers', {
+      body: { transfers: [{ debitAccountId: funding.id, creditAccountId: accountA.id, amountMicros: 100, idempotencyKey: 'fund' }] },
+    });
+    expect(funded.status).toBe(201);
+    holdA = (await t.request('POST', '/v1/ledger/holds', {
+      body: { debitAccountId: accountA.id, creditAccountId: funding.id, amountMicros: 10, timeoutMs: 600_000, idempotencyKey: 'h' },
+    })).json;
+    budgetA = (await t.request('POST', '/v1/budgets', { body: { name: 'a', scope: 'agent', scopeId: 'agt_a', limitMicros: 100 } })).json;
+    expect(budgetA.id).toMatch(/^bgt_/);
   });
   afterAll(async () => {
     await t.close();
@@ -105,6 +122,74 @@ describe('project isolation, route by route', () => {
       const res = await asB('GET', `/v1/blobs/${blobShaA}`);
       expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
       expect((await t.request('GET', `/v1/blobs/${blobShaA}`)).status).toBe(200);
+    },
+    'POST /v1/ledger/accounts': async (before) => {
+      // the same code in B is B's own account, not A's
+      const res = await asB('POST', '/v1/ledger/accounts', { kind: 'agent', name: 'b', currency: 'USD', code: 'agent:a' });
+      expect(res.status).toBe(201);
+      expect(res.json.id).not.toBe(accountA.id);
+      await unchanged(before);
+    },
+    'GET /v1/ledger/accounts': async () => {
+      const ids = (await asB('GET', '/v1/ledger/accounts')).json.accounts.map((a: { id: string }) => a.id);
+      expect(ids).not.toContain(accountA.id);
+    },
+    'GET /v1/ledger/accounts/{id}': async () => {
+      expect((await asB('GET', `/v1/ledger/accounts/${accountA.id}`)).json.error.code).toBe('not_found');
+    },
+    'POST /v1/ledger/transfers': async (before) => {
+      const res = await asB('POST', '/v1/ledger/transfers', {
+        transfers: [{ debitAccountId: accountA.id, creditAccountId: accountA.id + 'x', amountMicros: 1, idempotencyKey: 'fund' }],
+      });
+      expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
+      await unchanged(before);
+    },
+    'GET /v1/ledger/transfers': async () => {
+      expect((await asB('GET', `/v1/ledger/transfers?accountId=${accountA.id}`)).json.transfers).toEqual([]);
+    },
+    'POST /v1/ledger/holds': async (before) => {
+      const res = await asB('POST', '/v1/ledger/holds', {
+        debitAccountId: accountA.id, creditAccountId: holdA.id, amountMicros: 1, timeoutMs: 1000, idempotencyKey: 'h',
+      });
+      expect(res.json.error.code).toBe('not_found');
+      await unchanged(before);
+    },
+    'GET /v1/ledger/holds/{id}': async () => {
+      expect((await asB('GET', `/v1/ledger/holds/${holdA.id}`)).json.error.code).toBe('not_found');
+    },
+    'POST /v1/ledger/holds/{id}/post': async (before) => {
+      expect((await asB('POST', `/v1/ledger/holds/${holdA.id}/post`, {})).json.error.code).toBe('not_found');
+      await unchanged(before);
+    },
+    'POST /v1/ledger/holds/{id}/void': async (before) => {
+      expect((await asB('POST', `/v1/ledger/holds/${holdA.id}/void`)).json.error.code).toBe('not_found');
+      await unchanged(before);
+    },
+    'POST /v1/ledger/verify': async () => {
+      const report = (await asB('POST', '/v1/ledger/verify')).json;
+      expect(report.ok).toBe(true);
+      expect(report.openHolds).toBe(0); // A's open hold is not B's
+    },
+    'POST /v1/budgets': async (before) => {
+      expect((await asB('POST', '/v1/budgets', { name: 'b', scope: 'agent', scopeId: 'agt_a', limitMicros: 1 })).status).toBe(201);
+      await unchanged(before);
+    },
+    'GET /v1/budgets': async () => {
+      expect((await asB('GET', '/v1/budgets')).json.budgets.map((b: { id: string }) => b.id)).not.toContain(budgetA.id);
+    },
+    'GET /v1/budgets/{id}': async () => {
+      expect((await asB('GET', `/v1/budgets/${budgetA.id}`)).json.error.code).toBe('not_found');
+    },
+    'POST /v1/budgets/reserve': async (before) => {
+      // B's budget on agt_a (made above, limit 1) refuses; A's budget on the same agent id is untouched
+      const res = await asB('POST', '/v1/budgets/reserve', { chain: [{ scope: 'agent', id: 'agt_a' }], amountMicros: 50, idempotencyKey: 'r' });
+      expect(res.json.error.code).toBe('budget_exceeded');
+      expect(res.json.error.details.budget.id).not.toBe(budgetA.id);
+      await unchanged(before);
+    },
+    'POST /v1/budgets/settle': async (before) => {
+      expect((await asB('POST', '/v1/budgets/settle', { holdIds: [holdA.id], actualMicros: 1 })).json.error.code).toBe('not_found');
+      await unchanged(before);
     },
   };
 
