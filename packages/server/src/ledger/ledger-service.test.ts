@@ -62,6 +62,23 @@ for (const dialect of DIALECTS) {
       expect(ok!.amountMicros).toBe(600_000);
     });
 
+    it('changes many accounts in one batch, and refuses the whole batch naming the account past its bound', async () => {
+      const agents = [];
+      for (let i = 0; i < 6; i++) agents.push((await ledger.createAccount(P, { kind: 'agent', name: `a${i}`, currency: 'USD', minBalanceMicros: 0 })).account.id);
+      await ledger.transfer(P, agents.map((id, i) => ({ debitAccountId: funding, creditAccountId: id, amountMicros: 100, idempotencyKey: `f${i}` })));
+      const spend = (amounts: number[], key: string) =>
+        ledger.transfer(P, agents.map((id, i) => ({ debitAccountId: id, creditAccountId: payee, amountMicros: amounts[i]!, idempotencyKey: `${key}${i}` })));
+      await expect(spend([10, 10, 10, 101, 10, 10], 'bad')).rejects.toMatchObject({
+        code: 'insufficient_balance',
+        details: { accountId: agents[3], availableMicros: 100 },
+      });
+      expect((await ledger.getAccount(P, payee)).balanceMicros).toBe(0);
+      await spend([10, 20, 30, 40, 50, 60], 'ok');
+      expect((await ledger.getAccount(P, payee)).balanceMicros).toBe(210);
+      expect((await Promise.all(agents.map((id) => ledger.getAccount(P, id)))).map((a) => a.balanceMicros)).toEqual([90, 80, 70, 60, 50, 40]);
+      expect((await ledger.verify(P)).ok).toBe(true);
+    });
+
     it('replays the same key and body without changing anything; another body is idempotency_conflict', async () => {
       const req = { debitAccountId: wallet, creditAccountId: payee, amountMicros: 100_000, idempotencyKey: 'k' };
       const [first] = await ledger.transfer(P, [req]);

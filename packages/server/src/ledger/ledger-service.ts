@@ -49,6 +49,8 @@ const STATUS_OF_RESOLUTION: Record<string, Hold['status']> = {
   expire_pending: 'expired',
 };
 const MAX_ATTEMPTS = 5;
+/** Above this many accounts in a batch, balances change in one statement instead of one per account. */
+const BULK_UPDATE_FROM = 4;
 
 /** A transaction lost a race it can win by running again (the retry sees what the winner wrote). */
 class RaceLost extends Error {}
@@ -261,22 +263,34 @@ export function createLedger(options: LedgerOptions) {
             break;
         }
       }
-      for (const id of [...deltas.keys()].sort()) {
-        if (!(await store.applyDelta(projectId, id, deltas.get(id)!))) {
-          const account = (await store.getAccount(projectId, id))!;
-          const view = toAccount(account);
-          const d = deltas.get(id)!;
-          throw new ApiError('insufficient_balance', `Account ${view.code ?? id} cannot take this: ${view.availableMicros} available.`, {
-            details: {
-              accountId: id,
-              code: view.code,
-              availableMicros: view.availableMicros,
-              requestedMicros: d.debitsPending + d.debitsPosted,
-              minBalanceMicros: view.minBalanceMicros,
-              maxBalanceMicros: view.maxBalanceMicros,
-            },
-          });
+      // A few accounts (a budget chain): one conditional update each, in id order, so concurrent
+      // batches lock them in the same order. Many (a bulk batch): one statement for all of them.
+      const sorted = [...deltas.keys()].sort();
+      let refused: string | undefined;
+      if (sorted.length <= BULK_UPDATE_FROM) {
+        for (const id of sorted) {
+          if (!(await store.applyDelta(projectId, id, deltas.get(id)!))) {
+            refused = id;
+            break;
+          }
         }
+      } else {
+        const changed = await store.applyDeltas(projectId, sorted.map((id) => [id, deltas.get(id)!]));
+        refused = sorted.find((id) => !changed.has(id));
+      }
+      if (refused !== undefined) {
+        const view = toAccount((await store.getAccount(projectId, refused))!);
+        const d = deltas.get(refused)!;
+        throw new ApiError('insufficient_balance', `Account ${view.code ?? refused} cannot take this: ${view.availableMicros} available.`, {
+          details: {
+            accountId: refused,
+            code: view.code,
+            availableMicros: view.availableMicros,
+            requestedMicros: d.debitsPending + d.debitsPosted,
+            minBalanceMicros: view.minBalanceMicros,
+            maxBalanceMicros: view.maxBalanceMicros,
+          },
+        });
       }
       return { rows, replayed: false };
     });

@@ -83,6 +83,31 @@ export function createLedgerStore(db: Kysely<Database>) {
       return Number(result.numUpdatedRows) === 1;
     },
 
+    /**
+     * `applyDelta` for many accounts in one statement (UPDATE … FROM, on SQLite and Postgres alike):
+     * each row is changed only if its bounds still hold. Returns the ids it changed; an id missing
+     * from the result was refused. Row locks are taken in join order, so callers keep the number of
+     * concurrent batches touching the same accounts low or retry on deadlock.
+     */
+    async applyDeltas(projectId: string, deltas: Array<[string, BalanceDelta]>): Promise<Set<string>> {
+      const rows = deltas.map(
+        ([id, d]) =>
+          sql`select cast(${id} as text) as aid, cast(${d.debitsPosted} as bigint) as dpo, cast(${d.creditsPosted} as bigint) as cpo, cast(${d.debitsPending} as bigint) as dpe, cast(${d.creditsPending} as bigint) as cpe`,
+      );
+      const result = await sql<{ id: string }>`
+        update ledger_accounts set
+          debits_posted = debits_posted + d.dpo,
+          credits_posted = credits_posted + d.cpo,
+          debits_pending = debits_pending + d.dpe,
+          credits_pending = credits_pending + d.cpe
+        from (${sql.join(rows, sql` union all `)}) as d
+        where ledger_accounts.id = d.aid and ledger_accounts.project_id = ${projectId}
+          and (min_balance is null or credits_posted + d.cpo - debits_posted - d.dpo - debits_pending - d.dpe >= min_balance)
+          and (max_balance is null or credits_posted + d.cpo + credits_pending + d.cpe - debits_posted - d.dpo <= max_balance)
+        returning ledger_accounts.id`.execute(db);
+      return new Set(result.rows.map((r) => r.id));
+    },
+
     async findTransfersByKeys(projectId: string, keys: string[]): Promise<TransferRow[]> {
       if (keys.length === 0) return [];
       return db
