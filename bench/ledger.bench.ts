@@ -4,7 +4,7 @@
  *
  *   npm run bench -- ledger
  *
- * Environment: BENCH_PAIRS (pairs per measured pass; default 10000 on SQLite, 2000 on Postgres),
+ * Environment: BENCH_PAIRS (pairs per measured pass; default 5000 on SQLite, 1000 on Postgres),
  * BENCH_ROUNDS (measured passes, median reported; default 3), HANGAR_BENCH_PG_URL (default
  * postgres://postgres@127.0.0.1:5432/test; Postgres is skipped with a note when unreachable).
  *
@@ -38,8 +38,8 @@ import { sha256Hex } from '../packages/server/src/util/hash.js';
 
 const PG_URL = process.env.HANGAR_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ROUNDS = positiveInt('BENCH_ROUNDS', 3);
-const PAIRS_SQLITE = positiveInt('BENCH_PAIRS', 10_000);
-const PAIRS_POSTGRES = positiveInt('BENCH_PAIRS', 2_000);
+const PAIRS_SQLITE = positiveInt('BENCH_PAIRS', 5_000);
+const PAIRS_POSTGRES = positiveInt('BENCH_PAIRS', 1_000);
 const SPREAD = 1000;
 const CONCURRENCY = 16;
 const GOAL_SQLITE_SPREAD = 20_000;

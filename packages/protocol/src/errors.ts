@@ -30,6 +30,8 @@ export const ERROR_CODES = {
   insufficient_balance: { status: 409, summary: "The transfer would take an account past its bound." },
   /** A budget in the action's chain has not enough left; `details` names the budget and what remains. */
   budget_exceeded: { status: 402, summary: 'A budget does not have enough left for this action.' },
+  /** A payment breaks a payment limit or its mandate; `details.reason` says which rule. */
+  payment_refused: { status: 403, summary: 'The payment is not allowed by its limits or mandate.' },
   /** The action needs a human's approval first; the request was recorded, nothing was done. */
   approval_required: { status: 403, summary: 'The action needs approval before it can run.' },
   /** The request body exceeds the configured size limit. */

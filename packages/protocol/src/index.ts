@@ -7,3 +7,4 @@ export type { ErrorCode, ErrorBody } from './errors.js';
 export * from './schemas.js';
 export * from './traces.js';
 export * from './ledger.js';
+export * from './payments.js';

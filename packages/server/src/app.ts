@@ -10,6 +10,9 @@ import { journalRoutes } from './journal/journal-routes.js';
 import { budgetsRoutes } from './budgets/budgets-routes.js';
 import { createBudgets, type Budgets } from './budgets/budgets-service.js';
 import { ledgerRoutes } from './ledger/ledger-routes.js';
+import { createSandboxRail } from './payments/payment-rail.js';
+import { paymentsRoutes } from './payments/payments-routes.js';
+import { createPayments, type Payments } from './payments/payments-service.js';
 import { createLedger, type Ledger } from './ledger/ledger-service.js';
 import type { Journal } from './journal/journal-service.js';
 import type { Tenancy } from './tenancy/tenancy-service.js';
@@ -27,6 +30,8 @@ export interface AppDeps {
   ledger?: Ledger;
   /** Budgets over the ledger; made from `ledger` by default. */
   budgets?: Budgets;
+  /** Payments; on the sandbox rail by default. */
+  payments?: Payments;
   logger: Logger;
   metrics?: Metrics;
   /** Largest accepted request body; 1 MiB by default. */
@@ -64,6 +69,7 @@ export function createApp(deps: AppDeps) {
     createBudgets({ db: deps.database.db, ledger, webhooks: createWebhooks({ db: deps.database.db, logger: deps.logger }), logger: deps.logger });
   app.route('/', ledgerRoutes(ledger));
   app.route('/', budgetsRoutes(budgets));
+  app.route('/', paymentsRoutes(deps.payments ?? createPayments({ db: deps.database.db, ledger, rail: createSandboxRail({ db: deps.database.db }) })));
   app.all('/v1/*', (c) => {
     throw new ApiError('not_found', `No route ${c.req.method} ${c.req.path}. The API is described at /openapi.json.`);
   });

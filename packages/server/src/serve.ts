@@ -9,6 +9,8 @@ import { openDatabase } from './db/database.js';
 import { createBudgets } from './budgets/budgets-service.js';
 import { createJournal } from './journal/journal-service.js';
 import { createLedger } from './ledger/ledger-service.js';
+import { createSandboxRail } from './payments/payment-rail.js';
+import { createPayments } from './payments/payments-service.js';
 import { createTenancy } from './tenancy/tenancy-service.js';
 import { createTenancyStore } from './tenancy/tenancy-store.js';
 import { createTraces } from './traces/traces-service.js';
@@ -35,6 +37,13 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   const ledger = createLedger({ db: database.db });
   const webhooks = createWebhooks({ db: database.db, logger });
   const budgets = createBudgets({ db: database.db, ledger, webhooks, logger });
+  const sandboxRail = createSandboxRail({
+    db: database.db,
+    failPayees: process.env.HANGAR_SANDBOX_RAIL_FAIL_PAYEES?.split(',').filter(Boolean),
+    failureRate: Number(process.env.HANGAR_SANDBOX_RAIL_FAILURE_RATE ?? 0),
+    delayMs: Number(process.env.HANGAR_SANDBOX_RAIL_DELAY_MS ?? 0),
+  });
+  const payments = createPayments({ db: database.db, ledger, rail: sandboxRail, logger });
   let bootstrap: { createdKey: string | null };
   try {
     bootstrap = await tenancy.bootstrap({ adminKey: config.adminKey });
@@ -53,6 +62,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     traces,
     ledger,
     budgets,
+    payments,
     logger,
     maxBodyBytes: config.maxBodyBytes,
     webDir: config.webDir,

@@ -48,6 +48,8 @@ export function createBudgets(options: BudgetsOptions) {
   const now = options.now ?? Date.now;
   /** Period accounts known to exist and be funded: `${budgetId}/${periodKey}` → account ids. */
   const periodAccounts = new Map<string, { periodId: string; spentId: string }>();
+  /** Thresholds known to have fired (`${budgetId}/${periodKey}/${threshold}`): skips a write per action. */
+  const fired = new Set<string>();
 
   async function accountsFor(b: BudgetRow, key: string): Promise<{ periodId: string; spentId: string }> {
     const cacheKey = `${b.id}/${key}`;
@@ -113,6 +115,8 @@ export function createBudgets(options: BudgetsOptions) {
     const limit = Number(b.limit_micros);
     for (const threshold of JSON.parse(b.thresholds) as number[]) {
       if (used * 100 < threshold * limit) continue;
+      const firedKey = `${b.id}/${key}/${threshold}`;
+      if (fired.has(firedKey)) continue;
       await db.transaction().execute(async (trx) => {
         const fresh = await createBudgetsStore(trx).insertAlert({
           budget_id: b.id,
@@ -144,6 +148,8 @@ export function createBudgets(options: BudgetsOptions) {
           trx,
         );
       });
+      if (fired.size > 10_000) fired.clear();
+      fired.add(firedKey);
     }
   }
 

@@ -129,4 +129,63 @@ export interface Database {
     last_error: string | null;
     created_at: string;
   };
+  payment_limits: {
+    project_id: string;
+    agent_id: string;
+    currency: string;
+    per_transaction: number | null;
+    per_day: number | null;
+    time_zone: string;
+    payees: string | null;
+    approval_over: number | null;
+    updated_at: string;
+  };
+  mandate_signers: { id: string; project_id: string; name: string; public_key: string; created_at: string };
+  mandates: {
+    id: string;
+    project_id: string;
+    signer_id: string;
+    agent_id: string;
+    terms: string;
+    signature: string;
+    amount_cap: number;
+    currency: string;
+    payees: string | null;
+    categories: string | null;
+    expires_at: string;
+    single_use: number;
+    uses: Generated<number>;
+    account_id: string;
+    created_at: string;
+  };
+  payments: {
+    id: string;
+    project_id: string;
+    agent_id: string;
+    mandate_id: string;
+    payee: string;
+    amount: number;
+    currency: string;
+    purpose: string;
+    merchant_category: string | null;
+    status: string;
+    rail: string;
+    rail_ref: string | null;
+    hold_ids: string;
+    failure_reason: string | null;
+    idempotency_key: string;
+    request_hash: string;
+    created_at: string;
+    updated_at: string;
+  };
+  sandbox_rail_entries: {
+    ref: string;
+    idempotency_key: string;
+    payee: string;
+    amount: number;
+    currency: string;
+    status: string;
+    created_at: string;
+    updated_at: string;
+  };
 }

@@ -63,7 +63,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('changes many accounts in one batch, and refuses the whole batch naming the account past its bound', async () => {
-      const agents = [];
+      const agents: string[] = [];
       for (let i = 0; i < 6; i++) agents.push((await ledger.createAccount(P, { kind: 'agent', name: `a${i}`, currency: 'USD', minBalanceMicros: 0 })).account.id);
       await ledger.transfer(P, agents.map((id, i) => ({ debitAccountId: funding, creditAccountId: id, amountMicros: 100, idempotencyKey: `f${i}` })));
       const spend = (amounts: number[], key: string) =>
