@@ -2,7 +2,7 @@ import { createPublicKey, verify as verifySignature, type KeyObject } from 'node
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import {
-  MandateTerms as MandateTermsSchema,
+  type MandateTerms as MandateTermsSchema,
   type CreatePaymentRequest,
   type Mandate,
   type Payment,

@@ -1,3 +1,4 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../test-app.js';
 
@@ -13,6 +14,9 @@ describe('project isolation, route by route', () => {
   let accountA: { id: string };
   let holdA: { id: string };
   let budgetA: { id: string };
+  let mandateA: { id: string };
+  let paymentA: { id: string };
+  const human = generateKeyPairSync('ed25519');
 
   const snapshotA = async () => {
     const db = t.database.db;
@@ -22,7 +26,10 @@ describe('project isolation, route by route', () => {
     const accounts = await db.selectFrom('ledger_accounts').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const transfers = await db.selectFrom('ledger_transfers').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const budgets = await db.selectFrom('budgets').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
-    return JSON.stringify({ keys, events, project, accounts, transfers, budgets });
+    const payments = await db.selectFrom('payments').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const mandates = await db.selectFrom('mandates').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const limits = await db.selectFrom('payment_limits').selectAll().where('project_id', '=', 'proj_default').execute();
+    return JSON.stringify({ keys, events, project, accounts, transfers, budgets, payments, mandates, limits });
   };
 
   beforeAll(async () => {
@@ -47,6 +54,23 @@ describe('project isolation, route by route', () => {
     })).json;
     budgetA = (await t.request('POST', '/v1/budgets', { body: { name: 'a', scope: 'agent', scopeId: 'agt_a', limitMicros: 100 } })).json;
     expect(budgetA.id).toMatch(/^bgt_/);
+    const signer = (await t.request('POST', '/v1/mandates/signers', {
+      body: { name: 'alice', publicKey: human.publicKey.export({ format: 'jwk' }).x },
+    })).json;
+    const terms = {
+      signerId: signer.id, agentId: 'agt_a', amountCapMicros: 1000, currency: 'USD', payees: ['shop'], merchantCategories: null,
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(), use: 'multiple', nonce: 'nonce-a-1',
+    };
+    const canonical = JSON.stringify(Object.fromEntries(Object.entries(terms).sort(([a], [b]) => a.localeCompare(b))));
+    mandateA = (await t.request('POST', '/v1/mandates', {
+      body: { terms, signature: sign(null, Buffer.from(canonical), human.privateKey).toString('base64url') },
+    })).json;
+    expect(mandateA.id).toMatch(/^mdt_/);
+    await t.request('PUT', '/v1/payments/limits/agt_a', { body: { perTransactionMicros: 500 } });
+    paymentA = (await t.request('POST', '/v1/payments', {
+      body: { agentId: 'agt_a', mandateId: mandateA.id, payee: 'shop', amountMicros: 100, purpose: 'x', idempotencyKey: 'p1' },
+    })).json;
+    expect(paymentA.id).toMatch(/^pay_/);
   });
   afterAll(async () => {
     await t.close();
@@ -189,6 +213,45 @@ describe('project isolation, route by route', () => {
     },
     'POST /v1/budgets/settle': async (before) => {
       expect((await asB('POST', '/v1/budgets/settle', { holdIds: [holdA.id], actualMicros: 1 })).json.error.code).toBe('not_found');
+      await unchanged(before);
+    },
+    'PUT /v1/payments/limits/{agentId}': async (before) => {
+      expect((await asB('PUT', '/v1/payments/limits/agt_a', { perTransactionMicros: 1 })).status).toBe(200);
+      await unchanged(before);
+    },
+    'GET /v1/payments/limits/{agentId}': async () => {
+      const res = await asB('GET', '/v1/payments/limits/agt_a');
+      expect(res.status === 404 || res.json.perTransactionMicros === 1).toBe(true); // B's own, never A's 500
+    },
+    'POST /v1/mandates/signers': async (before) => {
+      const res = await asB('POST', '/v1/mandates/signers', { name: 'b', publicKey: human.publicKey.export({ format: 'jwk' }).x });
+      expect(res.status).toBe(201);
+      await unchanged(before);
+    },
+    'POST /v1/mandates': async (before) => {
+      const res = await asB('POST', '/v1/mandates', {
+        terms: { signerId: 'sgn_x', agentId: 'agt_a', amountCapMicros: 1, currency: 'USD', payees: ['shop'], merchantCategories: null, expiresAt: '2999-01-01T00:00:00.000Z', use: 'single', nonce: 'nonce-b-12' },
+        signature: 'A'.repeat(86),
+      });
+      expect(res.json.error.code).toBe('not_found');
+      await unchanged(before);
+    },
+    'GET /v1/mandates': async () => {
+      expect((await asB('GET', '/v1/mandates')).json.mandates.map((m: { id: string }) => m.id)).not.toContain(mandateA.id);
+    },
+    'POST /v1/payments': async (before) => {
+      const res = await asB('POST', '/v1/payments', { agentId: 'agt_a', mandateId: mandateA.id, payee: 'shop', amountMicros: 1, purpose: 'x', idempotencyKey: 'p1' });
+      expect(res.json.error.code).toMatch(/^(not_found|payment_refused)$/);
+      await unchanged(before);
+    },
+    'GET /v1/payments': async () => {
+      expect((await asB('GET', '/v1/payments')).json.payments).toEqual([]);
+    },
+    'GET /v1/payments/{id}': async () => {
+      expect((await asB('GET', `/v1/payments/${paymentA.id}`)).json.error.code).toBe('not_found');
+    },
+    'POST /v1/payments/{id}/refund': async (before) => {
+      expect((await asB('POST', `/v1/payments/${paymentA.id}/refund`)).json.error.code).toBe('not_found');
       await unchanged(before);
     },
   };
