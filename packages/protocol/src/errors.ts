@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   key_revoked: { status: 401, summary: 'The API key was revoked.' },
   /** The key's role does not allow this operation. */
   forbidden: { status: 403, summary: "The key's role does not allow this operation." },
+  /** Policy refused the action (or no policy allows it: tools, code execution and payments are denied by default). */
+  policy_denied: { status: 403, summary: 'Policy does not allow this action.' },
   /** The resource does not exist in this project (or belongs to another one). */
   not_found: { status: 404, summary: 'The resource was not found in this project.' },
   /** The HTTP method is not supported on this path. */

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ActionPipeline } from './actions/action-pipeline.js';
 import type { OpenDatabase } from './db/database.js';
 import { healthRoutes } from './health/health-routes.js';
 import { ApiError } from './http/api-error.js';
@@ -32,6 +33,8 @@ export interface AppDeps {
   budgets?: Budgets;
   /** Payments; on the sandbox rail by default. */
   payments?: Payments;
+  /** The one path of every agent action (model calls, tools, payments…). */
+  actions: ActionPipeline;
   logger: Logger;
   metrics?: Metrics;
   /** Largest accepted request body; 1 MiB by default. */

@@ -1,7 +1,9 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { serve } from '@hono/node-server';
 import { pino, type Logger } from 'pino';
+import { createActionPipeline } from './actions/action-pipeline.js';
+import { defaultPolicyStage } from './actions/default-policy.js';
 import { createApp } from './app.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import type { ServerConfig } from './config.js';
@@ -44,6 +46,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     delayMs: Number(process.env.HANGAR_SANDBOX_RAIL_DELAY_MS ?? 0),
   });
   const payments = createPayments({ db: database.db, ledger, rail: sandboxRail, logger });
+  const actions = createActionPipeline({ db: database.db, journal, stages: [defaultPolicyStage()] });
   let bootstrap: { createdKey: string | null };
   try {
     bootstrap = await tenancy.bootstrap({ adminKey: config.adminKey });
@@ -63,6 +66,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     ledger,
     budgets,
     payments,
+    actions,
     logger,
     maxBodyBytes: config.maxBodyBytes,
     webDir: config.webDir,
@@ -70,18 +74,14 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   });
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({
-      fetch: async (req, env) => {
-        inFlight++;
-        try {
-          return await app.fetch(req, env);
-        } finally {
-          if (--inFlight === 0) idle?.();
-        }
-      },
-      port: config.port,
-      hostname: config.host,
-    }) as Server;
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
+    // In flight until the response is written out, not just until the handler returns it.
+    s.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+      inFlight++;
+      res.once('close', () => {
+        if (--inFlight === 0) idle?.();
+      });
+    });
     s.once('listening', () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) => {
       reject(
@@ -130,6 +130,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     close() {
       closing ??= (async () => {
         shuttingDown = true;
+        logger.info({ inFlight }, 'shutting down');
         clearInterval(retention);
         clearInterval(sweeper);
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,4 +1,6 @@
 import { pino } from 'pino';
+import { createActionPipeline } from './actions/action-pipeline.js';
+import { defaultPolicyStage } from './actions/default-policy.js';
 import { createApp } from './app.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import { openTestDatabase, type TestDialect } from './db/test-databases.js';
@@ -17,6 +19,7 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
   const blobs = createBlobStore({ dir: database.blobDir });
   const journal = createJournal({ db: database.db, blobs });
   const traces = createTraces({ db: database.db, blobs });
+  const actions = createActionPipeline({ db: database.db, journal, stages: [defaultPolicyStage()] });
   const tenancy = createTenancy({ db: database.db, journal });
   await tenancy.bootstrap({ adminKey: ADMIN_KEY });
   const ledger = createLedger({ db: database.db });
@@ -29,6 +32,7 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
     traces,
     ledger,
     budgets,
+    actions,
     logger: pino({ level: process.env.HANGAR_TEST_LOG ?? 'silent' }),
     webDir: null,
     maxBodyBytes: options.maxBodyBytes,
@@ -58,7 +62,7 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
     return { status: res.status, json, text, headers: res.headers };
   }
 
-  return { app, database, journal, tenancy, traces, ledger, budgets, webhooks, request, close: () => database.close() };
+  return { app, database, journal, tenancy, traces, actions, ledger, budgets, webhooks, request, close: () => database.close() };
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { OpenDatabase } from './dialects/dialect.js';
-import { openPglite } from './dialects/pglite.js';
+import type { PGlite } from '@electric-sql/pglite';
+import { createPglite, openPglite } from './dialects/pglite.js';
 import { openPostgres } from './dialects/postgres.js';
 import { openSqlite } from './dialects/sqlite.js';
 import { migrateToLatest } from './migrations/index.js';
@@ -15,6 +16,9 @@ export type TestDialect = (typeof DIALECTS)[number];
 export interface TestDatabase extends OpenDatabase {
   dataDir: string;
 }
+
+// Starting PGlite takes about a second, so a test worker starts one and gives each database a schema.
+let sharedPglite: PGlite | null = null;
 
 /** A fresh, migrated, empty database of the dialect; `close()` removes everything it made. */
 export async function openTestDatabase(dialect: TestDialect): Promise<TestDatabase> {
@@ -36,7 +40,14 @@ export async function openTestDatabase(dialect: TestDialect): Promise<TestDataba
       await c.end();
     };
   } else if (dialect === 'pglite') {
-    opened = openPglite(null);
+    sharedPglite ??= createPglite(null);
+    const pg = sharedPglite;
+    const schema = `t_${Math.random().toString(36).slice(2, 10)}`;
+    await pg.exec(`create schema ${schema}; set search_path to ${schema}`);
+    opened = openPglite(null, pg);
+    cleanup = async () => {
+      await pg.exec(`drop schema ${schema} cascade; set search_path to public`);
+    };
   } else {
     opened = openSqlite(dataDir);
   }

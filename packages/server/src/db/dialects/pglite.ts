@@ -16,10 +16,12 @@ import type { OpenDatabase } from './dialect.js';
 /** One in-process Postgres; a mutex gives each transaction the connection to itself. */
 class PgliteDriver implements Driver {
   readonly #pg: PGlite;
+  readonly #owned: boolean;
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(pg: PGlite) {
+  constructor(pg: PGlite, owned: boolean) {
     this.#pg = pg;
+    this.#owned = owned;
   }
   async init(): Promise<void> {
     await this.#pg.waitReady;
@@ -44,7 +46,7 @@ class PgliteDriver implements Driver {
     (connection as PgliteConnection).release();
   }
   async destroy(): Promise<void> {
-    await this.#pg.close();
+    if (this.#owned) await this.#pg.close();
   }
 }
 
@@ -66,12 +68,15 @@ class PgliteConnection implements DatabaseConnection {
 }
 
 class PgliteDialect implements Dialect {
-  constructor(private readonly pg: PGlite) {}
+  constructor(
+    private readonly pg: PGlite,
+    private readonly owned: boolean,
+  ) {}
   createAdapter() {
     return new PostgresAdapter();
   }
   createDriver() {
-    return new PgliteDriver(this.pg);
+    return new PgliteDriver(this.pg, this.owned);
   }
   createQueryCompiler() {
     return new PostgresQueryCompiler();
@@ -81,17 +86,25 @@ class PgliteDialect implements Dialect {
   }
 }
 
-/** Postgres in this process: the Postgres SQL path on any machine, for tests. `dir` null = memory. */
-export function openPglite(dir: string | null = null): OpenDatabase {
+/** A PGlite instance with Hangar's type parsers (int8 and numeric as numbers). `dir` null = memory. */
+export function createPglite(dir: string | null = null): PGlite {
   const toNumber = (value: string) => Number(value);
-  const pg = new PGlite(dir ?? undefined, {
+  return new PGlite(dir ?? undefined, {
     parsers: { [pgliteTypes.INT8]: toNumber, [pgliteTypes.NUMERIC]: toNumber },
   });
-  const db = new Kysely<Database>({ dialect: new PgliteDialect(pg) });
+}
+
+/**
+ * Postgres in this process: the Postgres SQL path on any machine, for tests. Pass an instance to share
+ * one between databases (tests give each its own schema); it is then not closed with this database.
+ */
+export function openPglite(dir: string | null = null, shared?: PGlite): OpenDatabase {
+  const pg = shared ?? createPglite(dir);
+  const db = new Kysely<Database>({ dialect: new PgliteDialect(pg, !shared) });
   return {
     db,
     describe: `pglite ${dir ?? '(memory)'}`,
-    types: { bytes: 'bytea' },
+    types: { bytes: 'bytea', hasSchemas: true },
     blobDir: null,
     close: () => db.destroy(),
   };

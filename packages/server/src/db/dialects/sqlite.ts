@@ -44,30 +44,26 @@ class ImmediateSqliteDialect extends SqliteDialect {
 const STATEMENT_CACHE_SIZE = 500;
 
 /**
- * Kysely prepares every query anew; preparing costs more than running a small statement. This keeps
- * the most recently used prepared statements by SQL text (queries are parameterized, so the set of
- * texts is small). Kysely runs a statement to completion before the next, so sharing one is safe.
+ * Kysely prepares every query anew; better-sqlite3 statements can be reused, and the same few SQL
+ * texts (begin, commit, the journal insert) run over and over. Preparing once is most of the cost.
  */
-function withStatementCache(sqlite: SQLite.Database): SQLite.Database {
+function withStatementCache(sqlite: SQLite.Database) {
   const cache = new Map<string, SQLite.Statement>();
-  const prepare = (source: string) => {
-    let stmt = cache.get(source);
-    if (stmt) {
-      cache.delete(source);
-    } else {
-      stmt = sqlite.prepare(source);
-      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
-    }
-    cache.set(source, stmt);
-    return stmt;
-  };
-  return new Proxy(sqlite, {
-    get: (target, property) => {
-      if (property === 'prepare') return prepare;
-      const value: unknown = Reflect.get(target, property);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+  return {
+    prepare(sql: string) {
+      let stmt = cache.get(sql);
+      if (!stmt) {
+        stmt = sqlite.prepare(sql);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+        cache.set(sql, stmt);
+      }
+      return stmt;
     },
-  });
+    close() {
+      cache.clear();
+      sqlite.close();
+    },
+  };
 }
 
 export function openSqlite(dataDir: string): OpenDatabase {
@@ -84,7 +80,7 @@ export function openSqlite(dataDir: string): OpenDatabase {
   return {
     db,
     describe: `sqlite ${file}`,
-    types: { bytes: 'blob' },
+    types: { bytes: 'blob', hasSchemas: false },
     blobDir: path.join(dataDir, 'blobs'),
     close: () => db.destroy(),
   };

@@ -1,0 +1,74 @@
+import type { ErrorCode } from '@hangar/protocol';
+
+/** Every kind of thing an agent can do through Hangar. A new kind is a new executor, not a new path. */
+export type ActionKind =
+  | 'model.call'
+  | 'embedding.call'
+  | 'tool.call'
+  | 'sandbox.exec'
+  | 'payment.create'
+  | 'run.start'
+  | 'data.read'
+  | 'data.write';
+
+export interface Principal {
+  type: 'user' | 'agent' | 'key' | 'service';
+  id: string;
+}
+
+/** Who acts, outermost first: the user or service an agent acts for → the agent → its sub-agents. */
+export interface ActorChain {
+  principals: Principal[];
+  /** The API key that authenticated the request, if one did. */
+  keyId?: string;
+  /** The credential (JWT id) that authenticated the request, if one did. */
+  credentialId?: string;
+}
+
+export interface Action {
+  kind: ActionKind;
+  projectId: string;
+  actor: ActorChain;
+  /** What is acted on: a model name, a tool name, a payee… */
+  resource: string;
+  /** The arguments; hashed into the record (the full arguments go to the blob store with the record). */
+  args: unknown;
+  /** The most this action may cost, in micro-units: what a budget hold reserves. */
+  maxCostMicros?: number;
+  idempotencyKey?: string;
+  run?: { runId: string; stepId: string };
+  intent?: unknown;
+  trace?: { traceId: string; spanId: string };
+}
+
+/** What policy said. `policyIds` are the policies that determined it (empty for a default). */
+export interface Decision {
+  effect: 'allow' | 'deny' | 'require_approval';
+  policyIds: string[];
+  reason?: string;
+}
+
+export interface Hold {
+  holdIds: string[];
+  amountMicros: number;
+}
+
+export type Outcome = { status: 'ok' } | { status: 'denied' | 'error'; code: ErrorCode | string; message: string };
+
+/** The state of one action as it moves through the stages; what `record` writes. */
+export interface ActionContext {
+  id: string;
+  action: Action;
+  argsSha256: string;
+  startedAt: string;
+  decision: Decision | null;
+  hold: Hold | null;
+  settledMicros: number | null;
+  /** Free-form facts an executor adds to the record (route taken, fallbacks, cache hit, …). */
+  details: Record<string, unknown>;
+}
+
+/** The principal that acted: the innermost of the chain (a sub-agent, an agent, or the key). */
+export function actingPrincipal(actor: ActorChain): Principal | undefined {
+  return actor.principals.at(-1);
+}
