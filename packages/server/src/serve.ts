@@ -8,6 +8,7 @@ import { createApp } from './app.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import type { ServerConfig } from './config.js';
 import { openDatabase } from './db/database.js';
+import { budgetHoldStage } from './budgets/budget-stage.js';
 import { createBudgets } from './budgets/budgets-service.js';
 import { createJournal } from './journal/journal-service.js';
 import { createLedger } from './ledger/ledger-service.js';
@@ -46,7 +47,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     delayMs: Number(process.env.HANGAR_SANDBOX_RAIL_DELAY_MS ?? 0),
   });
   const payments = createPayments({ db: database.db, ledger, rail: sandboxRail, logger });
-  const actions = createActionPipeline({ db: database.db, journal, stages: [defaultPolicyStage()] });
+  const actions = createActionPipeline({ db: database.db, journal, stages: [defaultPolicyStage(), budgetHoldStage(budgets)] });
   let bootstrap: { createdKey: string | null };
   try {
     bootstrap = await tenancy.bootstrap({ adminKey: config.adminKey });

@@ -4,6 +4,7 @@ import { defaultPolicyStage } from './actions/default-policy.js';
 import { createApp } from './app.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import { openTestDatabase, type TestDialect } from './db/test-databases.js';
+import { budgetHoldStage } from './budgets/budget-stage.js';
 import { createBudgets } from './budgets/budgets-service.js';
 import { createJournal } from './journal/journal-service.js';
 import { createLedger } from './ledger/ledger-service.js';
@@ -19,12 +20,12 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
   const blobs = createBlobStore({ dir: database.blobDir });
   const journal = createJournal({ db: database.db, blobs });
   const traces = createTraces({ db: database.db, blobs });
-  const actions = createActionPipeline({ db: database.db, journal, stages: [defaultPolicyStage()] });
   const tenancy = createTenancy({ db: database.db, journal });
   await tenancy.bootstrap({ adminKey: ADMIN_KEY });
   const ledger = createLedger({ db: database.db });
   const webhooks = createWebhooks({ db: database.db, backoffBaseMs: 50 });
   const budgets = createBudgets({ db: database.db, ledger, webhooks });
+  const actions = createActionPipeline({ db: database.db, journal, stages: [defaultPolicyStage(), budgetHoldStage(budgets)] });
   const app = createApp({
     database,
     journal,
