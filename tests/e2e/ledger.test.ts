@@ -15,10 +15,7 @@ const CENT = 10_000;
 const DOLLAR = 1_000_000;
 const schemas: string[] = [];
 
-/**
- * Schemas are dropped as soon as a test ends: Kysely's migrator looks for its tables in every schema,
- * so a fresh schema next to another Hangar schema can skip creating them (a spine issue, reported).
- */
+/** Each test's schema is dropped as soon as the test ends. */
 async function dropSchemas() {
   if (!PG_URL || schemas.length === 0) return;
   const c = new pg.Client({ connectionString: PG_URL });

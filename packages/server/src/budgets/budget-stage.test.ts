@@ -26,11 +26,12 @@ describe('the budget hold stage of the action pipeline', () => {
   let journal: Journal;
   let budgets: Budgets;
   let pipeline: ActionPipeline;
+  let ledger: ReturnType<typeof createLedger>;
 
   beforeEach(async () => {
     t = await openTestDatabase('sqlite');
     journal = createJournal({ db: t.db, blobs: createBlobStore({ dir: t.blobDir }) });
-    const ledger = createLedger({ db: t.db });
+    ledger = createLedger({ db: t.db });
     budgets = createBudgets({ db: t.db, ledger, webhooks: createWebhooks({ db: t.db }) });
     pipeline = createActionPipeline({ db: t.db, journal, stages: [defaultPolicyStage(), budgetHoldStage(budgets)] });
   });
@@ -69,5 +70,19 @@ describe('the budget hold stage of the action pipeline', () => {
     expect(events.map((e) => e.type)).toEqual(['action.ok', 'action.error', 'action.denied']);
     expect(events[0]!.payload).toMatchObject({ hold: { amountMicros: 500, holdIds: [expect.any(String)] }, settledMicros: 120 });
     expect(events[2]!.payload).toMatchObject({ outcome: { code: 'budget_exceeded' } });
+  });
+
+  it('an action whose hold expired before it finished still succeeds, and its record says the cost went unsettled', async () => {
+    await budgets.create('p1', { name: 'project', scope: 'project', scopeId: 'p1', limitMicros: 1000 });
+    const slow = createActionPipeline({ db: t.db, journal, stages: [defaultPolicyStage(), budgetHoldStage(budgets, { timeoutMs: 1 })] });
+    const value = await slow.run(call(7), async () => {
+      await new Promise((r) => setTimeout(r, 10));
+      expect(await ledger.sweepExpired()).toBe(1);
+      return { value: 'done', costMicros: 42 };
+    });
+    expect(value).toBe('done');
+    const [event] = (await journal.read('p1', actionStream(call(7)), 0, 10)).events;
+    expect(event!.payload).toMatchObject({ outcome: { status: 'ok' }, budgetUnsettledMicros: 42, budgetSettleError: expect.stringContaining('expired') });
+    expect((await ledger.verify('p1')).ok).toBe(true);
   });
 });

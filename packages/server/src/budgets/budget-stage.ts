@@ -17,7 +17,8 @@ export function budgetChain(action: Action): ChainEntry[] {
  * The pipeline's hold stage: before an action with a `maxCostMicros` runs, reserve that worst case on
  * every budget of its chain (or refuse with budget_exceeded); afterwards charge the actual cost and
  * release the rest — all of it when the action failed. A success that reports no cost is charged the
- * worst case (fail closed).
+ * worst case (fail closed). A settlement that fails (a hold expired first) is noted in the action
+ * record as `budgetSettleError`, not thrown.
  * @example createActionPipeline({ db, journal, stages: [defaultPolicyStage(), budgetHoldStage(budgets)] })
  */
 export function budgetHoldStage(budgets: Budgets, options: { timeoutMs?: number } = {}): Stage {
@@ -40,9 +41,16 @@ export function budgetHoldStage(budgets: Budgets, options: { timeoutMs?: number 
       const hold = ctx.hold;
       if (!hold || hold.holdIds.length === 0) return;
       const actual = result.ok ? (result.costMicros ?? hold.amountMicros) : 0;
-      const settlement = await budgets.settle(ctx.action.projectId, hold.holdIds, actual);
-      ctx.settledMicros = settlement.settled[0]?.postedMicros ?? 0;
-      if (settlement.overrunMicros > 0) ctx.details.budgetOverrunMicros = settlement.overrunMicros;
+      try {
+        const settlement = await budgets.settle(ctx.action.projectId, hold.holdIds, actual);
+        ctx.settledMicros = settlement.settled[0]?.postedMicros ?? 0;
+        if (settlement.overrunMicros > 0) ctx.details.budgetOverrunMicros = settlement.overrunMicros;
+      } catch (err) {
+        // The action has happened; failing its response now would not undo it. The usual cause is a
+        // hold that expired before the action finished (its timeout was too short): say so in the record.
+        ctx.details.budgetSettleError = (err as Error).message;
+        ctx.details.budgetUnsettledMicros = actual;
+      }
     },
   };
 }
