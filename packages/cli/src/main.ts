@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { doctorCommand } from './commands/doctor.js';
 import { keysCommand } from './commands/keys.js';
+import { ledgerCommand } from './commands/ledger.js';
 import { upCommand } from './commands/up.js';
 import { CliError } from './output.js';
 
@@ -11,6 +12,7 @@ const program = new Command('hangar')
   .exitOverride()
   .addCommand(upCommand())
   .addCommand(keysCommand())
+  .addCommand(ledgerCommand())
   .addCommand(doctorCommand());
 
 try {

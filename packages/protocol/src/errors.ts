@@ -26,6 +26,16 @@ export const ERROR_CODES = {
   seq_conflict: { status: 409, summary: 'The stream has moved past the expected sequence number.' },
   /** The request conflicts with the current state of a resource. */
   conflict: { status: 409, summary: 'The request conflicts with the current state.' },
+  /** An idempotency key was used before with a different request body; nothing was changed. */
+  idempotency_conflict: { status: 409, summary: 'The idempotency key was used with a different request.' },
+  /** A transfer or hold would take an account past one of its bounds; nothing was changed. */
+  insufficient_balance: { status: 409, summary: "The transfer would take an account past its bound." },
+  /** A budget in the action's chain has not enough left; `details` names the budget and what remains. */
+  budget_exceeded: { status: 402, summary: 'A budget does not have enough left for this action.' },
+  /** A payment breaks a payment limit or its mandate; `details.reason` says which rule. */
+  payment_refused: { status: 403, summary: 'The payment is not allowed by its limits or mandate.' },
+  /** The action needs a human's approval first; the request was recorded, nothing was done. */
+  approval_required: { status: 403, summary: 'The action needs approval before it can run.' },
   /** The request body exceeds the configured size limit. */
   payload_too_large: { status: 413, summary: 'The request body is too large.' },
   /** The request's content type is not supported on this route. */

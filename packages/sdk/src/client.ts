@@ -1,6 +1,22 @@
 import type {
   AggregateGroupBy,
   AggregateReport,
+  Account,
+  AccountList,
+  Budget,
+  BudgetList,
+  CreateAccountRequest,
+  CreateBudgetRequest,
+  CreateHoldRequest,
+  CreateTransfersRequest,
+  Hold,
+  LedgerVerifyReport,
+  Reservation,
+  ReserveRequest,
+  SettleRequest,
+  Settlement,
+  Transfer,
+  TransferList,
   AppendRequest,
   AppendResponse,
   ApiKey,
@@ -134,6 +150,30 @@ export function createClient(options: ClientOptions) {
           groupBy,
           ...(options.percentiles === false ? { percentiles: 'false' } : {}),
         }),
+    },
+    ledger: {
+      createAccount: (request: CreateAccountRequest) => call<Account>('POST', '/v1/ledger/accounts', request),
+      account: (id: string) => call<Account>('GET', `/v1/ledger/accounts/${encodeURIComponent(id)}`),
+      accounts: (page: { kind?: string; cursor?: string; limit?: number } = {}) =>
+        call<AccountList>('GET', '/v1/ledger/accounts', undefined, page),
+      /** Linked: the transfers commit all or nothing. */
+      transfer: (request: CreateTransfersRequest) => call<{ transfers: Transfer[] }>('POST', '/v1/ledger/transfers', request),
+      transfers: (page: { accountId?: string; cursor?: string; limit?: number } = {}) =>
+        call<TransferList>('GET', '/v1/ledger/transfers', undefined, page),
+      hold: (request: CreateHoldRequest) => call<Hold>('POST', '/v1/ledger/holds', request),
+      getHold: (id: string) => call<Hold>('GET', `/v1/ledger/holds/${encodeURIComponent(id)}`),
+      post: (id: string, amountMicros?: number) =>
+        call<Hold>('POST', `/v1/ledger/holds/${encodeURIComponent(id)}/post`, amountMicros === undefined ? {} : { amountMicros }),
+      void: (id: string) => call<Hold>('POST', `/v1/ledger/holds/${encodeURIComponent(id)}/void`),
+      verify: () => call<LedgerVerifyReport>('POST', '/v1/ledger/verify'),
+    },
+    budgets: {
+      create: (request: CreateBudgetRequest) => call<Budget>('POST', '/v1/budgets', request),
+      list: () => call<BudgetList>('GET', '/v1/budgets'),
+      get: (id: string) => call<Budget>('GET', `/v1/budgets/${encodeURIComponent(id)}`),
+      /** Reserves an action's worst-case cost on every budget of its chain; `budget_exceeded` when one cannot pay. */
+      reserve: (request: ReserveRequest) => call<Reservation>('POST', '/v1/budgets/reserve', request),
+      settle: (request: SettleRequest) => call<Settlement>('POST', '/v1/budgets/settle', request),
     },
   };
 }

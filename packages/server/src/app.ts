@@ -8,6 +8,13 @@ import { createMetrics, type Metrics } from './http/metrics.js';
 import { limitBody, requestContext } from './http/middleware.js';
 import { createRouter } from './http/openapi.js';
 import { journalRoutes } from './journal/journal-routes.js';
+import { budgetsRoutes } from './budgets/budgets-routes.js';
+import { createBudgets, type Budgets } from './budgets/budgets-service.js';
+import { ledgerRoutes } from './ledger/ledger-routes.js';
+import { createSandboxRail } from './payments/payment-rail.js';
+import { paymentsRoutes } from './payments/payments-routes.js';
+import { createPayments, type Payments } from './payments/payments-service.js';
+import { createLedger, type Ledger } from './ledger/ledger-service.js';
 import type { Journal } from './journal/journal-service.js';
 import type { Tenancy } from './tenancy/tenancy-service.js';
 import type { Traces } from './traces/traces-service.js';
@@ -15,6 +22,7 @@ import { traceQueryRoutes } from './traces/trace-query-routes.js';
 import { createTraceQuery, type TraceQueryService } from './traces/trace-query-service.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import { tenancyRoutes } from './tenancy/tenancy-routes.js';
+import { createWebhooks } from './webhooks/webhook-service.js';
 import { webRoutes } from './web/web-routes.js';
 
 export interface AppDeps {
@@ -22,6 +30,12 @@ export interface AppDeps {
   tenancy: Tenancy;
   journal: Journal;
   traces: Traces;
+  /** The ledger; one over `database` by default. */
+  ledger?: Ledger;
+  /** Budgets over the ledger; made from `ledger` by default. */
+  budgets?: Budgets;
+  /** Payments; on the sandbox rail by default. */
+  payments?: Payments;
   /** The one path of every agent action (model calls, tools, payments…). */
   actions: ActionPipeline;
   /** Trace search and aggregates; built from `database` when not given. */
@@ -59,6 +73,13 @@ export function createApp(deps: AppDeps) {
   app.route('/', journalRoutes(deps.journal));
   const { db, functions, blobDir } = deps.database;
   app.route('/', traceQueryRoutes(deps.traceQuery ?? createTraceQuery({ db, functions, blobs: createBlobStore({ dir: blobDir }) })));
+  const ledger = deps.ledger ?? createLedger({ db: deps.database.db });
+  const budgets =
+    deps.budgets ??
+    createBudgets({ db: deps.database.db, ledger, webhooks: createWebhooks({ db: deps.database.db, logger: deps.logger }), logger: deps.logger });
+  app.route('/', ledgerRoutes(ledger));
+  app.route('/', budgetsRoutes(budgets));
+  app.route('/', paymentsRoutes(deps.payments ?? createPayments({ db: deps.database.db, ledger, rail: createSandboxRail({ db: deps.database.db }) })));
   app.all('/v1/*', (c) => {
     throw new ApiError('not_found', `No route ${c.req.method} ${c.req.path}. The API is described at /openapi.json.`);
   });

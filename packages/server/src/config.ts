@@ -14,6 +14,8 @@ export interface ServerConfig {
   logLevel: string;
   shutdownTimeoutMs: number;
   retentionIntervalMs: number;
+  /** How often expired ledger holds are voided and due webhooks sent. */
+  holdSweepIntervalMs: number;
   webDir: string | null;
 }
 
@@ -41,6 +43,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: env.HANGAR_LOG_LEVEL || 'info',
     shutdownTimeoutMs: intFrom('HANGAR_SHUTDOWN_TIMEOUT_MS', env.HANGAR_SHUTDOWN_TIMEOUT_MS, 10_000),
     retentionIntervalMs: intFrom('HANGAR_RETENTION_INTERVAL_MS', env.HANGAR_RETENTION_INTERVAL_MS, 3_600_000),
+    holdSweepIntervalMs: intFrom('HANGAR_HOLD_SWEEP_INTERVAL_MS', env.HANGAR_HOLD_SWEEP_INTERVAL_MS, 5_000),
     webDir: DEFAULT_WEB_DIR,
   };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (config as unknown as Record<string, unknown>)[k] = v;

@@ -8,10 +8,16 @@ import { createApp } from './app.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import type { ServerConfig } from './config.js';
 import { openDatabase } from './db/database.js';
+import { budgetHoldStage } from './budgets/budget-stage.js';
+import { createBudgets } from './budgets/budgets-service.js';
 import { createJournal } from './journal/journal-service.js';
+import { createLedger } from './ledger/ledger-service.js';
+import { createSandboxRail } from './payments/payment-rail.js';
+import { createPayments } from './payments/payments-service.js';
 import { createTenancy } from './tenancy/tenancy-service.js';
 import { createTenancyStore } from './tenancy/tenancy-store.js';
 import { createTraces } from './traces/traces-service.js';
+import { createWebhooks } from './webhooks/webhook-service.js';
 
 export interface RunningServer {
   url: string;
@@ -31,7 +37,17 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   const journal = createJournal({ db: database.db, blobs });
   const tenancy = createTenancy({ db: database.db, journal });
   const traces = createTraces({ db: database.db, blobs });
-  const actions = createActionPipeline({ db: database.db, journal, stages: [defaultPolicyStage()] });
+  const ledger = createLedger({ db: database.db });
+  const webhooks = createWebhooks({ db: database.db, logger });
+  const budgets = createBudgets({ db: database.db, ledger, webhooks, logger });
+  const sandboxRail = createSandboxRail({
+    db: database.db,
+    failPayees: process.env.HANGAR_SANDBOX_RAIL_FAIL_PAYEES?.split(',').filter(Boolean),
+    failureRate: Number(process.env.HANGAR_SANDBOX_RAIL_FAILURE_RATE ?? 0),
+    delayMs: Number(process.env.HANGAR_SANDBOX_RAIL_DELAY_MS ?? 0),
+  });
+  const payments = createPayments({ db: database.db, ledger, rail: sandboxRail, logger });
+  const actions = createActionPipeline({ db: database.db, journal, stages: [defaultPolicyStage(), budgetHoldStage(budgets)] });
   let bootstrap: { createdKey: string | null };
   try {
     bootstrap = await tenancy.bootstrap({ adminKey: config.adminKey });
@@ -48,6 +64,9 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     tenancy,
     journal,
     traces,
+    ledger,
+    budgets,
+    payments,
     actions,
     logger,
     maxBodyBytes: config.maxBodyBytes,
@@ -82,6 +101,16 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   }, config.retentionIntervalMs);
   retention.unref();
 
+  // Expired holds are voided and due webhooks sent by every process; each hold and delivery is taken by one.
+  const sweeper = setInterval(() => {
+    void ledger
+      .sweepExpired()
+      .then((expired) => expired && logger.info({ expired }, 'expired holds voided'))
+      .catch((err: unknown) => logger.error({ err }, 'hold sweep failed'));
+    void webhooks.deliverDue().catch((err: unknown) => logger.error({ err }, 'webhook delivery failed'));
+  }, config.holdSweepIntervalMs);
+  sweeper.unref();
+
   async function sweepRetention() {
     for (const project of await createTenancyStore(database.db).listProjectsWithRetention()) {
       const report = await journal.applyRetention(project.id, project.retentionDays!);
@@ -104,6 +133,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
         shuttingDown = true;
         logger.info({ inFlight }, 'shutting down');
         clearInterval(retention);
+        clearInterval(sweeper);
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const drained = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve));

@@ -4,9 +4,13 @@ import { defaultPolicyStage } from './actions/default-policy.js';
 import { createApp } from './app.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import { openTestDatabase, type TestDialect } from './db/test-databases.js';
+import { budgetHoldStage } from './budgets/budget-stage.js';
+import { createBudgets } from './budgets/budgets-service.js';
 import { createJournal } from './journal/journal-service.js';
+import { createLedger } from './ledger/ledger-service.js';
 import { createTenancy } from './tenancy/tenancy-service.js';
 import { createTraces } from './traces/traces-service.js';
+import { createWebhooks } from './webhooks/webhook-service.js';
 
 export const ADMIN_KEY = 'hk_' + 'A'.repeat(32);
 
@@ -16,14 +20,19 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
   const blobs = createBlobStore({ dir: database.blobDir });
   const journal = createJournal({ db: database.db, blobs });
   const traces = createTraces({ db: database.db, blobs });
-  const actions = createActionPipeline({ db: database.db, journal, stages: [defaultPolicyStage()] });
   const tenancy = createTenancy({ db: database.db, journal });
   await tenancy.bootstrap({ adminKey: ADMIN_KEY });
+  const ledger = createLedger({ db: database.db });
+  const webhooks = createWebhooks({ db: database.db, backoffBaseMs: 50 });
+  const budgets = createBudgets({ db: database.db, ledger, webhooks });
+  const actions = createActionPipeline({ db: database.db, journal, stages: [defaultPolicyStage(), budgetHoldStage(budgets)] });
   const app = createApp({
     database,
     journal,
     tenancy,
     traces,
+    ledger,
+    budgets,
     actions,
     logger: pino({ level: process.env.HANGAR_TEST_LOG ?? 'silent' }),
     webDir: null,
@@ -54,7 +63,7 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
     return { status: res.status, json, text, headers: res.headers };
   }
 
-  return { app, database, journal, tenancy, traces, actions, request, close: () => database.close() };
+  return { app, database, journal, tenancy, traces, actions, ledger, budgets, webhooks, request, close: () => database.close() };
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;

@@ -1,3 +1,4 @@
+import type { Generated } from 'kysely';
 
 /** Table types. Times are RFC 3339 UTC strings on every dialect, so they sort as text. */
 export interface Database {
@@ -64,4 +65,127 @@ export interface Database {
     source: string;
   };
   blobs: { sha256: string; size: number; created_at: string; content: Uint8Array | null };
+  ledger_accounts: {
+    id: string;
+    project_id: string;
+    code: string | null;
+    kind: string;
+    name: string;
+    currency: string;
+    min_balance: number | null;
+    max_balance: number | null;
+    debits_posted: Generated<number>;
+    credits_posted: Generated<number>;
+    debits_pending: Generated<number>;
+    credits_pending: Generated<number>;
+    metadata: string | null;
+    created_at: string;
+  };
+  ledger_transfers: {
+    id: string;
+    project_id: string;
+    kind: string;
+    debit_account_id: string;
+    credit_account_id: string;
+    amount: number;
+    currency: string;
+    pending_id: string | null;
+    timeout_at: string | null;
+    batch_id: string;
+    idempotency_key: string;
+    request_hash: string;
+    memo: string | null;
+    metadata: string | null;
+    created_at: string;
+  };
+  ledger_open_holds: { transfer_id: string; project_id: string; timeout_at: string };
+  budgets: {
+    id: string;
+    project_id: string;
+    name: string;
+    scope: string;
+    scope_id: string;
+    period: string;
+    time_zone: string;
+    limit_micros: number;
+    currency: string;
+    mode: string;
+    thresholds: string;
+    webhook_url: string | null;
+    webhook_secret: string | null;
+    created_at: string;
+  };
+  budget_alerts: { budget_id: string; period_key: string; threshold: number; fired_at: string };
+  webhook_deliveries: {
+    id: string;
+    project_id: string;
+    url: string;
+    secret: string;
+    event_type: string;
+    body: string;
+    attempts: Generated<number>;
+    next_attempt_at: string | null;
+    delivered_at: string | null;
+    last_error: string | null;
+    created_at: string;
+  };
+  payment_limits: {
+    project_id: string;
+    agent_id: string;
+    currency: string;
+    per_transaction: number | null;
+    per_day: number | null;
+    time_zone: string;
+    payees: string | null;
+    approval_over: number | null;
+    updated_at: string;
+  };
+  mandate_signers: { id: string; project_id: string; name: string; public_key: string; created_at: string };
+  mandates: {
+    id: string;
+    project_id: string;
+    signer_id: string;
+    agent_id: string;
+    terms: string;
+    signature: string;
+    amount_cap: number;
+    currency: string;
+    payees: string | null;
+    categories: string | null;
+    expires_at: string;
+    single_use: number;
+    uses: Generated<number>;
+    account_id: string;
+    created_at: string;
+  };
+  payments: {
+    id: string;
+    project_id: string;
+    agent_id: string;
+    mandate_id: string;
+    payee: string;
+    amount: number;
+    currency: string;
+    purpose: string;
+    merchant_category: string | null;
+    status: string;
+    rail: string;
+    rail_ref: string | null;
+    hold_ids: string;
+    failure_reason: string | null;
+    idempotency_key: string;
+    request_hash: string;
+    created_at: string;
+    updated_at: string;
+  };
+  sandbox_rail_entries: {
+    ref: string;
+    idempotency_key: string;
+    payee: string;
+    amount: number;
+    currency: string;
+    status: string;
+    created_at: string;
+    updated_at: string;
+  };
 }

@@ -1,3 +1,4 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../test-app.js';
 
@@ -13,13 +14,25 @@ describe('project isolation, route by route', () => {
   const traceA = 'a1'.repeat(16);
   const spanA = 'a2'.repeat(8);
   const wide = 'from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z';
+  let accountA: { id: string };
+  let holdA: { id: string };
+  let budgetA: { id: string };
+  let mandateA: { id: string };
+  let paymentA: { id: string };
+  const human = generateKeyPairSync('ed25519');
 
   const snapshotA = async () => {
     const db = t.database.db;
     const keys = await db.selectFrom('api_keys').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const events = await db.selectFrom('journal_events').selectAll().where('project_id', '=', 'proj_default').orderBy('stream').orderBy('seq').execute();
     const project = await db.selectFrom('projects').selectAll().where('id', '=', 'proj_default').executeTakeFirst();
-    return JSON.stringify({ keys, events, project });
+    const accounts = await db.selectFrom('ledger_accounts').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const transfers = await db.selectFrom('ledger_transfers').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const budgets = await db.selectFrom('budgets').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const payments = await db.selectFrom('payments').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const mandates = await db.selectFrom('mandates').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const limits = await db.selectFrom('payment_limits').selectAll().where('project_id', '=', 'proj_default').execute();
+    return JSON.stringify({ keys, events, project, accounts, transfers, budgets, payments, mandates, limits });
   };
 
   beforeAll(async () => {
@@ -58,6 +71,34 @@ describe('project isolation, route by route', () => {
         input: [{ role: 'user', content: 'A only' }],
       },
     ]);
+    const funding = (await t.request('POST', '/v1/ledger/accounts', { body: { kind: 'funding_source', name: 'card', currency: 'USD' } })).json;
+    accountA = (await t.request('POST', '/v1/ledger/accounts', { body: { kind: 'agent', name: 'a', currency: 'USD', code: 'agent:a', minBalanceMicros: 0 } })).json;
+    const funded = await t.request('POST', '/v1/ledger/transfers', {
+      body: { transfers: [{ debitAccountId: funding.id, creditAccountId: accountA.id, amountMicros: 100, idempotencyKey: 'fund' }] },
+    });
+    expect(funded.status).toBe(201);
+    holdA = (await t.request('POST', '/v1/ledger/holds', {
+      body: { debitAccountId: accountA.id, creditAccountId: funding.id, amountMicros: 10, timeoutMs: 600_000, idempotencyKey: 'h' },
+    })).json;
+    budgetA = (await t.request('POST', '/v1/budgets', { body: { name: 'a', scope: 'agent', scopeId: 'agt_a', limitMicros: 100 } })).json;
+    expect(budgetA.id).toMatch(/^bgt_/);
+    const signer = (await t.request('POST', '/v1/mandates/signers', {
+      body: { name: 'alice', publicKey: human.publicKey.export({ format: 'jwk' }).x },
+    })).json;
+    const terms = {
+      signerId: signer.id, agentId: 'agt_a', amountCapMicros: 1000, currency: 'USD', payees: ['shop'], merchantCategories: null,
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(), use: 'multiple', nonce: 'nonce-a-1',
+    };
+    const canonical = JSON.stringify(Object.fromEntries(Object.entries(terms).sort(([a], [b]) => a.localeCompare(b))));
+    mandateA = (await t.request('POST', '/v1/mandates', {
+      body: { terms, signature: sign(null, Buffer.from(canonical), human.privateKey).toString('base64url') },
+    })).json;
+    expect(mandateA.id).toMatch(/^mdt_/);
+    await t.request('PUT', '/v1/payments/limits/agt_a', { body: { perTransactionMicros: 500 } });
+    paymentA = (await t.request('POST', '/v1/payments', {
+      body: { agentId: 'agt_a', mandateId: mandateA.id, payee: 'shop', amountMicros: 100, purpose: 'x', idempotencyKey: 'p1' },
+    })).json;
+    expect(paymentA.id).toMatch(/^pay_/);
   });
   afterAll(async () => {
     await t.close();
@@ -154,6 +195,113 @@ describe('project isolation, route by route', () => {
       const res = await asB('GET', `/v1/traces/${traceA}/spans/${spanA}`);
       expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
       expect((await t.request('GET', `/v1/traces/${traceA}/spans/${spanA}`)).status).toBe(200);
+    },
+    'POST /v1/ledger/accounts': async (before) => {
+      // the same code in B is B's own account, not A's
+      const res = await asB('POST', '/v1/ledger/accounts', { kind: 'agent', name: 'b', currency: 'USD', code: 'agent:a' });
+      expect(res.status).toBe(201);
+      expect(res.json.id).not.toBe(accountA.id);
+      await unchanged(before);
+    },
+    'GET /v1/ledger/accounts': async () => {
+      const ids = (await asB('GET', '/v1/ledger/accounts')).json.accounts.map((a: { id: string }) => a.id);
+      expect(ids).not.toContain(accountA.id);
+    },
+    'GET /v1/ledger/accounts/{id}': async () => {
+      expect((await asB('GET', `/v1/ledger/accounts/${accountA.id}`)).json.error.code).toBe('not_found');
+    },
+    'POST /v1/ledger/transfers': async (before) => {
+      const res = await asB('POST', '/v1/ledger/transfers', {
+        transfers: [{ debitAccountId: accountA.id, creditAccountId: accountA.id + 'x', amountMicros: 1, idempotencyKey: 'fund' }],
+      });
+      expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
+      await unchanged(before);
+    },
+    'GET /v1/ledger/transfers': async () => {
+      expect((await asB('GET', `/v1/ledger/transfers?accountId=${accountA.id}`)).json.transfers).toEqual([]);
+    },
+    'POST /v1/ledger/holds': async (before) => {
+      const res = await asB('POST', '/v1/ledger/holds', {
+        debitAccountId: accountA.id, creditAccountId: holdA.id, amountMicros: 1, timeoutMs: 1000, idempotencyKey: 'h',
+      });
+      expect(res.json.error.code).toBe('not_found');
+      await unchanged(before);
+    },
+    'GET /v1/ledger/holds/{id}': async () => {
+      expect((await asB('GET', `/v1/ledger/holds/${holdA.id}`)).json.error.code).toBe('not_found');
+    },
+    'POST /v1/ledger/holds/{id}/post': async (before) => {
+      expect((await asB('POST', `/v1/ledger/holds/${holdA.id}/post`, {})).json.error.code).toBe('not_found');
+      await unchanged(before);
+    },
+    'POST /v1/ledger/holds/{id}/void': async (before) => {
+      expect((await asB('POST', `/v1/ledger/holds/${holdA.id}/void`)).json.error.code).toBe('not_found');
+      await unchanged(before);
+    },
+    'POST /v1/ledger/verify': async () => {
+      const report = (await asB('POST', '/v1/ledger/verify')).json;
+      expect(report.ok).toBe(true);
+      expect(report.openHolds).toBe(0); // A's open hold is not B's
+    },
+    'POST /v1/budgets': async (before) => {
+      expect((await asB('POST', '/v1/budgets', { name: 'b', scope: 'agent', scopeId: 'agt_a', limitMicros: 1 })).status).toBe(201);
+      await unchanged(before);
+    },
+    'GET /v1/budgets': async () => {
+      expect((await asB('GET', '/v1/budgets')).json.budgets.map((b: { id: string }) => b.id)).not.toContain(budgetA.id);
+    },
+    'GET /v1/budgets/{id}': async () => {
+      expect((await asB('GET', `/v1/budgets/${budgetA.id}`)).json.error.code).toBe('not_found');
+    },
+    'POST /v1/budgets/reserve': async (before) => {
+      // B's budget on agt_a (made above, limit 1) refuses; A's budget on the same agent id is untouched
+      const res = await asB('POST', '/v1/budgets/reserve', { chain: [{ scope: 'agent', id: 'agt_a' }], amountMicros: 50, idempotencyKey: 'r' });
+      expect(res.json.error.code).toBe('budget_exceeded');
+      expect(res.json.error.details.budget.id).not.toBe(budgetA.id);
+      await unchanged(before);
+    },
+    'POST /v1/budgets/settle': async (before) => {
+      expect((await asB('POST', '/v1/budgets/settle', { holdIds: [holdA.id], actualMicros: 1 })).json.error.code).toBe('not_found');
+      await unchanged(before);
+    },
+    'PUT /v1/payments/limits/{agentId}': async (before) => {
+      expect((await asB('PUT', '/v1/payments/limits/agt_a', { perTransactionMicros: 1 })).status).toBe(200);
+      await unchanged(before);
+    },
+    'GET /v1/payments/limits/{agentId}': async () => {
+      const res = await asB('GET', '/v1/payments/limits/agt_a');
+      expect(res.status === 404 || res.json.perTransactionMicros === 1).toBe(true); // B's own, never A's 500
+    },
+    'POST /v1/mandates/signers': async (before) => {
+      const res = await asB('POST', '/v1/mandates/signers', { name: 'b', publicKey: human.publicKey.export({ format: 'jwk' }).x });
+      expect(res.status).toBe(201);
+      await unchanged(before);
+    },
+    'POST /v1/mandates': async (before) => {
+      const res = await asB('POST', '/v1/mandates', {
+        terms: { signerId: 'sgn_x', agentId: 'agt_a', amountCapMicros: 1, currency: 'USD', payees: ['shop'], merchantCategories: null, expiresAt: '2999-01-01T00:00:00.000Z', use: 'single', nonce: 'nonce-b-12' },
+        signature: 'A'.repeat(86),
+      });
+      expect(res.json.error.code).toBe('not_found');
+      await unchanged(before);
+    },
+    'GET /v1/mandates': async () => {
+      expect((await asB('GET', '/v1/mandates')).json.mandates.map((m: { id: string }) => m.id)).not.toContain(mandateA.id);
+    },
+    'POST /v1/payments': async (before) => {
+      const res = await asB('POST', '/v1/payments', { agentId: 'agt_a', mandateId: mandateA.id, payee: 'shop', amountMicros: 1, purpose: 'x', idempotencyKey: 'p1' });
+      expect(res.json.error.code).toMatch(/^(not_found|payment_refused)$/);
+      await unchanged(before);
+    },
+    'GET /v1/payments': async () => {
+      expect((await asB('GET', '/v1/payments')).json.payments).toEqual([]);
+    },
+    'GET /v1/payments/{id}': async () => {
+      expect((await asB('GET', `/v1/payments/${paymentA.id}`)).json.error.code).toBe('not_found');
+    },
+    'POST /v1/payments/{id}/refund': async (before) => {
+      expect((await asB('POST', `/v1/payments/${paymentA.id}/refund`)).json.error.code).toBe('not_found');
+      await unchanged(before);
     },
   };
 

@@ -3,6 +3,8 @@ import type { ColumnTypes } from '../dialects/dialect.js';
 import * as initial from './001-initial.js';
 import * as traces from './002-traces.js';
 import * as traceIndexes from './004-trace-indexes.js';
+import * as ledger from './006-ledger.js';
+import * as payments from './007-payments.js';
 
 // Migrations see the schema as it was then, not today's Database type.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -17,6 +19,8 @@ const MIGRATIONS: Record<string, HangarMigration> = {
   '001-initial': initial,
   '002-traces': traces,
   '004-trace-indexes': traceIndexes,
+  '006-ledger': ledger,
+  '007-payments': payments,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1)!;

@@ -1,0 +1,271 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Database } from '../db/schema.js';
+
+export type AccountRow = Selectable<Database['ledger_accounts']>;
+export type TransferRow = Selectable<Database['ledger_transfers']>;
+
+/** What one batch changes on one account; all four in micro-units, each may be negative. */
+export interface BalanceDelta {
+  debitsPosted: number;
+  creditsPosted: number;
+  debitsPending: number;
+  creditsPending: number;
+}
+
+/** Per account, sums recomputed from transfers (for verify). */
+export interface RecomputedSums {
+  accountId: string;
+  side: 'debit' | 'credit';
+  kind: 'posted' | 'pending';
+  total: number;
+}
+
+/**
+ * Accounts, transfers and open holds. Transfers are only ever inserted. Account balance columns and
+ * open-hold rows are derived state, changed in the same transaction as the transfers they follow.
+ */
+export function createLedgerStore(db: Kysely<Database>) {
+  return {
+    /** Inserts the account unless one with its (project, code) exists; true when inserted. */
+    async insertAccount(row: Omit<AccountRow, 'debits_posted' | 'credits_posted' | 'debits_pending' | 'credits_pending'>): Promise<boolean> {
+      const result = await db
+        .insertInto('ledger_accounts')
+        .values(row)
+        .onConflict((oc) => oc.columns(['project_id', 'code']).doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+    },
+
+    async getAccount(projectId: string, id: string): Promise<AccountRow | undefined> {
+      return db.selectFrom('ledger_accounts').selectAll().where('project_id', '=', projectId).where('id', '=', id).executeTakeFirst();
+    },
+
+    async getAccountByCode(projectId: string, code: string): Promise<AccountRow | undefined> {
+      return db.selectFrom('ledger_accounts').selectAll().where('project_id', '=', projectId).where('code', '=', code).executeTakeFirst();
+    },
+
+    async getAccounts(projectId: string, ids: string[]): Promise<AccountRow[]> {
+      if (ids.length === 0) return [];
+      return db.selectFrom('ledger_accounts').selectAll().where('project_id', '=', projectId).where('id', 'in', ids).execute();
+    },
+
+    async listAccounts(projectId: string, options: { kind?: string; after?: string; limit: number }): Promise<AccountRow[]> {
+      let q = db.selectFrom('ledger_accounts').selectAll().where('project_id', '=', projectId).orderBy('id').limit(options.limit);
+      if (options.kind) q = q.where('kind', '=', options.kind);
+      if (options.after) q = q.where('id', '>', options.after);
+      return q.execute();
+    },
+
+    /**
+     * Adds the delta to the account's balance columns only if its bounds still hold afterwards, where
+     * pending debits count against the lower bound and pending credits against the upper one. One
+     * conditional statement: the database re-checks it under the row's write lock, so concurrent
+     * writers (other requests, other processes) can never take the account past a bound together.
+     */
+    async applyDelta(projectId: string, accountId: string, d: BalanceDelta): Promise<boolean> {
+      const result = await db
+        .updateTable('ledger_accounts')
+        .set((eb) => ({
+          debits_posted: eb('debits_posted', '+', d.debitsPosted),
+          credits_posted: eb('credits_posted', '+', d.creditsPosted),
+          debits_pending: eb('debits_pending', '+', d.debitsPending),
+          credits_pending: eb('credits_pending', '+', d.creditsPending),
+        }))
+        .where('id', '=', accountId)
+        .where('project_id', '=', projectId)
+        .where(
+          sql<boolean>`(min_balance is null or credits_posted + ${d.creditsPosted} - debits_posted - ${d.debitsPosted} - debits_pending - ${d.debitsPending} >= min_balance)`,
+        )
+        .where(
+          sql<boolean>`(max_balance is null or credits_posted + ${d.creditsPosted} + credits_pending + ${d.creditsPending} - debits_posted - ${d.debitsPosted} <= max_balance)`,
+        )
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    /**
+     * `applyDelta` for many accounts in one statement (UPDATE … FROM, on SQLite and Postgres alike):
+     * each row is changed only if its bounds still hold. Returns the ids it changed; an id missing
+     * from the result was refused. Row locks are taken in join order, so callers keep the number of
+     * concurrent batches touching the same accounts low or retry on deadlock.
+     */
+    async applyDeltas(projectId: string, deltas: Array<[string, BalanceDelta]>): Promise<Set<string>> {
+      const rows = deltas.map(
+        ([id, d]) =>
+          sql`select cast(${id} as text) as aid, cast(${d.debitsPosted} as bigint) as dpo, cast(${d.creditsPosted} as bigint) as cpo, cast(${d.debitsPending} as bigint) as dpe, cast(${d.creditsPending} as bigint) as cpe`,
+      );
+      const result = await sql<{ id: string }>`
+        update ledger_accounts set
+          debits_posted = debits_posted + d.dpo,
+          credits_posted = credits_posted + d.cpo,
+          debits_pending = debits_pending + d.dpe,
+          credits_pending = credits_pending + d.cpe
+        from (${sql.join(rows, sql` union all `)}) as d
+        where ledger_accounts.id = d.aid and ledger_accounts.project_id = ${projectId}
+          and (min_balance is null or credits_posted + d.cpo - debits_posted - d.dpo - debits_pending - d.dpe >= min_balance)
+          and (max_balance is null or credits_posted + d.cpo + credits_pending + d.cpe - debits_posted - d.dpo <= max_balance)
+        returning ledger_accounts.id`.execute(db);
+      return new Set(result.rows.map((r) => r.id));
+    },
+
+    async findTransfersByKeys(projectId: string, keys: string[]): Promise<TransferRow[]> {
+      if (keys.length === 0) return [];
+      return db
+        .selectFrom('ledger_transfers')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .where('idempotency_key', 'in', keys)
+        .execute();
+    },
+
+    /**
+     * Inserts the transfers, skipping any whose idempotency key (or resolved hold) is already taken —
+     * by a concurrent transaction that committed first. Returns how many were inserted.
+     */
+    async insertTransfers(rows: TransferRow[]): Promise<number> {
+      if (rows.length === 0) return 0;
+      const result = await db.insertInto('ledger_transfers').values(rows).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0);
+    },
+
+    async getTransfer(projectId: string, id: string): Promise<TransferRow | undefined> {
+      return db.selectFrom('ledger_transfers').selectAll().where('project_id', '=', projectId).where('id', '=', id).executeTakeFirst();
+    },
+
+    async getTransfers(projectId: string, ids: string[]): Promise<TransferRow[]> {
+      if (ids.length === 0) return [];
+      return db.selectFrom('ledger_transfers').selectAll().where('project_id', '=', projectId).where('id', 'in', ids).execute();
+    },
+
+    async getResolutions(pendingIds: string[]): Promise<TransferRow[]> {
+      if (pendingIds.length === 0) return [];
+      return db.selectFrom('ledger_transfers').selectAll().where('pending_id', 'in', pendingIds).execute();
+    },
+
+    async listTransfers(projectId: string, options: { accountId?: string; after?: string; limit: number }): Promise<TransferRow[]> {
+      let q = db.selectFrom('ledger_transfers').selectAll().where('project_id', '=', projectId).orderBy('id').limit(options.limit);
+      if (options.accountId) {
+        const id = options.accountId;
+        q = q.where((eb) => eb.or([eb('debit_account_id', '=', id), eb('credit_account_id', '=', id)]));
+      }
+      if (options.after) q = q.where('id', '>', options.after);
+      return q.execute();
+    },
+
+    async insertOpenHolds(rows: Array<Selectable<Database['ledger_open_holds']>>): Promise<void> {
+      if (rows.length > 0) await db.insertInto('ledger_open_holds').values(rows).execute();
+    },
+
+    /** Removes the holds from the open set; returns how many were open (the others were resolved). */
+    async closeHolds(projectId: string, transferIds: string[]): Promise<number> {
+      const result = await db
+        .deleteFrom('ledger_open_holds')
+        .where('project_id', '=', projectId)
+        .where('transfer_id', 'in', transferIds)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
+    async expiredHolds(now: string, limit: number): Promise<Array<{ transfer_id: string; project_id: string }>> {
+      return db
+        .selectFrom('ledger_open_holds')
+        .select(['transfer_id', 'project_id'])
+        .where('timeout_at', '<=', now)
+        .orderBy('timeout_at')
+        .limit(limit)
+        .execute();
+    },
+
+    async openHoldIds(projectId: string): Promise<string[]> {
+      const rows = await db.selectFrom('ledger_open_holds').select('transfer_id').where('project_id', '=', projectId).execute();
+      return rows.map((r) => r.transfer_id);
+    },
+
+    async allAccounts(projectId: string): Promise<AccountRow[]> {
+      return db.selectFrom('ledger_accounts').selectAll().where('project_id', '=', projectId).execute();
+    },
+
+    async countTransfers(projectId: string): Promise<number> {
+      const row = await db
+        .selectFrom('ledger_transfers')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('project_id', '=', projectId)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
+    /** Sums of transfer amounts per account and side, recomputed from the transfers alone. */
+    async recomputeSums(projectId: string): Promise<RecomputedSums[]> {
+      const out: RecomputedSums[] = [];
+      for (const side of ['debit', 'credit'] as const) {
+        const column = side === 'debit' ? 'debit_account_id' : 'credit_account_id';
+        const posted = await db
+          .selectFrom('ledger_transfers')
+          .select([`${column} as account`, (eb) => eb.fn.sum<number>('amount').as('total')])
+          .where('project_id', '=', projectId)
+          .where('kind', 'in', ['posted', 'post_pending'])
+          .groupBy(column)
+          .execute();
+        for (const r of posted) out.push({ accountId: r.account, side, kind: 'posted', total: Number(r.total) });
+        const pending = await db
+          .selectFrom('ledger_transfers as p')
+          .select([`p.${column} as account`, (eb) => eb.fn.sum<number>('p.amount').as('total')])
+          .where('p.project_id', '=', projectId)
+          .where('p.kind', '=', 'pending')
+          .where(({ not, exists, selectFrom }) =>
+            not(exists(selectFrom('ledger_transfers as r').select('r.id').whereRef('r.pending_id', '=', 'p.id'))),
+          )
+          .groupBy(`p.${column}`)
+          .execute();
+        for (const r of pending) out.push({ accountId: r.account, side, kind: 'pending', total: Number(r.total) });
+      }
+      return out;
+    },
+
+    /** Pending transfers of the project with no resolution: what the open-hold set must equal. */
+    async unresolvedHoldIds(projectId: string): Promise<string[]> {
+      const rows = await db
+        .selectFrom('ledger_transfers as p')
+        .select('p.id')
+        .where('p.project_id', '=', projectId)
+        .where('p.kind', '=', 'pending')
+        .where(({ not, exists, selectFrom }) =>
+          not(exists(selectFrom('ledger_transfers as r').select('r.id').whereRef('r.pending_id', '=', 'p.id'))),
+        )
+        .execute();
+      return rows.map((r) => r.id);
+    },
+
+    /** Resolutions that post more than their hold, release a different amount, or resolve no hold. */
+    async badResolutions(projectId: string): Promise<Array<{ id: string; reason: 'post_exceeds_hold' | 'resolution_without_hold' }>> {
+      const rows = await db
+        .selectFrom('ledger_transfers as r')
+        .leftJoin('ledger_transfers as p', (j) => j.onRef('p.id', '=', 'r.pending_id').on('p.kind', '=', 'pending'))
+        .select(['r.id', 'r.kind', 'r.amount', 'p.amount as held', 'p.id as pid'])
+        .where('r.project_id', '=', projectId)
+        .where('r.pending_id', 'is not', null)
+        .execute();
+      const out: Array<{ id: string; reason: 'post_exceeds_hold' | 'resolution_without_hold' }> = [];
+      for (const r of rows) {
+        if (r.pid === null) out.push({ id: r.id, reason: 'resolution_without_hold' });
+        else if (Number(r.amount) > Number(r.held)) out.push({ id: r.id, reason: 'post_exceeds_hold' });
+      }
+      return out;
+    },
+
+    /** Transfers whose currency differs from one of their accounts'. */
+    async currencyMismatches(projectId: string): Promise<string[]> {
+      const rows = await db
+        .selectFrom('ledger_transfers as t')
+        .innerJoin('ledger_accounts as d', 'd.id', 't.debit_account_id')
+        .innerJoin('ledger_accounts as c', 'c.id', 't.credit_account_id')
+        .select('t.id')
+        .where('t.project_id', '=', projectId)
+        .where((eb) => eb.or([eb('d.currency', '!=', eb.ref('t.currency')), eb('c.currency', '!=', eb.ref('t.currency'))]))
+        .execute();
+      return rows.map((r) => r.id);
+    },
+  };
+}
+
+export type LedgerStore = ReturnType<typeof createLedgerStore>;

@@ -1,0 +1,391 @@
+import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import {
+  type MandateTerms as MandateTermsSchema,
+  type CreatePaymentRequest,
+  type Mandate,
+  type Payment,
+  type PaymentLimits,
+  type SetPaymentLimitsRequest,
+  type Signer,
+} from '@hangar/protocol';
+import type { z } from 'zod';
+import { periodKey } from '../budgets/budget-periods.js';
+import type { Database } from '../db/schema.js';
+import { ApiError } from '../http/api-error.js';
+import type { Ledger, LedgerOp } from '../ledger/ledger-service.js';
+import { canonicalJson, sha256Hex } from '../util/hash.js';
+import { newId } from '../util/ids.js';
+import type { PaymentRail } from './payment-rail.js';
+import { createPaymentsStore, type LimitsRow, type MandateRow, type PaymentRow } from './payments-store.js';
+
+type Terms = z.output<typeof MandateTermsSchema>;
+type PaymentInput = Omit<CreatePaymentRequest, 'currency'> & { currency: string };
+
+/**
+ * The policy stage of a payment. Cedar policies (issue #4) plug in here; until then every payment
+ * that passes its limits and mandate is allowed. `require_approval` records the payment and refuses
+ * it with approval_required.
+ */
+export type PaymentPolicy = (action: {
+  kind: 'payment.create';
+  projectId: string;
+  agentId: string;
+  payee: string;
+  amountMicros: number;
+  currency: string;
+  purpose: string;
+  merchantCategory: string | null;
+}) => Promise<{ decision: 'allow' | 'deny' | 'require_approval'; reason?: string }>;
+
+export interface PaymentsOptions {
+  db: Kysely<Database>;
+  ledger: Ledger;
+  rail: PaymentRail;
+  policy?: PaymentPolicy;
+  logger?: Logger;
+  now?: () => number;
+}
+
+const HOLD_TIMEOUT_MS = 15 * 60_000;
+
+/** An Ed25519 public key from PEM (SPKI) or the base64url of its 32 raw bytes. */
+export function parsePublicKey(text: string): KeyObject {
+  try {
+    const key = text.includes('BEGIN PUBLIC KEY')
+      ? createPublicKey(text)
+      : createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: text.trim() }, format: 'jwk' });
+    if (key.asymmetricKeyType !== 'ed25519') throw new Error('not Ed25519');
+    return key;
+  } catch (cause) {
+    throw new ApiError('validation_failed', 'publicKey must be an Ed25519 public key (PEM, or base64url of its 32 bytes).', { cause });
+  }
+}
+
+/** The bytes a human signs for a mandate: the canonical JSON of its terms, every field present. */
+export function mandateSigningBytes(terms: Terms): Buffer {
+  return Buffer.from(canonicalJson(terms));
+}
+
+function toPayment(row: PaymentRow): Payment {
+  return {
+    id: row.id,
+    agentId: row.agent_id,
+    mandateId: row.mandate_id,
+    payee: row.payee,
+    amountMicros: Number(row.amount),
+    currency: row.currency,
+    purpose: row.purpose,
+    merchantCategory: row.merchant_category,
+    status: row.status as Payment['status'],
+    rail: row.rail,
+    railRef: row.rail_ref,
+    holdIds: JSON.parse(row.hold_ids) as string[],
+    failureReason: row.failure_reason,
+    idempotencyKey: row.idempotency_key,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toLimits(row: LimitsRow): PaymentLimits {
+  return {
+    agentId: row.agent_id,
+    currency: row.currency,
+    perTransactionMicros: row.per_transaction === null ? null : Number(row.per_transaction),
+    perDayMicros: row.per_day === null ? null : Number(row.per_day),
+    timeZone: row.time_zone,
+    payees: row.payees === null ? null : (JSON.parse(row.payees) as string[]),
+    approvalOverMicros: row.approval_over === null ? null : Number(row.approval_over),
+    updatedAt: row.updated_at,
+  };
+}
+
+/**
+ * Agent payments: governed by a policy stage, payment limits and a mandate signed by a human; money is
+ * held in the ledger (against the mandate's cap and the day's limit) before the rail is called, and
+ * posted only when the rail captured it.
+ */
+export function createPayments(options: PaymentsOptions) {
+  const { db, ledger, rail } = options;
+  const now = options.now ?? Date.now;
+  const policy: PaymentPolicy = options.policy ?? (async () => ({ decision: 'allow' }));
+  const iso = () => new Date(now()).toISOString();
+
+  const refuse = (reason: string, message: string, details: Record<string, unknown> = {}) =>
+    new ApiError('payment_refused', message, { details: { reason, ...details } });
+
+  async function account(projectId: string, code: string, spec: { kind: 'funding_source' | 'external_payee' | 'agent'; name: string; currency: string; min?: number }) {
+    const { account: a } = await ledger.createAccount(projectId, {
+      kind: spec.kind,
+      name: spec.name,
+      currency: spec.currency,
+      code,
+      minBalanceMicros: spec.min ?? null,
+    });
+    return a.id;
+  }
+
+  async function mandateView(m: MandateRow): Promise<Mandate> {
+    const a = await ledger.getAccount(m.project_id, m.account_id);
+    const expired = m.expires_at <= iso();
+    return {
+      id: m.id,
+      signerId: m.signer_id,
+      agentId: m.agent_id,
+      amountCapMicros: Number(m.amount_cap),
+      currency: m.currency,
+      payees: m.payees === null ? null : (JSON.parse(m.payees) as string[]),
+      merchantCategories: m.categories === null ? null : (JSON.parse(m.categories) as string[]),
+      expiresAt: m.expires_at,
+      use: m.single_use ? 'single' : 'multiple',
+      status: expired ? 'expired' : m.single_use && m.uses > 0 ? 'used' : 'active',
+      remainingMicros: a.availableMicros,
+      accountId: m.account_id,
+      createdAt: m.created_at,
+    };
+  }
+
+  /** The day-limit account of an agent for today, funded with the limit once. */
+  async function dayAccount(projectId: string, limits: LimitsRow): Promise<{ id: string; spent: string }> {
+    const day = periodKey('daily', limits.time_zone, new Date(now()));
+    const base = `paylimit:${limits.agent_id}:${limits.currency}`;
+    const allocation = await account(projectId, `${base}:allocation`, { kind: 'funding_source', name: `${limits.agent_id} daily limit`, currency: limits.currency });
+    const spent = await account(projectId, `${base}:spent`, { kind: 'agent', name: `${limits.agent_id} paid`, currency: limits.currency });
+    // A new day account whenever the limit changes, so a raised limit applies the same day.
+    const id = await account(projectId, `${base}:${day}:${Number(limits.per_day)}`, {
+      kind: 'agent',
+      name: `${limits.agent_id} ${day}`,
+      currency: limits.currency,
+      min: 0,
+    });
+    await ledger.transfer(projectId, [
+      { debitAccountId: allocation, creditAccountId: id, amountMicros: Number(limits.per_day), idempotencyKey: `${base}:${day}:${Number(limits.per_day)}:open` },
+    ]);
+    return { id, spent };
+  }
+
+  async function fail(projectId: string, row: PaymentRow, holdIds: string[], reason: string): Promise<Payment> {
+    await ledger.commit(projectId, holdIds.map((holdId) => ({ type: 'void' as const, holdId }))).catch(() => {});
+    await createPaymentsStore(db).unuseMandate(projectId, row.mandate_id);
+    await createPaymentsStore(db).updatePayment(projectId, row.id, 'authorizing', { status: 'failed', failure_reason: reason, updated_at: iso() });
+    return toPayment((await createPaymentsStore(db).getPayment(projectId, row.id))!);
+  }
+
+  return {
+    async setLimits(projectId: string, agentId: string, input: SetPaymentLimitsRequest): Promise<PaymentLimits> {
+      const row: LimitsRow = {
+        project_id: projectId,
+        agent_id: agentId,
+        currency: input.currency ?? 'USD',
+        per_transaction: input.perTransactionMicros ?? null,
+        per_day: input.perDayMicros ?? null,
+        time_zone: input.timeZone ?? 'UTC',
+        payees: input.payees ? JSON.stringify(input.payees) : null,
+        approval_over: input.approvalOverMicros ?? null,
+        updated_at: iso(),
+      };
+      periodKey('daily', row.time_zone, new Date()); // throws RangeError on an unknown zone
+      await createPaymentsStore(db).putLimits(row);
+      return toLimits(row);
+    },
+
+    async getLimits(projectId: string, agentId: string, currency = 'USD'): Promise<PaymentLimits> {
+      const row = await createPaymentsStore(db).getLimits(projectId, agentId, currency);
+      if (!row) throw new ApiError('not_found', `No ${currency} payment limits for agent ${agentId}.`);
+      return toLimits(row);
+    },
+
+    async registerSigner(projectId: string, input: { name: string; publicKey: string }): Promise<Signer> {
+      parsePublicKey(input.publicKey);
+      const row = { id: newId('sgn'), project_id: projectId, name: input.name, public_key: input.publicKey.trim(), created_at: iso() };
+      await createPaymentsStore(db).insertSigner(row);
+      return { id: row.id, name: row.name, publicKey: row.public_key, createdAt: row.created_at };
+    },
+
+    /** Registers a mandate after checking the human's signature over its terms. */
+    async createMandate(projectId: string, input: { terms: Terms; signature: string }): Promise<Mandate> {
+      const store = createPaymentsStore(db);
+      const prior = await store.getMandateBySignature(projectId, input.signature);
+      if (prior) return mandateView(prior);
+      const signer = await store.getSigner(projectId, input.terms.signerId);
+      if (!signer) throw new ApiError('not_found', `No mandate signer ${input.terms.signerId} in this project.`);
+      const valid = verifySignature(null, mandateSigningBytes(input.terms), parsePublicKey(signer.public_key), Buffer.from(input.signature, 'base64url'));
+      if (!valid) throw new ApiError('validation_failed', `The signature does not match the terms and signer ${signer.id}'s key.`);
+      if (input.terms.expiresAt <= iso()) throw new ApiError('validation_failed', 'The mandate has already expired.');
+      const id = newId('mdt');
+      const funding = await account(projectId, `payments:funding:${input.terms.currency}`, {
+        kind: 'funding_source',
+        name: `payments funding (${input.terms.currency})`,
+        currency: input.terms.currency,
+      });
+      const accountId = await account(projectId, `mandate:${id}`, { kind: 'agent', name: `mandate ${id}`, currency: input.terms.currency, min: 0 });
+      await ledger.transfer(projectId, [
+        { debitAccountId: funding, creditAccountId: accountId, amountMicros: input.terms.amountCapMicros, idempotencyKey: `mandate:${id}:fund` },
+      ]);
+      const row = {
+        id,
+        project_id: projectId,
+        signer_id: signer.id,
+        agent_id: input.terms.agentId,
+        terms: canonicalJson(input.terms),
+        signature: input.signature,
+        amount_cap: input.terms.amountCapMicros,
+        currency: input.terms.currency,
+        payees: input.terms.payees ? JSON.stringify(input.terms.payees) : null,
+        categories: input.terms.merchantCategories ? JSON.stringify(input.terms.merchantCategories) : null,
+        expires_at: input.terms.expiresAt,
+        single_use: input.terms.use === 'single' ? 1 : 0,
+        account_id: accountId,
+        created_at: iso(),
+      };
+      if (!(await store.insertMandate(row))) return mandateView((await store.getMandateBySignature(projectId, input.signature))!);
+      return mandateView({ ...row, uses: 0 });
+    },
+
+    async listMandates(projectId: string): Promise<Mandate[]> {
+      return Promise.all((await createPaymentsStore(db).listMandates(projectId)).map(mandateView));
+    },
+
+    async get(projectId: string, id: string): Promise<Payment> {
+      const row = await createPaymentsStore(db).getPayment(projectId, id);
+      if (!row) throw new ApiError('not_found', `No payment ${id} in this project.`);
+      return toPayment(row);
+    },
+
+    async list(projectId: string, limit = 100): Promise<Payment[]> {
+      return (await createPaymentsStore(db).listPayments(projectId, limit)).map(toPayment);
+    },
+
+    /**
+     * Pays, or refuses with the rule that stopped it. Stages: idempotency → policy → limits → mandate →
+     * approval → ledger holds (mandate cap, day limit) → rail authorize + capture → post (or void).
+     */
+    async create(projectId: string, input: PaymentInput): Promise<Payment> {
+      const store = createPaymentsStore(db);
+      const { idempotencyKey, ...body } = input;
+      const hash = sha256Hex(canonicalJson(body));
+      const replay = (row: PaymentRow) => {
+        if (row.request_hash !== hash) {
+          throw new ApiError('idempotency_conflict', `Idempotency key ${idempotencyKey} was used for another payment.`, { details: { paymentId: row.id } });
+        }
+        if (row.status === 'pending_approval') {
+          throw new ApiError('approval_required', `Payment ${row.id} waits for approval.`, { details: { paymentId: row.id } });
+        }
+        return toPayment(row);
+      };
+      const prior = await store.getPaymentByKey(projectId, idempotencyKey);
+      if (prior) return replay(prior);
+
+      const merchantCategory = input.merchantCategory ?? null;
+      const decision = await policy({ kind: 'payment.create', projectId, ...body, merchantCategory });
+      if (decision.decision === 'deny') throw refuse('policy', decision.reason ?? 'A policy denies this payment.');
+
+      const limits = await store.getLimits(projectId, input.agentId, input.currency);
+      if (!limits) throw refuse('no_limits', `Agent ${input.agentId} has no ${input.currency} payment limits; an admin sets them first.`);
+      if (limits.per_transaction !== null && input.amountMicros > Number(limits.per_transaction)) {
+        throw refuse('per_transaction', `The per-transaction limit is ${limits.per_transaction}.`, { limitMicros: Number(limits.per_transaction) });
+      }
+      const allowed = limits.payees === null ? null : (JSON.parse(limits.payees) as string[]);
+      if (allowed && !allowed.includes(input.payee)) throw refuse('payee_not_allowed', `${input.payee} is not on agent ${input.agentId}'s payee allowlist.`);
+
+      const mandate = await store.getMandate(projectId, input.mandateId);
+      if (!mandate) throw new ApiError('not_found', `No mandate ${input.mandateId} in this project.`);
+      if (mandate.agent_id !== input.agentId) throw refuse('mandate_agent', `Mandate ${mandate.id} is for agent ${mandate.agent_id}.`);
+      if (mandate.currency !== input.currency) throw refuse('currency', `Mandate ${mandate.id} is in ${mandate.currency}.`);
+      if (mandate.expires_at <= iso()) throw refuse('mandate_expired', `Mandate ${mandate.id} expired at ${mandate.expires_at}.`);
+      const payees = mandate.payees === null ? [] : (JSON.parse(mandate.payees) as string[]);
+      const categories = mandate.categories === null ? [] : (JSON.parse(mandate.categories) as string[]);
+      if (!payees.includes(input.payee) && !(merchantCategory !== null && categories.includes(merchantCategory))) {
+        throw refuse('mandate_scope', `Mandate ${mandate.id} covers neither payee ${input.payee} nor its merchant category.`);
+      }
+      if (mandate.single_use && mandate.uses > 0) throw refuse('mandate_used', `Single-use mandate ${mandate.id} was used.`);
+
+      const base: PaymentRow = {
+        id: newId('pay'),
+        project_id: projectId,
+        agent_id: input.agentId,
+        mandate_id: mandate.id,
+        payee: input.payee,
+        amount: input.amountMicros,
+        currency: input.currency,
+        purpose: input.purpose,
+        merchant_category: merchantCategory,
+        status: 'authorizing',
+        rail: rail.name,
+        rail_ref: null,
+        hold_ids: '[]',
+        failure_reason: null,
+        idempotency_key: idempotencyKey,
+        request_hash: hash,
+        created_at: iso(),
+        updated_at: iso(),
+      };
+      const needsApproval =
+        decision.decision === 'require_approval' || (limits.approval_over !== null && input.amountMicros > Number(limits.approval_over));
+      if (needsApproval) {
+        // Approvals are issue #4: the request is recorded for the approver and refused for now.
+        if (!(await store.insertPayment({ ...base, status: 'pending_approval' }))) return replay((await store.getPaymentByKey(projectId, idempotencyKey))!);
+        throw new ApiError('approval_required', `Payments over ${limits.approval_over} need approval; payment ${base.id} is recorded.`, {
+          details: { paymentId: base.id },
+        });
+      }
+
+      // Hold the money before anything leaves: against the mandate's cap and the day's limit, together.
+      const payee = await account(projectId, `payee:${input.currency}:${input.payee}`, { kind: 'external_payee', name: input.payee, currency: input.currency });
+      const ops: LedgerOp[] = [
+        { type: 'hold', debitAccountId: mandate.account_id, creditAccountId: payee, amountMicros: input.amountMicros, timeoutMs: HOLD_TIMEOUT_MS, idempotencyKey: `payment:${idempotencyKey}:mandate`, metadata: { paymentId: base.id } },
+      ];
+      let day: { id: string; spent: string } | null = null;
+      if (limits.per_day !== null) {
+        day = await dayAccount(projectId, limits);
+        ops.push({ type: 'hold', debitAccountId: day.id, creditAccountId: day.spent, amountMicros: input.amountMicros, timeoutMs: HOLD_TIMEOUT_MS, idempotencyKey: `payment:${idempotencyKey}:day`, metadata: { paymentId: base.id } });
+      }
+      if (!(await store.useMandate(projectId, mandate.id))) throw refuse('mandate_used', `Single-use mandate ${mandate.id} was used.`);
+      let holds;
+      try {
+        holds = await ledger.commit(projectId, ops);
+      } catch (error) {
+        await store.unuseMandate(projectId, mandate.id);
+        if (error instanceof ApiError && error.code === 'insufficient_balance') {
+          const d = error.details as { accountId: string; availableMicros: number };
+          if (d.accountId === mandate.account_id) throw refuse('mandate_cap', `Mandate ${mandate.id} has ${d.availableMicros} left.`, { remainingMicros: d.availableMicros });
+          throw refuse('per_day', `Agent ${input.agentId} has ${d.availableMicros} left today.`, { remainingMicros: d.availableMicros });
+        }
+        throw error;
+      }
+      const holdIds = holds.map((h) => h.id);
+      const row = { ...base, hold_ids: JSON.stringify(holdIds) };
+      if (!(await store.insertPayment(row))) return replay((await store.getPaymentByKey(projectId, idempotencyKey))!);
+
+      const auth = await rail.authorize({ idempotencyKey: `${projectId}:${idempotencyKey}`, payee: input.payee, amountMicros: input.amountMicros, currency: input.currency, purpose: input.purpose });
+      if (!auth.ok) return fail(projectId, row, holdIds, auth.reason);
+      const captured = await rail.capture(auth.ref);
+      if (!captured.ok) return fail(projectId, { ...row }, holdIds, captured.reason);
+      await ledger.commit(projectId, holdIds.map((holdId) => ({ type: 'post' as const, holdId })));
+      await store.updatePayment(projectId, row.id, 'authorizing', { status: 'captured', rail_ref: auth.ref, updated_at: iso() });
+      return toPayment((await store.getPayment(projectId, row.id))!);
+    },
+
+    /** Refunds a captured payment on its rail and gives the amount back to its mandate. */
+    async refund(projectId: string, id: string): Promise<Payment> {
+      const store = createPaymentsStore(db);
+      const row = await store.getPayment(projectId, id);
+      if (!row) throw new ApiError('not_found', `No payment ${id} in this project.`);
+      if (row.status === 'refunded') return toPayment(row);
+      if (row.status !== 'captured' || !row.rail_ref) throw new ApiError('conflict', `Payment ${id} is ${row.status}; only a captured payment can be refunded.`);
+      const refunded = await rail.refund(row.rail_ref, Number(row.amount));
+      if (!refunded.ok) throw new ApiError('conflict', `The rail refused the refund: ${refunded.reason}`);
+      const mandate = (await store.getMandate(projectId, row.mandate_id))!;
+      const payee = (await ledger.getAccountByCode(projectId, `payee:${row.currency}:${row.payee}`))!;
+      await ledger.transfer(projectId, [
+        { debitAccountId: payee.id, creditAccountId: mandate.account_id, amountMicros: Number(row.amount), idempotencyKey: `payment:${row.idempotency_key}:refund`, memo: `refund of ${row.id}` },
+      ]);
+      await store.updatePayment(projectId, id, 'captured', { status: 'refunded', updated_at: iso() });
+      return toPayment((await store.getPayment(projectId, id))!);
+    },
+  };
+}
+
+export type Payments = ReturnType<typeof createPayments>;
