@@ -11,6 +11,9 @@ import type { Journal } from './journal/journal-service.js';
 import type { Tenancy } from './tenancy/tenancy-service.js';
 import type { Traces } from './traces/traces-service.js';
 import { tenancyRoutes } from './tenancy/tenancy-routes.js';
+import { otlpRoutes } from './traces/otlp-routes.js';
+import { createPricing, type Pricing } from './pricing/pricing.js';
+import { pricingRoutes } from './pricing/pricing-routes.js';
 import { webRoutes } from './web/web-routes.js';
 
 export interface AppDeps {
@@ -22,6 +25,10 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Largest accepted request body; 1 MiB by default. */
   maxBodyBytes?: number;
+  /** Largest accepted OTLP body on POST /v1/traces (also after gunzip); 16 MiB by default. */
+  maxTraceBodyBytes?: number;
+  /** Prices for span costs; by default the built-in table with each project's overrides. */
+  pricing?: Pricing;
   /** The built web UI (packages/web/dist); null serves a page that says how to build it. */
   webDir?: string | null;
   /** Readiness turns 503 while this is true. */
@@ -30,6 +37,7 @@ export interface AppDeps {
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_TRACE_BODY_BYTES = 16 * 1024 * 1024;
 
 /** Builds the Hono app. Never listens: `serve` (or a test's `app.request()`) does. */
 export function createApp(deps: AppDeps) {
@@ -41,7 +49,9 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', healthRoutes({ database: deps.database, metrics, isShuttingDown: deps.isShuttingDown ?? (() => false) }));
 
-  app.use('/v1/*', limitBody(deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES));
+  const bodyLimit = limitBody(deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+  // OTLP batches are larger than API calls: /v1/traces applies its own limit
+  app.use('/v1/*', (c, next) => (c.req.path === '/v1/traces' ? next() : bodyLimit(c, next)));
   app.use('/v1/*', async (c, next) => {
     const bearer = c.req.header('authorization')?.match(/^Bearer\s+(.+)$/i)?.[1];
     c.set('auth', await deps.tenancy.authenticate(bearer ?? c.req.header('x-hangar-key')));
@@ -49,6 +59,8 @@ export function createApp(deps: AppDeps) {
   });
   app.route('/', tenancyRoutes(deps.tenancy));
   app.route('/', journalRoutes(deps.journal));
+  app.route('/', otlpRoutes(deps.traces, { maxBodyBytes: deps.maxTraceBodyBytes ?? DEFAULT_MAX_TRACE_BODY_BYTES }));
+  app.route('/', pricingRoutes(deps.pricing ?? createPricing({ db: deps.database.db })));
   app.all('/v1/*', (c) => {
     throw new ApiError('not_found', `No route ${c.req.method} ${c.req.path}. The API is described at /openapi.json.`);
   });

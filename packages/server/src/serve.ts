@@ -47,6 +47,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     traces,
     logger,
     maxBodyBytes: config.maxBodyBytes,
+    maxTraceBodyBytes: config.maxTraceBodyBytes,
     webDir: config.webDir,
     isShuttingDown: () => shuttingDown,
   });

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Span } from '@hangar/protocol';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Database } from '../db/schema.js';
+import { createPricing, type Pricing } from '../pricing/pricing.js';
 import { canonicalJson } from '../util/hash.js';
 import { createTracesStore, toSpan, toSpanRow } from './traces-store.js';
 
@@ -19,18 +20,20 @@ export type SpanInput = Omit<Span, 'costMicros' | 'costDiffers' | 'inputSha256' 
 export interface TracesOptions {
   db: Kysely<Database>;
   blobs: BlobStore;
+  /** Prices for `costMicros`; by default the built-in table with the project's overrides. */
+  pricing?: Pricing;
 }
 
 /** Spans from OTLP, the gateway and the SDK, normalized to one model. */
-export function createTraces({ db, blobs }: TracesOptions) {
+export function createTraces({ db, blobs, pricing = createPricing({ db }) }: TracesOptions) {
   async function recordIn(trx: Kysely<Database>, projectId: string, inputs: SpanInput[]): Promise<Span[]> {
     const spans: Span[] = [];
+    const prices = await pricing.bookFor(projectId, trx);
     for (const input of inputs) {
       const { input: inputData, output: outputData, ...rest } = input;
       const inputSha256 = inputData === undefined ? null : await blobs.put(trx, Buffer.from(canonicalJson(inputData)));
       const outputSha256 = outputData === undefined ? null : await blobs.put(trx, Buffer.from(canonicalJson(outputData)));
-      // TODO(pricing): cost from the price table in effect at rest.startTime
-      const costMicros: number | null = null;
+      const costMicros = prices.costOf({ provider: rest.provider, model: rest.model, time: rest.startTime, usage: rest.usage });
       spans.push({
         ...rest,
         costMicros,
