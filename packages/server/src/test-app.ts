@@ -9,7 +9,7 @@ import { createTraces } from './traces/traces-service.js';
 export const ADMIN_KEY = 'hk_' + 'A'.repeat(32);
 
 /** A full app on a fresh test database, bootstrapped with ADMIN_KEY; `request` adds the key. */
-export async function createTestApp(dialect: TestDialect = 'sqlite', options: { maxBodyBytes?: number } = {}) {
+export async function createTestApp(dialect: TestDialect = 'sqlite', options: { maxBodyBytes?: number; maxTraceBodyBytes?: number } = {}) {
   const database = await openTestDatabase(dialect);
   const blobs = createBlobStore({ dir: database.blobDir });
   const journal = createJournal({ db: database.db, blobs });
@@ -24,6 +24,7 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
     logger: pino({ level: process.env.HANGAR_TEST_LOG ?? 'silent' }),
     webDir: null,
     maxBodyBytes: options.maxBodyBytes,
+    maxTraceBodyBytes: options.maxTraceBodyBytes,
   });
 
   async function request(

@@ -506,8 +506,8 @@ export function keptAttributes(attrs: Attributes): Attributes {
   return out;
 }
 
-function iso(ns: number): string {
-  return new Date(Math.floor(ns / 1e6)).toISOString();
+function iso(ns: bigint): string {
+  return new Date(Number(ns / 1_000_000n)).toISOString();
 }
 
 /** One OTLP span as a SpanInput for `traces.record()`. */
@@ -528,7 +528,7 @@ export function normalizeSpan(span: OtlpSpan): SpanInput {
     ...statusOf(span),
     startTime: iso(span.startNs),
     endTime: iso(span.endNs),
-    durationMs: (span.endNs - span.startNs) / 1e6,
+    durationMs: Number(span.endNs - span.startNs) / 1e6,
     serviceName: str(span.resource['service.name']),
     agent: agentOf(attrs, span.resource),
     provider: providerOf(attrs),

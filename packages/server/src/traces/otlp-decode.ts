@@ -18,7 +18,7 @@ export interface OtlpEvent {
   attributes: Attributes;
 }
 
-/** One span as sent, before normalization. Times are nanoseconds since the epoch (as a double). */
+/** One span as sent, before normalization. Times are nanoseconds since the epoch. */
 export interface OtlpSpan {
   traceId: string;
   spanId: string;
@@ -26,8 +26,8 @@ export interface OtlpSpan {
   name: string;
   /** OTLP SpanKind: 0 unspecified, 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
   kind: number;
-  startNs: number;
-  endNs: number;
+  startNs: bigint;
+  endNs: bigint;
   attributes: Attributes;
   events: OtlpEvent[];
   /** OTLP StatusCode: 0 unset, 1 ok, 2 error. */
@@ -172,6 +172,13 @@ function pbInt(v: PbInt | null | undefined): number {
   return typeof v === 'number' ? v : v.toNumber();
 }
 
+/** A fixed64 exactly: times in nanoseconds are past 2^53. */
+function pbNanos(v: PbInt | null | undefined): bigint {
+  if (v === null || v === undefined) return 0n;
+  if (typeof v === 'number') return BigInt(Math.trunc(v));
+  return (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
+}
+
 function pbValue(v: PbAnyValue | null | undefined): AttributeValue {
   if (!v) return null;
   if (v.stringValue !== undefined && v.stringValue !== null) return v.stringValue;
@@ -216,8 +223,8 @@ function fromProtobuf(raw: Uint8Array): DecodedRequest {
           parentSpanId: hex(s.parentSpanId) || null,
           name: s.name ?? '',
           kind: s.kind ?? 0,
-          startNs: pbInt(s.startTimeUnixNano),
-          endNs: pbInt(s.endTimeUnixNano),
+          startNs: pbNanos(s.startTimeUnixNano),
+          endNs: pbNanos(s.endTimeUnixNano),
           attributes: pbAttributes(s.attributes),
           events: (s.events ?? []).map((e) => ({ name: e.name ?? '', timeNs: pbInt(e.timeUnixNano), attributes: pbAttributes(e.attributes) })),
           statusCode: s.status?.code ?? 0,
@@ -270,6 +277,13 @@ function jsonInt(v: unknown, path: string): number {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
   invalid(path, 'expected an integer (a number or a string of digits)');
+}
+
+function jsonNanos(v: unknown, path: string): bigint {
+  if (v === undefined || v === null) return 0n;
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  if (typeof v === 'string' && /^\d{1,24}$/.test(v)) return BigInt(v);
+  invalid(path, 'expected nanoseconds since the epoch (a string of digits or an integer)');
 }
 
 function jsonEnum(v: unknown, names: Record<string, number>, path: string): number {
@@ -366,8 +380,8 @@ function fromJson(raw: Uint8Array): DecodedRequest {
           parentSpanId: jsonId(o.parentSpanId, `${p}.parentSpanId`) || null,
           name: jsonString(o.name, `${p}.name`),
           kind: jsonEnum(o.kind, SPAN_KINDS, `${p}.kind`),
-          startNs: jsonInt(o.startTimeUnixNano, `${p}.startTimeUnixNano`),
-          endNs: jsonInt(o.endTimeUnixNano, `${p}.endTimeUnixNano`),
+          startNs: jsonNanos(o.startTimeUnixNano, `${p}.startTimeUnixNano`),
+          endNs: jsonNanos(o.endTimeUnixNano, `${p}.endTimeUnixNano`),
           attributes: jsonAttributes(o.attributes, `${p}.attributes`),
           events,
           statusCode: jsonEnum(status.code, STATUS_CODES, `${p}.status.code`),
@@ -385,6 +399,8 @@ function fromJson(raw: Uint8Array): DecodedRequest {
 
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
+/** The last instant a JavaScript Date can hold. */
+const MAX_NANOS = 8_640_000_000_000_000_000_000n;
 
 /** Keeps a span whose ids and times can be stored; counts the others as rejected. */
 function accept(out: DecodedRequest, span: OtlpSpan): void {
@@ -393,7 +409,7 @@ function accept(out: DecodedRequest, span: OtlpSpan): void {
   if (span.traceId.length !== 32 || span.traceId === ZERO_TRACE) reason = 'traceId must be 16 bytes and not all zero';
   else if (span.spanId.length !== 16 || span.spanId === ZERO_SPAN) reason = 'spanId must be 8 bytes and not all zero';
   else if (span.parentSpanId !== null && span.parentSpanId.length !== 16) reason = 'parentSpanId must be 8 bytes or empty';
-  else if (!(span.startNs > 0) || !(span.endNs >= span.startNs) || span.endNs > 8.64e21) reason = 'startTimeUnixNano and endTimeUnixNano must be set, with end ≥ start';
+  else if (span.startNs <= 0n || span.endNs < span.startNs || span.endNs > MAX_NANOS) reason = 'startTimeUnixNano and endTimeUnixNano must be set, with end ≥ start';
   if (reason === null) {
     out.spans.push(span);
   } else {
