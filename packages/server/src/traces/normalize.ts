@@ -172,7 +172,7 @@ export function modelOf(attrs: Attributes): string | null {
 // tokens and reported cost
 
 const USAGE_KEYS: Record<keyof TokenUsage, readonly string[]> = {
-  input: ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens', 'llm.token_count.prompt', 'ai.usage.inputTokens', 'ai.usage.promptTokens'],
+  input: ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens', 'llm.token_count.prompt', 'ai.usage.inputTokens', 'ai.usage.promptTokens', 'ai.usage.tokens'],
   output: ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens', 'llm.token_count.completion', 'ai.usage.outputTokens', 'ai.usage.completionTokens'],
   cacheRead: [
     'gen_ai.usage.cache_read.input_tokens',
