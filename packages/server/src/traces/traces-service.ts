@@ -27,21 +27,25 @@ export interface TracesOptions {
 /** Spans from OTLP, the gateway and the SDK, normalized to one model. */
 export function createTraces({ db, blobs, pricing = createPricing({ db }) }: TracesOptions) {
   async function recordIn(trx: Kysely<Database>, projectId: string, inputs: SpanInput[]): Promise<Span[]> {
-    const spans: Span[] = [];
     const prices = await pricing.bookFor(projectId, trx);
-    for (const input of inputs) {
-      const { input: inputData, output: outputData, ...rest } = input;
-      const inputSha256 = inputData === undefined ? null : await blobs.put(trx, Buffer.from(canonicalJson(inputData)));
-      const outputSha256 = outputData === undefined ? null : await blobs.put(trx, Buffer.from(canonicalJson(outputData)));
+    // every input and output of the request goes to the blob store in a few statements
+    const contents: Buffer[] = [];
+    const slots = inputs.map(({ input, output }) => {
+      const at = (v: unknown) => (v === undefined ? -1 : contents.push(Buffer.from(canonicalJson(v))) - 1);
+      return [at(input), at(output)] as const;
+    });
+    const hashes = contents.length ? await blobs.putMany(trx, contents) : [];
+    const spans = inputs.map(({ input: _input, output: _output, ...rest }, i): Span => {
+      const [inAt, outAt] = slots[i]!;
       const costMicros = prices.costOf({ provider: rest.provider, model: rest.model, time: rest.startTime, usage: rest.usage });
-      spans.push({
+      return {
         ...rest,
         costMicros,
         costDiffers: costMicros !== null && rest.providerCostMicros !== null && costMicros !== rest.providerCostMicros,
-        inputSha256,
-        outputSha256,
-      });
-    }
+        inputSha256: inAt < 0 ? null : hashes[inAt]!,
+        outputSha256: outAt < 0 ? null : hashes[outAt]!,
+      };
+    });
     await createTracesStore(trx).insertSpans(spans.map((s) => toSpanRow(projectId, s)));
     return spans;
   }

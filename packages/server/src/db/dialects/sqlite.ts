@@ -41,6 +41,43 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/**
+ * better-sqlite3 compiles SQL on every `prepare`, and Kysely prepares every query it runs; for the
+ * large multi-row inserts of span ingest that compile is a good part of the cost. Statements are
+ * cached by their text (Kysely runs one query at a time on this single connection, so a statement is
+ * never in use twice at once). Statements that change the schema are never cached.
+ */
+function withStatementCache(sqlite: SQLite.Database, size = 200): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>();
+  const prepare = (source: string) => {
+    let stmt = cache.get(source);
+    if (stmt) {
+      // most recently used last, so the oldest is first to go
+      cache.delete(source);
+      cache.set(source, stmt);
+      return stmt;
+    }
+    stmt = sqlite.prepare(source);
+    if (/^\s*(create|drop|alter|pragma|begin|commit|rollback|savepoint|release)\b/i.test(source)) return stmt;
+    cache.set(source, stmt);
+    if (cache.size > size) cache.delete(cache.keys().next().value!);
+    return stmt;
+  };
+  return new Proxy(sqlite, {
+    get(target, prop, receiver) {
+      if (prop === 'prepare') return prepare;
+      if (prop === 'close') {
+        return () => {
+          cache.clear();
+          return target.close();
+        };
+      }
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 export function openSqlite(dataDir: string): OpenDatabase {
   mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, 'hangar.db');
@@ -51,7 +88,7 @@ export function openSqlite(dataDir: string): OpenDatabase {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
     describe: `sqlite ${file}`,
