@@ -278,8 +278,6 @@ async function ingestTarget(encoding: Encoding, w: Workload): Promise<Target> {
   };
 }
 
-const SQLITE_PRAGMAS = ['journal_mode', 'synchronous', 'busy_timeout', 'foreign_keys'] as const;
-
 async function rawTarget(w: Workload): Promise<Target> {
   const { dir, remove } = await freshDir();
   const opened = openSqlite(dir);

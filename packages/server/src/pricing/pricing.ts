@@ -49,18 +49,17 @@ function bareModel(model: string): string {
 }
 
 /**
- * The entry for a call: overrides before built-in prices; within each, entries of the call's provider
+ * The entry for a call, among the entries whose pattern matches its model: overrides before built-in prices; within each, entries of the call's provider
  * before others (a gateway or cloud reselling a model, e.g. `azure` or `openrouter`, gets the maker's
  * price unless it has its own), then the most specific pattern, then the latest `effectiveFrom` not
  * after the call.
  */
-function pick(groups: CompiledEntry[][], provider: string | null, model: string, time: string): PriceEntry | null {
-  const names = [model.trim().toLowerCase(), bareModel(model)];
+function pick(groups: CompiledEntry[][], provider: string | null, time: string): PriceEntry | null {
   for (const group of groups) {
     let best: CompiledEntry | null = null;
     let bestScore = -1;
     for (const c of group) {
-      if (c.from > time || !names.some((n) => c.regex.test(n))) continue;
+      if (c.from > time) continue;
       const score = (provider !== null && c.entry.provider === provider ? 1_000_000 : 0) + c.specificity;
       if (score > bestScore || (score === bestScore && best !== null && c.from > best.from)) {
         best = c;
@@ -103,15 +102,25 @@ export function costAt(entry: PriceEntry, usage: TokenUsage): number | null {
 /** A price table with a project's overrides on top: pure, synchronous, reusable for many spans. */
 export function createPriceBook(overrides: readonly PriceEntry[], builtIn: readonly PriceEntry[] = PRICE_TABLE) {
   const groups = [overrides.map(compile), builtIn.map(compile)];
+  // the entries whose pattern matches a model, per group; a batch of spans names few models
+  const matching = new Map<string, CompiledEntry[][]>();
+  function entryFor(provider: string | null, model: string, time: string): PriceEntry | null {
+    let candidates = matching.get(model);
+    if (!candidates) {
+      const names = [model.trim().toLowerCase(), bareModel(model)];
+      candidates = groups.map((g) => g.filter((c) => names.some((n) => c.regex.test(n))));
+      if (matching.size > 1000) matching.clear();
+      matching.set(model, candidates);
+    }
+    return pick(candidates, provider, time);
+  }
   return {
     /** The entry that prices this call, or null when no price is known. */
-    entryFor(provider: string | null, model: string, time: string): PriceEntry | null {
-      return pick(groups, provider, model, time);
-    },
+    entryFor,
     /** Cost in micro-USD, or null when the model, its price or the token counts are unknown. */
     costOf({ provider, model, time, usage }: CostQuery): number | null {
       if (!model) return null;
-      const entry = pick(groups, provider, model, time);
+      const entry = entryFor(provider, model, time);
       return entry ? costAt(entry, usage) : null;
     },
   };
