@@ -9,6 +9,7 @@ import { openDatabase } from './db/database.js';
 import { createJournal } from './journal/journal-service.js';
 import { createTenancy } from './tenancy/tenancy-service.js';
 import { createTenancyStore } from './tenancy/tenancy-store.js';
+import { createPricing } from './pricing/pricing.js';
 import { createTraces } from './traces/traces-service.js';
 
 export interface RunningServer {
@@ -28,7 +29,8 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   const blobs = createBlobStore({ dir: database.blobDir });
   const journal = createJournal({ db: database.db, blobs });
   const tenancy = createTenancy({ db: database.db, journal });
-  const traces = createTraces({ db: database.db, blobs });
+  const pricing = createPricing({ db: database.db });
+  const traces = createTraces({ db: database.db, blobs, pricing });
   let bootstrap: { createdKey: string | null };
   try {
     bootstrap = await tenancy.bootstrap({ adminKey: config.adminKey });
@@ -45,6 +47,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     tenancy,
     journal,
     traces,
+    pricing,
     logger,
     maxBodyBytes: config.maxBodyBytes,
     maxTraceBodyBytes: config.maxTraceBodyBytes,

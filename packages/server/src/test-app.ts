@@ -4,6 +4,7 @@ import { createBlobStore } from './blobs/blob-store.js';
 import { openTestDatabase, type TestDialect } from './db/test-databases.js';
 import { createJournal } from './journal/journal-service.js';
 import { createTenancy } from './tenancy/tenancy-service.js';
+import { createPricing } from './pricing/pricing.js';
 import { createTraces } from './traces/traces-service.js';
 
 export const ADMIN_KEY = 'hk_' + 'A'.repeat(32);
@@ -13,7 +14,8 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
   const database = await openTestDatabase(dialect);
   const blobs = createBlobStore({ dir: database.blobDir });
   const journal = createJournal({ db: database.db, blobs });
-  const traces = createTraces({ db: database.db, blobs });
+  const pricing = createPricing({ db: database.db });
+  const traces = createTraces({ db: database.db, blobs, pricing });
   const tenancy = createTenancy({ db: database.db, journal });
   await tenancy.bootstrap({ adminKey: ADMIN_KEY });
   const app = createApp({
@@ -21,6 +23,7 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
     journal,
     tenancy,
     traces,
+    pricing,
     logger: pino({ level: process.env.HANGAR_TEST_LOG ?? 'silent' }),
     webDir: null,
     maxBodyBytes: options.maxBodyBytes,
@@ -51,7 +54,7 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
     return { status: res.status, json, text, headers: res.headers };
   }
 
-  return { app, database, journal, tenancy, traces, request, close: () => database.close() };
+  return { app, database, journal, tenancy, traces, pricing, request, close: () => database.close() };
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
