@@ -20,6 +20,9 @@ describe('kindOf', () => {
     ['AI SDK operation', { 'ai.operationId': 'ai.generateText', 'ai.model.id': 'gpt-4o' }, 'ai.generateText', 'chain'],
     ['AI SDK embed call', { 'ai.operationId': 'ai.embed.doEmbed' }, 'ai.embed.doEmbed', 'embedding'],
     ['AI SDK tool call', { 'ai.operationId': 'ai.toolCall', 'ai.toolCall.name': 'weather' }, 'ai.toolCall', 'tool'],
+    ['OpenLLMetry workflow', { 'traceloop.span.kind': 'workflow' }, 'plan.workflow', 'chain'],
+    ['OpenLLMetry tool', { 'traceloop.span.kind': 'tool' }, 'search.tool', 'tool'],
+    ['OpenLLMetry model call', { 'gen_ai.system': 'Anthropic', 'llm.request.type': 'chat' }, 'anthropic.chat', 'llm'],
     ['plain span', { 'http.method': 'GET' }, 'GET /', 'other'],
   ];
   for (const [name, attrs, spanName, kind] of cases) it(name, () => expect(kindOf(attrs, spanName)).toBe(kind));

@@ -108,9 +108,14 @@ function isAiSdkProviderCall(op: string): boolean {
   return op.endsWith('.doGenerate') || op.endsWith('.doStream') || op.endsWith('.doEmbed');
 }
 
+/** OpenLLMetry (Traceloop) marks its own workflow spans; its model calls use `gen_ai.*`. */
+const TRACELOOP_KINDS: Record<string, SpanKind> = { workflow: 'chain', task: 'chain', agent: 'agent', tool: 'tool' };
+
 export function kindOf(attrs: Attributes, name: string): SpanKind {
   const oi = str(attrs['openinference.span.kind']);
   if (oi) return OPENINFERENCE_KINDS[oi.toUpperCase()] ?? 'other';
+  const traceloop = str(attrs['traceloop.span.kind']);
+  if (traceloop && TRACELOOP_KINDS[traceloop]) return TRACELOOP_KINDS[traceloop];
   const op = aiSdkOperation(attrs, name);
   if (op) {
     if (op === 'ai.toolCall') return 'tool';
@@ -519,13 +524,19 @@ export function normalizeSpan(span: OtlpSpan): SpanInput {
   const countsTokens = op === null || isAiSdkProviderCall(op);
   const attributes = keptAttributes(attrs);
   if (span.scopeName) attributes['otel.scope.name'] = span.scopeName;
+  const { status, statusMessage, errorType } = statusOf(span);
+  const io = ioOf(kind, attrs, span.events);
+  // one literal with every field (absent input or output is undefined), not spreads: V8 keeps such
+  // objects fast, and ingest makes hundreds per request
   return {
     traceId: span.traceId,
     spanId: span.spanId,
     parentSpanId: span.parentSpanId,
     name: span.name,
     kind,
-    ...statusOf(span),
+    status,
+    statusMessage,
+    errorType,
     startTime: iso(span.startNs),
     endTime: iso(span.endNs),
     durationMs: Number(span.endNs - span.startNs) / 1e6,
@@ -538,6 +549,7 @@ export function normalizeSpan(span: OtlpSpan): SpanInput {
     toolName: toolNameOf(attrs),
     attributes,
     source: 'otlp',
-    ...ioOf(kind, attrs, span.events),
+    input: io.input,
+    output: io.output,
   };
 }
