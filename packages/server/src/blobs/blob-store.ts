@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
+import { createBulkInsert } from '../db/bulk-insert.js';
 import type { Database } from '../db/schema.js';
 import { newId, nowIso } from '../util/ids.js';
 import { sha256Hex } from '../util/hash.js';
@@ -23,6 +24,15 @@ export interface BlobStore {
 /** Blobs up to this size stay in their row even where a blob directory exists. */
 export const DEFAULT_INLINE_MAX_BYTES = 16 * 1024;
 const PUT_CHUNK = 100;
+
+type BlobRow = Database['blobs'];
+const insertBlobRows = createBulkInsert<BlobRow>((db, rows) =>
+  db
+    .insertInto('blobs')
+    .values(rows)
+    // storing it again makes it young again, so a sweep racing this put does not remove it
+    .onConflict((oc) => oc.column('sha256').doUpdateSet((eb) => ({ created_at: eb.ref('excluded.created_at') }))),
+);
 
 export function createBlobStore(options: { dir: string | null; inlineMaxBytes?: number }): BlobStore {
   const { dir } = options;
@@ -64,19 +74,13 @@ export function createBlobStore(options: { dir: string | null; inlineMaxBytes?: 
       const unique = new Map<string, Uint8Array>();
       hashes.forEach((h, i) => unique.set(h, contents[i]!));
       const createdAt = nowIso();
-      const rows = [];
+      const rows: BlobRow[] = [];
       for (const [sha256, content] of unique) {
         const file = asFile(content);
         if (file) await writeFileOnce(sha256, content);
         rows.push({ sha256, size: content.byteLength, created_at: createdAt, content: file ? null : content });
       }
-      for (let i = 0; i < rows.length; i += PUT_CHUNK) {
-        await db
-          .insertInto('blobs')
-          .values(rows.slice(i, i + PUT_CHUNK))
-          .onConflict((oc) => oc.column('sha256').doUpdateSet({ created_at: createdAt }))
-          .execute();
-      }
+      for (let i = 0; i < rows.length; i += PUT_CHUNK) await insertBlobRows(db, rows.slice(i, i + PUT_CHUNK));
       return hashes;
     },
 

@@ -1,5 +1,6 @@
-import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Span, SpanKind, SpanStatus } from '@hangar/protocol';
+import { createBulkInsert } from '../db/bulk-insert.js';
 import type { Database } from '../db/schema.js';
 
 export type SpanRow = Selectable<Database['spans']>;
@@ -74,36 +75,12 @@ export function toSpan(r: SpanRow): Span {
 
 const INSERT_CHUNK = 200;
 
-/**
- * SQL of an n-row span insert, by dialect (the SQL of a one-row insert tells which) and n. Building
- * the query through Kysely for every chunk of an ingest costs more than SQLite's insert itself; the
- * text is the same each time, so it is built once, checked to take its parameters row by row in
- * column order, and run with new parameters.
- */
-const insertSql = new Map<string, string | null>();
-
-function bulkInsert(db: Kysely<Database>, rows: SpanRow[]) {
-  return db
+const insertRows = createBulkInsert<SpanRow>((db, rows) =>
+  db
     .insertInto('spans')
     .values(rows)
-    .onConflict((oc) => oc.columns(['project_id', 'trace_id', 'span_id']).doNothing());
-}
-
-function cachedInsertSql(db: Kysely<Database>, sample: SpanRow, n: number): string | null {
-  const key = `${bulkInsert(db, [sample]).compile().sql}\n${n}`;
-  let text = insertSql.get(key);
-  if (text === undefined) {
-    const columns = Object.keys(sample) as (keyof SpanRow)[];
-    // distinct markers show where each parameter goes
-    const markers = Array.from({ length: n }, (_, r) => Object.fromEntries(columns.map((c, i) => [c, `m${r}_${i}`])) as unknown as SpanRow);
-    const compiled = bulkInsert(db, markers).compile();
-    const expected = markers.flatMap((m) => columns.map((c) => m[c]));
-    const inOrder = compiled.parameters.length === expected.length && compiled.parameters.every((p, i) => p === expected[i]);
-    text = inOrder ? compiled.sql : null;
-    insertSql.set(key, text);
-  }
-  return text;
-}
+    .onConflict((oc) => oc.columns(['project_id', 'trace_id', 'span_id']).doNothing()),
+);
 
 /** Spans, one row each, keyed by (project, trace, span). */
 export function createTracesStore(db: Kysely<Database>) {
@@ -111,15 +88,7 @@ export function createTracesStore(db: Kysely<Database>) {
     /** Inserts spans; a span already stored (an exporter's retry) is left as it was. */
     async insertSpans(rows: SpanRow[]): Promise<void> {
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        const chunk = rows.slice(i, i + INSERT_CHUNK);
-        const text = cachedInsertSql(db, chunk[0]!, chunk.length);
-        if (text === null) {
-          await bulkInsert(db, chunk).execute();
-          continue;
-        }
-        const params: unknown[] = [];
-        for (const row of chunk) for (const key in row) params.push(row[key as keyof SpanRow]);
-        await db.executeQuery(CompiledQuery.raw(text, params));
+        await insertRows(db, rows.slice(i, i + INSERT_CHUNK));
       }
     },
 
