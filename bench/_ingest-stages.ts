@@ -38,3 +38,31 @@ await time('record (blobs, price, insert)', async () => {
 });
 await db.close();
 rmSync(dir, { recursive: true, force: true });
+
+// the whole endpoint, as bench/ingest.bench.ts drives it
+{
+  const { pino } = await import('pino');
+  const { createApp } = await import('../packages/server/src/app.js');
+  const { createJournal } = await import('../packages/server/src/journal/journal-service.js');
+  const { createTenancy } = await import('../packages/server/src/tenancy/tenancy-service.js');
+  const dir2 = mkdtempSync(path.join(os.tmpdir(), 'hangar-stages-'));
+  const database = openSqlite(dir2);
+  await migrateToLatest(database.db, database.types);
+  const blobs = createBlobStore({ dir: database.blobDir });
+  const journal = createJournal({ db: database.db, blobs });
+  const tenancy = createTenancy({ db: database.db, journal });
+  const key = 'hk_' + 'S'.repeat(32);
+  await tenancy.bootstrap({ adminKey: key });
+  const app = createApp({ database, tenancy, journal, traces: createTraces({ db: database.db, blobs }), logger: pino({ level: 'silent' }), webDir: null });
+  for (const encoding of ['protobuf', 'json'] as const) {
+    const headers = { authorization: `Bearer ${key}`, 'content-type': encoding === 'json' ? 'application/json' : 'application/x-protobuf' };
+    await time(`POST /v1/traces ${encoding}`, async () => {
+      for (const body of w.bodies[encoding]) {
+        const res = await app.request('/v1/traces', { method: 'POST', headers, body });
+        if (res.status !== 200) throw new Error(await res.text());
+      }
+    });
+  }
+  await database.close();
+  rmSync(dir2, { recursive: true, force: true });
+}

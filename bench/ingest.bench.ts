@@ -4,7 +4,7 @@
  *
  *   npm run bench -- ingest
  *
- * Environment: BENCH_N (spans per measured pass; default 50000), BENCH_BATCH (spans per export
+ * Environment: BENCH_N (spans per measured pass; default 20000), BENCH_BATCH (spans per export
  * request; default 500, about what the OTel BatchSpanProcessor sends), BENCH_ROUNDS (measured passes,
  * median reported; default 3).
  *
@@ -42,7 +42,7 @@ import { createTraces } from '../packages/server/src/traces/traces-service.js';
 import { toSpanRow } from '../packages/server/src/traces/traces-store.js';
 import { canonicalJson, sha256Hex } from '../packages/server/src/util/hash.js';
 
-const N = positiveInt('BENCH_N', 50_000);
+const N = positiveInt('BENCH_N', 20_000);
 const BATCH = positiveInt('BENCH_BATCH', 500);
 const ROUNDS = positiveInt('BENCH_ROUNDS', 3);
 const GOAL_RATE = 50_000;
