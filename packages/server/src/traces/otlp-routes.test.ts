@@ -115,6 +115,17 @@ describe('POST /v1/traces (OTLP/HTTP)', () => {
     expect(JSON.parse(Buffer.from(blob!).toString())).toEqual([{ role: 'user', content: 'Hi' }]);
   });
 
+  it('keeps a cost the span reports beside its own, and flags the difference', async () => {
+    const reported = (usd: number, n: number) => jsonSpan(trace(20), span(n), { attributes: [...jsonSpan('', '').attributes, { key: 'gen_ai.usage.cost', value: { doubleValue: usd } }] });
+    const res = await post(JSON.stringify(jsonRequest([reported(0.0005, 20), reported(0.00045, 21)])), { 'content-type': 'application/json' });
+    expect(res.status).toBe(200);
+    const spans = (await t.traces.trace('proj_default', trace(20))).sort((a, b) => a.spanId.localeCompare(b.spanId));
+    expect(spans.map((s) => [s.costMicros, s.providerCostMicros, s.costDiffers])).toEqual([
+      [450, 500, true],
+      [450, 450, false],
+    ]);
+  });
+
   it('stores protobuf spans and answers in protobuf', async () => {
     const body = protobufRequest([
       { traceId: trace(2), spanId: span(2), name: 'ChatCompletion', attributes: [kv('openinference.span.kind', 'LLM'), kv('llm.model_name', 'gpt-4o'), kv('llm.provider', 'openai')] },
