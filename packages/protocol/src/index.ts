@@ -8,3 +8,4 @@ export * from './schemas.js';
 export * from './traces.js';
 export * from './ledger.js';
 export * from './payments.js';
+export * from './prices.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_MAX_BODY_BYTES } from './app.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TRACE_BODY_BYTES } from './app.js';
 
 export interface ServerConfig {
   port: number;
@@ -11,6 +11,8 @@ export interface ServerConfig {
   /** Use this as the admin key instead of generating one (automation; also recovers a lost key). */
   adminKey: string | undefined;
   maxBodyBytes: number;
+  /** Largest OTLP body on POST /v1/traces (also after gunzip). */
+  maxTraceBodyBytes: number;
   logLevel: string;
   shutdownTimeoutMs: number;
   retentionIntervalMs: number;
@@ -40,6 +42,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databaseUrl: env.HANGAR_DATABASE_URL || undefined,
     adminKey: env.HANGAR_ADMIN_KEY || undefined,
     maxBodyBytes: intFrom('HANGAR_MAX_BODY_BYTES', env.HANGAR_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
+    maxTraceBodyBytes: intFrom('HANGAR_MAX_TRACE_BODY_BYTES', env.HANGAR_MAX_TRACE_BODY_BYTES, DEFAULT_MAX_TRACE_BODY_BYTES),
     logLevel: env.HANGAR_LOG_LEVEL || 'info',
     shutdownTimeoutMs: intFrom('HANGAR_SHUTDOWN_TIMEOUT_MS', env.HANGAR_SHUTDOWN_TIMEOUT_MS, 10_000),
     retentionIntervalMs: intFrom('HANGAR_RETENTION_INTERVAL_MS', env.HANGAR_RETENTION_INTERVAL_MS, 3_600_000),

@@ -2,22 +2,11 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { serve } from '@hono/node-server';
 import { pino, type Logger } from 'pino';
-import { createActionPipeline } from './actions/action-pipeline.js';
-import { defaultPolicyStage } from './actions/default-policy.js';
 import { createApp } from './app.js';
-import { createBlobStore } from './blobs/blob-store.js';
+import { createServices } from './services.js';
 import type { ServerConfig } from './config.js';
 import { openDatabase } from './db/database.js';
-import { budgetHoldStage } from './budgets/budget-stage.js';
-import { createBudgets } from './budgets/budgets-service.js';
-import { createJournal } from './journal/journal-service.js';
-import { createLedger } from './ledger/ledger-service.js';
-import { createSandboxRail } from './payments/payment-rail.js';
-import { createPayments } from './payments/payments-service.js';
-import { createTenancy } from './tenancy/tenancy-service.js';
 import { createTenancyStore } from './tenancy/tenancy-store.js';
-import { createTraces } from './traces/traces-service.js';
-import { createWebhooks } from './webhooks/webhook-service.js';
 
 export interface RunningServer {
   url: string;
@@ -33,21 +22,16 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, options: { logger?: Logger } = {}): Promise<RunningServer> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'hangar' } });
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-  const blobs = createBlobStore({ dir: database.blobDir });
-  const journal = createJournal({ db: database.db, blobs });
-  const tenancy = createTenancy({ db: database.db, journal });
-  const traces = createTraces({ db: database.db, blobs });
-  const ledger = createLedger({ db: database.db });
-  const webhooks = createWebhooks({ db: database.db, logger });
-  const budgets = createBudgets({ db: database.db, ledger, webhooks, logger });
-  const sandboxRail = createSandboxRail({
-    db: database.db,
-    failPayees: process.env.HANGAR_SANDBOX_RAIL_FAIL_PAYEES?.split(',').filter(Boolean),
-    failureRate: Number(process.env.HANGAR_SANDBOX_RAIL_FAILURE_RATE ?? 0),
-    delayMs: Number(process.env.HANGAR_SANDBOX_RAIL_DELAY_MS ?? 0),
+  const services = createServices({
+    database,
+    logger,
+    sandboxRail: {
+      failPayees: process.env.HANGAR_SANDBOX_RAIL_FAIL_PAYEES?.split(',').filter(Boolean),
+      failureRate: Number(process.env.HANGAR_SANDBOX_RAIL_FAILURE_RATE ?? 0),
+      delayMs: Number(process.env.HANGAR_SANDBOX_RAIL_DELAY_MS ?? 0),
+    },
   });
-  const payments = createPayments({ db: database.db, ledger, rail: sandboxRail, logger });
-  const actions = createActionPipeline({ db: database.db, journal, stages: [defaultPolicyStage(), budgetHoldStage(budgets)] });
+  const { tenancy, journal, ledger, webhooks } = services;
   let bootstrap: { createdKey: string | null };
   try {
     bootstrap = await tenancy.bootstrap({ adminKey: config.adminKey });
@@ -60,16 +44,10 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   let inFlight = 0;
   let idle: (() => void) | null = null;
   const app = createApp({
-    database,
-    tenancy,
-    journal,
-    traces,
-    ledger,
-    budgets,
-    payments,
-    actions,
+    ...services,
     logger,
     maxBodyBytes: config.maxBodyBytes,
+    maxTraceBodyBytes: config.maxTraceBodyBytes,
     webDir: config.webDir,
     isShuttingDown: () => shuttingDown,
   });

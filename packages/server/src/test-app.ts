@@ -1,42 +1,22 @@
 import { pino } from 'pino';
-import { createActionPipeline } from './actions/action-pipeline.js';
-import { defaultPolicyStage } from './actions/default-policy.js';
 import { createApp } from './app.js';
-import { createBlobStore } from './blobs/blob-store.js';
+import { createServices } from './services.js';
 import { openTestDatabase, type TestDialect } from './db/test-databases.js';
-import { budgetHoldStage } from './budgets/budget-stage.js';
-import { createBudgets } from './budgets/budgets-service.js';
-import { createJournal } from './journal/journal-service.js';
-import { createLedger } from './ledger/ledger-service.js';
-import { createTenancy } from './tenancy/tenancy-service.js';
-import { createTraces } from './traces/traces-service.js';
-import { createWebhooks } from './webhooks/webhook-service.js';
 
 export const ADMIN_KEY = 'hk_' + 'A'.repeat(32);
 
 /** A full app on a fresh test database, bootstrapped with ADMIN_KEY; `request` adds the key. */
-export async function createTestApp(dialect: TestDialect = 'sqlite', options: { maxBodyBytes?: number } = {}) {
+export async function createTestApp(dialect: TestDialect = 'sqlite', options: { maxBodyBytes?: number; maxTraceBodyBytes?: number } = {}) {
   const database = await openTestDatabase(dialect);
-  const blobs = createBlobStore({ dir: database.blobDir });
-  const journal = createJournal({ db: database.db, blobs });
-  const traces = createTraces({ db: database.db, blobs });
-  const tenancy = createTenancy({ db: database.db, journal });
-  await tenancy.bootstrap({ adminKey: ADMIN_KEY });
-  const ledger = createLedger({ db: database.db });
-  const webhooks = createWebhooks({ db: database.db, backoffBaseMs: 50 });
-  const budgets = createBudgets({ db: database.db, ledger, webhooks });
-  const actions = createActionPipeline({ db: database.db, journal, stages: [defaultPolicyStage(), budgetHoldStage(budgets)] });
+  const logger = pino({ level: process.env.HANGAR_TEST_LOG ?? 'silent' });
+  const services = createServices({ database, logger });
+  await services.tenancy.bootstrap({ adminKey: ADMIN_KEY });
   const app = createApp({
-    database,
-    journal,
-    tenancy,
-    traces,
-    ledger,
-    budgets,
-    actions,
-    logger: pino({ level: process.env.HANGAR_TEST_LOG ?? 'silent' }),
+    ...services,
+    logger,
     webDir: null,
     maxBodyBytes: options.maxBodyBytes,
+    maxTraceBodyBytes: options.maxTraceBodyBytes,
   });
 
   async function request(
@@ -63,7 +43,7 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
     return { status: res.status, json, text, headers: res.headers };
   }
 
-  return { app, database, journal, tenancy, traces, actions, ledger, budgets, webhooks, request, close: () => database.close() };
+  return { ...services, app, database, request, close: () => database.close() };
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;

@@ -1,24 +1,43 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
+import { createBulkInsert } from '../db/bulk-insert.js';
 import type { Database } from '../db/schema.js';
 import { newId, nowIso } from '../util/ids.js';
 import { sha256Hex } from '../util/hash.js';
 
 /**
  * Content-addressed blobs (sha256), deduplicated. Every blob has a row in `blobs`; its content is in
- * that row, or — where the database gives a directory (SQLite) — in a file named by its hash.
+ * that row, or — where the database gives a directory (SQLite) and the blob is larger than
+ * `inlineMaxBytes` — in a file named by its hash (small blobs are faster in the row than as files).
  */
 export interface BlobStore {
   /** Stores content (idempotent) within `db`'s transaction; returns its sha256. */
   put(db: Kysely<Database>, content: Uint8Array, sha256?: string): Promise<string>;
+  /** Stores many (idempotent) within `db`'s transaction, in few statements; returns their sha256s in order. */
+  putMany(db: Kysely<Database>, contents: Uint8Array[]): Promise<string[]>;
   get(db: Kysely<Database>, sha256: string): Promise<Uint8Array | null>;
   /** Removes blobs that nothing references and that were last stored before `before`. */
   removeUnreferenced(db: Kysely<Database>, before: string): Promise<number>;
 }
 
-export function createBlobStore(options: { dir: string | null }): BlobStore {
+/** Blobs up to this size stay in their row even where a blob directory exists. */
+export const DEFAULT_INLINE_MAX_BYTES = 16 * 1024;
+const PUT_CHUNK = 100;
+
+type BlobRow = Database['blobs'];
+const insertBlobRows = createBulkInsert<BlobRow>((db, rows) =>
+  db
+    .insertInto('blobs')
+    .values(rows)
+    // storing it again makes it young again, so a sweep racing this put does not remove it
+    .onConflict((oc) => oc.column('sha256').doUpdateSet((eb) => ({ created_at: eb.ref('excluded.created_at') }))),
+);
+
+export function createBlobStore(options: { dir: string | null; inlineMaxBytes?: number }): BlobStore {
   const { dir } = options;
+  const inlineMax = options.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
+  const asFile = (content: Uint8Array) => dir !== null && content.byteLength > inlineMax;
   const fileOf = (sha: string) => path.join(dir!, sha.slice(0, 2), sha);
 
   async function writeFileOnce(sha: string, content: Uint8Array): Promise<void> {
@@ -38,21 +57,38 @@ export function createBlobStore(options: { dir: string | null }): BlobStore {
 
   return {
     async put(db, content, sha256 = sha256Hex(content)) {
-      if (dir) await writeFileOnce(sha256, content);
+      const file = asFile(content);
+      if (file) await writeFileOnce(sha256, content);
       const createdAt = nowIso();
       await db
         .insertInto('blobs')
-        .values({ sha256, size: content.byteLength, created_at: createdAt, content: dir ? null : content })
+        .values({ sha256, size: content.byteLength, created_at: createdAt, content: file ? null : content })
         // storing it again makes it young again, so a sweep racing this put does not remove it
         .onConflict((oc) => oc.column('sha256').doUpdateSet({ created_at: createdAt }))
         .execute();
       return sha256;
     },
 
+    async putMany(db, contents) {
+      const hashes = contents.map((c) => sha256Hex(c));
+      const unique = new Map<string, Uint8Array>();
+      hashes.forEach((h, i) => unique.set(h, contents[i]!));
+      const createdAt = nowIso();
+      const rows: BlobRow[] = [];
+      for (const [sha256, content] of unique) {
+        const file = asFile(content);
+        if (file) await writeFileOnce(sha256, content);
+        rows.push({ sha256, size: content.byteLength, created_at: createdAt, content: file ? null : content });
+      }
+      for (let i = 0; i < rows.length; i += PUT_CHUNK) await insertBlobRows(db, rows.slice(i, i + PUT_CHUNK));
+      return hashes;
+    },
+
     async get(db, sha256) {
       const row = await db.selectFrom('blobs').select(['content']).where('sha256', '=', sha256).executeTakeFirst();
       if (!row) return null;
-      if (!dir) return row.content ? new Uint8Array(row.content) : null;
+      if (row.content) return new Uint8Array(row.content);
+      if (!dir) return null;
       try {
         return new Uint8Array(await readFile(fileOf(sha256)));
       } catch {

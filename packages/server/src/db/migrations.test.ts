@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from './database.js';
 import { LATEST_MIGRATION, pendingMigrations } from './migrations/index.js';
@@ -32,15 +33,9 @@ describe('migrations', () => {
   it.runIf(process.env.HANGAR_TEST_PG_URL)('are safe when several pools migrate at once (Postgres advisory lock)', async () => {
     const t = await openTestDatabase('postgres');
     opened.push(t);
-    // a fresh schema with nothing in it: drop what openTestDatabase migrated, then race four pools
-    await t.db.schema.dropTable('hangar_migrations').execute();
-    await t.db.schema.dropTable('hangar_migrations_lock').execute();
-    for (const table of ['api_keys', 'projects', 'organizations', 'journal_events', 'journal_anchors', 'blobs', 'spans',
-      'ledger_accounts', 'ledger_transfers', 'ledger_open_holds', 'budgets', 'budget_alerts', 'webhook_deliveries',
-      'payment_limits', 'mandate_signers', 'mandates', 'payments', 'sandbox_rail_entries']) {
-      await t.db.schema.dropTable(table).execute();
-    }
+    // an empty schema: drop everything openTestDatabase migrated, then race four pools
     const schema = t.describe.split(' schema ')[1]!;
+    await sql.raw(`drop schema ${schema} cascade; create schema ${schema}`).execute(t.db);
     const url = new URL(process.env.HANGAR_TEST_PG_URL!);
     url.searchParams.set('options', `-c search_path=${schema}`);
     const all = await Promise.all([1, 2, 3, 4].map(() => openDatabase({ url: url.toString(), dataDir: t.dataDir })));

@@ -64,6 +64,7 @@ export interface Database {
     attributes: string;
     source: string;
   };
+  price_overrides: { project_id: string; entries: string; updated_at: string };
   blobs: { sha256: string; size: number; created_at: string; content: Uint8Array | null };
   ledger_accounts: {
     id: string;

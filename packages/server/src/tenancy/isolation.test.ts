@@ -170,6 +170,26 @@ describe('project isolation, route by route', () => {
       await asB('POST', '/v1/journal/retention');
       await unchanged(before);
     },
+    'POST /v1/traces': async () => {
+      const otlp = (name: string) => ({
+        resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: 'f'.repeat(32), spanId: 'e'.repeat(16), name, startTimeUnixNano: '1', endTimeUnixNano: '2' }] }] }],
+      });
+      expect((await t.request('POST', '/v1/traces', { body: otlp('a-span') })).status).toBe(200);
+      expect((await asB('POST', '/v1/traces', otlp('b-span'))).status).toBe(200);
+      // same trace and span ids in both projects: each keeps its own
+      expect((await t.traces.trace('proj_default', 'f'.repeat(32))).map((s) => s.name)).toEqual(['a-span']);
+    },
+    'GET /v1/prices': async () => {
+      const override = { provider: 'openai', model: 'secret-model', effectiveFrom: '2025-01-01', input: 1, output: 2 };
+      expect((await t.request('PUT', '/v1/prices', { body: { overrides: [override] } })).json.overrides).toHaveLength(1);
+      expect((await asB('GET', '/v1/prices')).json.overrides).toEqual([]);
+    },
+    'PUT /v1/prices': async () => {
+      const before = (await t.request('GET', '/v1/prices')).json.overrides;
+      const mine = { provider: 'openai', model: 'b-model', effectiveFrom: '2025-01-01', input: 5, output: 6 };
+      expect((await asB('PUT', '/v1/prices', { overrides: [mine] })).status).toBe(200);
+      expect((await t.request('GET', '/v1/prices')).json.overrides).toEqual(before);
+    },
     'GET /v1/blobs/{sha256}': async () => {
       const res = await asB('GET', `/v1/blobs/${blobShaA}`);
       expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);

@@ -122,7 +122,7 @@ describe('trace query routes', () => {
           calls: 1,
           errors: 0,
           errorRate: 0,
-          costMicros: 0,
+          costMicros: 60, // gpt-4o from the price table: 12 × $2.50 + 3 × $10 per million tokens
           tokensInput: 12,
           tokensOutput: 3,
           totalTokens: 15,

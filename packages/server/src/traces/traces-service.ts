@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Span } from '@hangar/protocol';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Database } from '../db/schema.js';
+import { createPricing, type Pricing } from '../pricing/pricing.js';
 import { canonicalJson } from '../util/hash.js';
 import { createTracesStore, toSpan, toSpanRow } from './traces-store.js';
 
@@ -19,26 +20,52 @@ export type SpanInput = Omit<Span, 'costMicros' | 'costDiffers' | 'inputSha256' 
 export interface TracesOptions {
   db: Kysely<Database>;
   blobs: BlobStore;
+  /** Prices for `costMicros`; by default the built-in table with the project's overrides. */
+  pricing?: Pricing;
 }
 
 /** Spans from OTLP, the gateway and the SDK, normalized to one model. */
-export function createTraces({ db, blobs }: TracesOptions) {
+export function createTraces({ db, blobs, pricing = createPricing({ db }) }: TracesOptions) {
   async function recordIn(trx: Kysely<Database>, projectId: string, inputs: SpanInput[]): Promise<Span[]> {
-    const spans: Span[] = [];
-    for (const input of inputs) {
-      const { input: inputData, output: outputData, ...rest } = input;
-      const inputSha256 = inputData === undefined ? null : await blobs.put(trx, Buffer.from(canonicalJson(inputData)));
-      const outputSha256 = outputData === undefined ? null : await blobs.put(trx, Buffer.from(canonicalJson(outputData)));
-      // TODO(pricing): cost from the price table in effect at rest.startTime
-      const costMicros: number | null = null;
-      spans.push({
-        ...rest,
+    const prices = await pricing.bookFor(projectId, trx);
+    // every input and output of the request goes to the blob store in a few statements
+    const contents: Buffer[] = [];
+    const slots = inputs.map(({ input, output }) => {
+      const at = (v: unknown) => (v === undefined ? -1 : contents.push(Buffer.from(canonicalJson(v))) - 1);
+      return [at(input), at(output)] as const;
+    });
+    const hashes = contents.length ? await blobs.putMany(trx, contents) : [];
+    // fields listed one by one: spreading a span's ~25 fields costs more than pricing it
+    const spans = inputs.map((x, i): Span => {
+      const [inAt, outAt] = slots[i]!;
+      const costMicros = prices.costOf({ provider: x.provider, model: x.model, time: x.startTime, usage: x.usage });
+      return {
+        traceId: x.traceId,
+        spanId: x.spanId,
+        parentSpanId: x.parentSpanId,
+        name: x.name,
+        kind: x.kind,
+        status: x.status,
+        statusMessage: x.statusMessage,
+        errorType: x.errorType,
+        startTime: x.startTime,
+        endTime: x.endTime,
+        durationMs: x.durationMs,
+        serviceName: x.serviceName,
+        agent: x.agent,
+        provider: x.provider,
+        model: x.model,
+        usage: x.usage,
         costMicros,
-        costDiffers: costMicros !== null && rest.providerCostMicros !== null && costMicros !== rest.providerCostMicros,
-        inputSha256,
-        outputSha256,
-      });
-    }
+        providerCostMicros: x.providerCostMicros,
+        costDiffers: costMicros !== null && x.providerCostMicros !== null && costMicros !== x.providerCostMicros,
+        toolName: x.toolName,
+        inputSha256: inAt < 0 ? null : hashes[inAt]!,
+        outputSha256: outAt < 0 ? null : hashes[outAt]!,
+        attributes: x.attributes,
+        source: x.source,
+      };
+    });
     await createTracesStore(trx).insertSpans(spans.map((s) => toSpanRow(projectId, s)));
     return spans;
   }

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Span, SpanKind, SpanStatus } from '@hangar/protocol';
+import { createBulkInsert } from '../db/bulk-insert.js';
 import type { Database } from '../db/schema.js';
 
 export type SpanRow = Selectable<Database['spans']>;
@@ -74,17 +75,20 @@ export function toSpan(r: SpanRow): Span {
 
 const INSERT_CHUNK = 200;
 
+const insertRows = createBulkInsert<SpanRow>((db, rows) =>
+  db
+    .insertInto('spans')
+    .values(rows)
+    .onConflict((oc) => oc.columns(['project_id', 'trace_id', 'span_id']).doNothing()),
+);
+
 /** Spans, one row each, keyed by (project, trace, span). */
 export function createTracesStore(db: Kysely<Database>) {
   return {
     /** Inserts spans; a span already stored (an exporter's retry) is left as it was. */
     async insertSpans(rows: SpanRow[]): Promise<void> {
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        await db
-          .insertInto('spans')
-          .values(rows.slice(i, i + INSERT_CHUNK))
-          .onConflict((oc) => oc.columns(['project_id', 'trace_id', 'span_id']).doNothing())
-          .execute();
+        await insertRows(db, rows.slice(i, i + INSERT_CHUNK));
       }
     },
 

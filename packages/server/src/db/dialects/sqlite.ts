@@ -41,30 +41,43 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
-const STATEMENT_CACHE_SIZE = 500;
-
 /**
- * Kysely prepares every query anew; better-sqlite3 statements can be reused, and the same few SQL
- * texts (begin, commit, the journal insert) run over and over. Preparing once is most of the cost.
+ * better-sqlite3 compiles SQL on every `prepare`, and Kysely prepares every query it runs; for the
+ * large multi-row inserts of span ingest that compile is a good part of the cost. Statements are
+ * cached by their text (Kysely runs one query at a time on this single connection, so a statement is
+ * never in use twice at once). Statements that change the schema are never cached.
  */
-function withStatementCache(sqlite: SQLite.Database) {
+function withStatementCache(sqlite: SQLite.Database, size = 200): SQLite.Database {
   const cache = new Map<string, SQLite.Statement>();
-  return {
-    prepare(sql: string) {
-      let stmt = cache.get(sql);
-      if (!stmt) {
-        stmt = sqlite.prepare(sql);
-        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
-        cache.set(sql, stmt);
-      }
+  const prepare = (source: string) => {
+    let stmt = cache.get(source);
+    if (stmt) {
+      // most recently used last, so the oldest is first to go
+      cache.delete(source);
+      cache.set(source, stmt);
       return stmt;
-    },
-    close() {
-      cache.clear();
-      sqlite.close();
-    },
+    }
+    stmt = sqlite.prepare(source);
+    if (/^\s*(create|drop|alter|pragma|begin|commit|rollback|savepoint|release)\b/i.test(source)) return stmt;
+    cache.set(source, stmt);
+    if (cache.size > size) cache.delete(cache.keys().next().value!);
+    return stmt;
   };
+  return new Proxy(sqlite, {
+    get(target, prop, receiver) {
+      if (prop === 'prepare') return prepare;
+      if (prop === 'close') {
+        return () => {
+          cache.clear();
+          return target.close();
+        };
+      }
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
+
 /** SQLite expressions (JSON operators need SQLite 3.38; better-sqlite3 12 bundles a newer one). */
 export const sqliteFunctions: DialectFunctions = {
   jsonMemberText(column, key) {

@@ -5,6 +5,7 @@ import * as traces from './002-traces.js';
 import * as traceIndexes from './004-trace-indexes.js';
 import * as ledger from './006-ledger.js';
 import * as payments from './007-payments.js';
+import * as prices from './003-prices.js';
 
 // Migrations see the schema as it was then, not today's Database type.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -18,6 +19,7 @@ interface HangarMigration {
 const MIGRATIONS: Record<string, HangarMigration> = {
   '001-initial': initial,
   '002-traces': traces,
+  '003-prices': prices,
   '004-trace-indexes': traceIndexes,
   '006-ledger': ledger,
   '007-payments': payments,

@@ -1,0 +1,430 @@
+/**
+ * OTLP ingest throughput into SQLite, as a ratio against raw inserts of the same rows through the
+ * same driver, measured in the same run.
+ *
+ *   npm run bench -- ingest
+ *
+ * Environment: BENCH_N (spans per measured pass; default 20000), BENCH_BATCH (spans per export
+ * request; default 500, about what the OTel BatchSpanProcessor sends), BENCH_ROUNDS (measured passes,
+ * median reported; default 3).
+ *
+ * Ingest side: `POST /v1/traces` through the whole Hono app with `app.request()` (routing, key
+ * check, body read, decode, normalization, pricing, blob hashing, one transaction per request) — no
+ * socket, so the number is Hangar's work, not the kernel's. Once with protobuf bodies, once with
+ * OTLP/JSON bodies of the same spans, one request in flight (SQLite has one writer).
+ *
+ * Workload: agent traces of 5 spans — an agent span, two model calls (GenAI attributes, ~400 B of
+ * input messages and ~150 B of output each, unique per span), a tool call (arguments and result) and
+ * a plain HTTP span: 6 blobs per 5 spans.
+ *
+ * Baseline ("raw"): the rows ingest writes — the same span rows and blob rows, computed (decoded,
+ * normalized, priced, hashed) before the clock starts — inserted by prepared better-sqlite3
+ * statements, one transaction per request's worth of spans, on a file opened with Hangar's pragmas.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import SQLite from 'better-sqlite3';
+import { pino } from 'pino';
+import { createApp } from '../packages/server/src/app.js';
+import { createServices } from '../packages/server/src/services.js';
+import { openSqlite } from '../packages/server/src/db/dialects/sqlite.js';
+import { migrateToLatest } from '../packages/server/src/db/migrations/index.js';
+import { createPriceBook } from '../packages/server/src/pricing/pricing.js';
+import { normalizeSpan } from '../packages/server/src/traces/normalize.js';
+import { decodeTraceRequest } from '../packages/server/src/traces/otlp-decode.js';
+import { toSpanRow } from '../packages/server/src/traces/traces-store.js';
+import { canonicalJson, sha256Hex } from '../packages/server/src/util/hash.js';
+
+const N = positiveInt('BENCH_N', 20_000);
+const BATCH = positiveInt('BENCH_BATCH', 500);
+const ROUNDS = positiveInt('BENCH_ROUNDS', 3);
+const GOAL_RATE = 50_000;
+const GOAL_RATIO = 0.5;
+const ADMIN_KEY = 'hk_' + 'B'.repeat(32);
+const PROJECT = 'proj_default';
+
+type Encoding = 'protobuf' | 'json';
+type Side = 'ingest' | 'raw';
+
+// ---------------------------------------------------------------------------------------------
+// Workload
+
+interface KV {
+  key: string;
+  value: { stringValue?: string; intValue?: number };
+}
+const kv = (key: string, v: string | number): KV => ({ key, value: typeof v === 'string' ? { stringValue: v } : { intValue: v } });
+
+interface PlainSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: number;
+  start: bigint;
+  end: bigint;
+  attributes: KV[];
+  status: number;
+}
+
+const T0 = 1_760_000_000_000_000_000n;
+const hex = (n: number, len: number) => n.toString(16).padStart(len, '0');
+
+function traceSpans(t: number): PlainSpan[] {
+  const traceId = hex(t + 1, 32);
+  const id = (k: number) => hex(t * 8 + k + 1, 16);
+  const start = T0 + BigInt(t) * 10_000_000_000n;
+  const ms = (x: number) => BigInt(x) * 1_000_000n;
+  const question = `Trip ${t}: plan three days in Oslo for two people, trains preferred, budget 900 EUR, museums and food. `;
+  const chat = (k: number, offset: number): PlainSpan => ({
+    traceId,
+    spanId: id(k),
+    parentSpanId: id(0),
+    name: 'chat gpt-4o-mini',
+    kind: 3,
+    start: start + ms(offset),
+    end: start + ms(offset + 900 + (t % 300)),
+    status: 0,
+    attributes: [
+      kv('gen_ai.operation.name', 'chat'),
+      kv('gen_ai.provider.name', 'openai'),
+      kv('gen_ai.request.model', 'gpt-4o-mini'),
+      kv('gen_ai.response.model', 'gpt-4o-mini-2024-07-18'),
+      kv('gen_ai.response.id', `chatcmpl-${t}-${k}`),
+      kv('gen_ai.response.finish_reasons', 'stop'),
+      kv('gen_ai.usage.input_tokens', 1200 + (t % 500)),
+      kv('gen_ai.usage.output_tokens', 300 + (t % 200)),
+      kv(
+        'gen_ai.input.messages',
+        JSON.stringify([
+          { role: 'system', parts: [{ type: 'text', content: 'You are a travel planner. Be concise and concrete.' }] },
+          { role: 'user', parts: [{ type: 'text', content: question.repeat(2) + `step ${k}` }] },
+        ]),
+      ),
+      kv('gen_ai.output.messages', JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: `Day 1 (${t}/${k}): National Museum, then dinner at Mathallen. Day 2: fjord trip.` }], finish_reason: 'stop' }])),
+    ],
+  });
+  return [
+    { traceId, spanId: id(0), parentSpanId: '', name: 'invoke_agent planner', kind: 1, start, end: start + ms(4000), status: 1, attributes: [kv('gen_ai.operation.name', 'invoke_agent'), kv('gen_ai.agent.name', 'planner')] },
+    chat(1, 10),
+    {
+      traceId,
+      spanId: id(2),
+      parentSpanId: id(0),
+      name: 'execute_tool get_weather',
+      kind: 1,
+      start: start + ms(1300),
+      end: start + ms(1450),
+      status: 0,
+      attributes: [kv('gen_ai.operation.name', 'execute_tool'), kv('gen_ai.tool.name', 'get_weather'), kv('gen_ai.tool.call.arguments', `{"city":"Oslo","day":${t % 3}}`), kv('gen_ai.tool.call.result', `{"forecast":"rain","mm":${t % 17}}`)],
+    },
+    { traceId, spanId: id(3), parentSpanId: id(2), name: 'GET', kind: 3, start: start + ms(1310), end: start + ms(1440), status: 0, attributes: [kv('http.request.method', 'GET'), kv('url.full', 'https://weather.example/oslo'), kv('http.response.status_code', 200)] },
+    chat(4, 1500),
+  ];
+}
+
+interface PbRoot {
+  opentelemetry: { proto: { collector: { trace: { v1: { ExportTraceServiceRequest: { encode(m: object): { finish(): Uint8Array } } } } } } };
+}
+const pb = (createRequire(import.meta.url)('@opentelemetry/otlp-transformer/build/src/generated/root.js') as PbRoot).opentelemetry.proto.collector.trace.v1;
+
+const resource = { attributes: [kv('service.name', 'trip-planner'), kv('telemetry.sdk.language', 'nodejs'), kv('telemetry.sdk.name', 'opentelemetry')] };
+const scope = { name: 'bench', version: '1.0.0' };
+
+function jsonBody(spans: PlainSpan[]): Uint8Array {
+  return Buffer.from(
+    JSON.stringify({
+      resourceSpans: [
+        {
+          resource,
+          scopeSpans: [
+            {
+              scope,
+              spans: spans.map((s) => ({
+                traceId: s.traceId,
+                spanId: s.spanId,
+                parentSpanId: s.parentSpanId,
+                name: s.name,
+                kind: s.kind,
+                startTimeUnixNano: String(s.start),
+                endTimeUnixNano: String(s.end),
+                attributes: s.attributes,
+                status: { code: s.status },
+              })),
+            },
+          ],
+        },
+      ],
+    }),
+  );
+}
+
+function protobufBody(spans: PlainSpan[]): Uint8Array {
+  return pb.ExportTraceServiceRequest.encode({
+    resourceSpans: [
+      {
+        resource,
+        scopeSpans: [
+          {
+            scope,
+            spans: spans.map((s) => ({
+              traceId: Buffer.from(s.traceId, 'hex'),
+              spanId: Buffer.from(s.spanId, 'hex'),
+              parentSpanId: s.parentSpanId ? Buffer.from(s.parentSpanId, 'hex') : undefined,
+              name: s.name,
+              kind: s.kind,
+              startTimeUnixNano: s.start.toString(),
+              endTimeUnixNano: s.end.toString(),
+              attributes: s.attributes,
+              status: { code: s.status },
+            })),
+          },
+        ],
+      },
+    ],
+  }).finish();
+}
+
+interface Workload {
+  bodies: Record<Encoding, Uint8Array[]>;
+  /** Per request: the span rows and blob rows ingest writes, for the raw side. */
+  rows: { spans: unknown[][]; blobs: [string, number, Uint8Array][] }[];
+  bytes: Record<Encoding, number>;
+}
+
+export function workload(n: number): Workload {
+  const traces = Math.ceil(n / 5);
+  const all = Array.from({ length: traces }, (_, t) => traceSpans(t)).flat().slice(0, n);
+  const bodies: Record<Encoding, Uint8Array[]> = { protobuf: [], json: [] };
+  const rows: Workload['rows'] = [];
+  const book = createPriceBook([]);
+  for (let i = 0; i < all.length; i += BATCH) {
+    const batch = all.slice(i, i + BATCH);
+    const proto = protobufBody(batch);
+    bodies.protobuf.push(proto);
+    bodies.json.push(jsonBody(batch));
+    // exactly what the ingest path stores, computed here off the clock
+    const spans: unknown[][] = [];
+    const blobs: [string, number, Uint8Array][] = [];
+    for (const input of decodeTraceRequest(proto, 'protobuf').spans.map(normalizeSpan)) {
+      const { input: inData, output: outData, ...rest } = input;
+      const blobOf = (v: unknown) => {
+        if (v === undefined) return null;
+        const content = Buffer.from(canonicalJson(v));
+        const sha = sha256Hex(content);
+        blobs.push([sha, content.byteLength, content]);
+        return sha;
+      };
+      const inputSha256 = blobOf(inData);
+      const outputSha256 = blobOf(outData);
+      const costMicros = book.costOf({ provider: rest.provider, model: rest.model, time: rest.startTime, usage: rest.usage });
+      const row = toSpanRow(PROJECT, { ...rest, costMicros, costDiffers: false, inputSha256, outputSha256 });
+      spans.push(Object.values(row));
+    }
+    rows.push({ spans, blobs });
+  }
+  const sum = (xs: Uint8Array[]) => xs.reduce((a, b) => a + b.byteLength, 0);
+  return { bodies, rows, bytes: { protobuf: sum(bodies.protobuf), json: sum(bodies.json) } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets
+
+interface Target {
+  write(request: number): Promise<void> | void;
+  close(): Promise<void>;
+}
+
+const cleanups = new Set<() => Promise<void>>();
+
+async function freshDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hangar-bench-'));
+  const remove = async () => {
+    cleanups.delete(remove);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  cleanups.add(remove);
+  return { dir, remove };
+}
+
+async function ingestTarget(encoding: Encoding, w: Workload): Promise<Target> {
+  const { dir, remove } = await freshDir();
+  const database = openSqlite(dir);
+  await migrateToLatest(database.db, database.types);
+  const logger = pino({ level: 'silent' });
+  const services = createServices({ database, logger });
+  await services.tenancy.bootstrap({ adminKey: ADMIN_KEY });
+  const app = createApp({ ...services, logger, webDir: null });
+  const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': encoding === 'json' ? 'application/json' : 'application/x-protobuf' };
+  return {
+    async write(r) {
+      const res = await app.request('/v1/traces', { method: 'POST', headers, body: w.bodies[encoding][r]! });
+      if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
+      await res.arrayBuffer();
+    },
+    async close() {
+      await database.close();
+      await remove();
+    },
+  };
+}
+
+async function rawTarget(w: Workload): Promise<Target> {
+  const { dir, remove } = await freshDir();
+  const opened = openSqlite(dir);
+  await migrateToLatest(opened.db, opened.types);
+  await opened.close();
+  const raw = new SQLite(path.join(dir, 'hangar.db'));
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('synchronous = NORMAL');
+  raw.pragma('busy_timeout = 5000');
+  raw.pragma('foreign_keys = ON');
+  const columns = Object.keys(toSpanRow(PROJECT, exampleSpan()));
+  const insertSpan = raw.prepare(`insert into spans (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')}) on conflict do nothing`);
+  const insertBlob = raw.prepare('insert into blobs (sha256, size, created_at, content) values (?, ?, ?, ?) on conflict (sha256) do update set created_at = excluded.created_at');
+  const writeBatch = raw.transaction((r: number) => {
+    const now = new Date().toISOString();
+    const { spans, blobs } = w.rows[r]!;
+    for (const [sha, size, content] of blobs) insertBlob.run(sha, size, now, content);
+    for (const s of spans) insertSpan.run(...s);
+  });
+  return {
+    write: (r) => {
+      writeBatch(r);
+    },
+    async close() {
+      raw.close();
+      await remove();
+    },
+  };
+}
+
+function exampleSpan() {
+  const s = normalizeSpan(decodeTraceRequest(protobufBody(traceSpans(0).slice(0, 1)), 'protobuf').spans[0]!);
+  return { ...s, costMicros: null, costDiffers: false, inputSha256: null, outputSha256: null };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement
+
+async function pass(side: Side, encoding: Encoding, w: Workload, requests: number): Promise<number> {
+  const target = side === 'ingest' ? await ingestTarget(encoding, w) : await rawTarget(w);
+  try {
+    const start = performance.now();
+    for (let r = 0; r < requests; r++) await target.write(r);
+    return (performance.now() - start) / 1000;
+  } finally {
+    await target.close();
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+interface Result {
+  encoding: Encoding;
+  spans: number;
+  ingest: number;
+  raw: number;
+}
+
+async function measure(w: Workload, encoding: Encoding): Promise<Result> {
+  const requests = w.rows.length;
+  const spans = w.rows.reduce((a, r) => a + r.spans.length, 0);
+  const warm = Math.max(2, Math.floor(requests / 5));
+  await pass('ingest', encoding, w, warm);
+  await pass('raw', encoding, w, warm);
+  const seconds: Record<Side, number[]> = { ingest: [], raw: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const side of round % 2 === 0 ? (['ingest', 'raw'] as const) : (['raw', 'ingest'] as const)) {
+      seconds[side].push(await pass(side, encoding, w, requests));
+    }
+    progress(`${encoding} round ${round + 1}/${ROUNDS}: ingest ${rate(spans, seconds.ingest.at(-1)!)}/s, raw ${rate(spans, seconds.raw.at(-1)!)}/s`);
+  }
+  return { encoding, spans, ingest: median(seconds.ingest), raw: median(seconds.raw) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+function rate(n: number, seconds: number): string {
+  return Math.round(n / seconds).toLocaleString('en-US');
+}
+
+function table(results: Result[]): string {
+  const head = ['encoding', 'spans', 'ingest s', 'ingest spans/s', 'raw s', 'raw spans/s', 'ingest/raw'];
+  const body = results.map((r) => [
+    r.encoding,
+    r.spans.toLocaleString('en-US'),
+    r.ingest.toFixed(2),
+    rate(r.spans, r.ingest),
+    r.raw.toFixed(2),
+    rate(r.spans, r.raw),
+    (r.raw / r.ingest).toFixed(2),
+  ]);
+  const widths = head.map((h, c) => Math.max(h.length, ...body.map((row) => row[c]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((x, c) => (c < 1 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join(' | ')} |`;
+  const rule = `|${widths.map((wd, c) => (c < 1 ? '-'.repeat(wd + 2) : `${'-'.repeat(wd + 1)}:`)).join('|')}|`;
+  return [line(head), rule, ...body.map(line)].join('\n');
+}
+
+function progress(message: string): void {
+  process.stderr.write(`  ${message}\n`);
+}
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, not "${raw}"`);
+  return n;
+}
+
+async function cleanUp(): Promise<void> {
+  for (const c of [...cleanups]) await c().catch(() => {});
+  cleanups.clear();
+}
+
+process.once('SIGINT', () => {
+  void cleanUp().finally(() => process.exit(130));
+});
+
+async function main(): Promise<void> {
+  const cpus = os.cpus();
+  const started = performance.now();
+  const sqliteVersion = String(new SQLite(':memory:').prepare('select sqlite_version()').pluck().get());
+  console.log('OTLP ingest throughput: POST /v1/traces (app.request, no socket) vs raw inserts of the same rows, same driver');
+  console.log(`date:    ${new Date().toISOString()}`);
+  console.log(`node:    ${process.version} (${process.platform}/${process.arch})`);
+  console.log(`cpu:     ${cpus[0]?.model ?? 'unknown'} × ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`);
+  console.log(`sqlite:  SQLite ${sqliteVersion}, files in ${os.tmpdir()}, Hangar's pragmas (WAL, synchronous=NORMAL)`);
+  const w = workload(N);
+  const perSpan = (e: Encoding) => Math.round(w.bytes[e] / N);
+  console.log(
+    `workload: ${N.toLocaleString('en-US')} spans in requests of ${BATCH} (5-span agent traces, 6 blobs per 5 spans; ` +
+      `~${perSpan('protobuf')} B/span protobuf, ~${perSpan('json')} B/span JSON), median of ${ROUNDS} pass(es) after a warm-up\n`,
+  );
+  const results = [await measure(w, 'protobuf'), await measure(w, 'json')];
+  console.log(`\n${table(results)}\n`);
+  for (const r of results) {
+    const spansPerSecond = r.spans / r.ingest;
+    const ratio = r.raw / r.ingest;
+    console.log(
+      `goal ≥ ${GOAL_RATE.toLocaleString('en-US')} spans/s and ≥ ${GOAL_RATIO} of raw: ${r.encoding} ${rate(r.spans, r.ingest)}/s, ${ratio.toFixed(2)} ` +
+        `${spansPerSecond >= GOAL_RATE && ratio >= GOAL_RATIO ? 'met' : 'NOT met'}`,
+    );
+  }
+  console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(0)} s`);
+}
+
+// run unless imported (bench/_ingest-stages.ts reuses the workload)
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  try {
+    await main();
+  } finally {
+    await cleanUp();
+  }
+}

@@ -1,0 +1,45 @@
+import type { Logger } from 'pino';
+import { createActionPipeline } from './actions/action-pipeline.js';
+import { defaultPolicyStage } from './actions/default-policy.js';
+import { createBlobStore } from './blobs/blob-store.js';
+import { budgetHoldStage } from './budgets/budget-stage.js';
+import { createBudgets } from './budgets/budgets-service.js';
+import type { OpenDatabase } from './db/database.js';
+import { createJournal } from './journal/journal-service.js';
+import { createLedger } from './ledger/ledger-service.js';
+import { createSandboxRail, type SandboxRailOptions } from './payments/payment-rail.js';
+import { createPayments } from './payments/payments-service.js';
+import { createPricing } from './pricing/pricing.js';
+import { createTenancy } from './tenancy/tenancy-service.js';
+import { createTraceQuery } from './traces/trace-query-service.js';
+import { createTraces } from './traces/traces-service.js';
+import { createWebhooks } from './webhooks/webhook-service.js';
+
+export interface ServicesOptions {
+  database: OpenDatabase;
+  logger: Logger;
+  /** How the built-in sandbox payment rail misbehaves, for trying failure paths. */
+  sandboxRail?: Omit<SandboxRailOptions, 'db'>;
+}
+
+/**
+ * Every service of the server over one database, wired once: what `startServer`, the test app and the
+ * benchmarks hand to `createApp`. Dependencies are passed by hand, in the order they need each other.
+ */
+export function createServices({ database, logger, sandboxRail = {} }: ServicesOptions) {
+  const { db } = database;
+  const blobs = createBlobStore({ dir: database.blobDir });
+  const journal = createJournal({ db, blobs });
+  const tenancy = createTenancy({ db, journal });
+  const pricing = createPricing({ db });
+  const traces = createTraces({ db, blobs, pricing });
+  const traceQuery = createTraceQuery({ db, functions: database.functions, blobs });
+  const ledger = createLedger({ db });
+  const webhooks = createWebhooks({ db, logger });
+  const budgets = createBudgets({ db, ledger, webhooks, logger });
+  const payments = createPayments({ db, ledger, rail: createSandboxRail({ db, ...sandboxRail }), logger });
+  const actions = createActionPipeline({ db, journal, stages: [defaultPolicyStage(), budgetHoldStage(budgets)] });
+  return { database, blobs, journal, tenancy, pricing, traces, traceQuery, ledger, webhooks, budgets, payments, actions };
+}
+
+export type Services = ReturnType<typeof createServices>;
