@@ -6,6 +6,8 @@ import { onError } from './http/error-handler.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { limitBody, requestContext } from './http/middleware.js';
 import { createRouter } from './http/openapi.js';
+import { gatewayRoutes } from './gateway/gateway-routes.js';
+import { createGateway, type Gateway } from './gateway/gateway-service.js';
 import { journalRoutes } from './journal/journal-routes.js';
 import type { Journal } from './journal/journal-service.js';
 import type { Tenancy } from './tenancy/tenancy-service.js';
@@ -18,6 +20,8 @@ export interface AppDeps {
   tenancy: Tenancy;
   journal: Journal;
   traces: Traces;
+  /** The model gateway; built here without HANGAR_SECRET (provider keys refused) when not given. */
+  gateway?: Gateway;
   logger: Logger;
   metrics?: Metrics;
   /** Largest accepted request body; 1 MiB by default. */
@@ -44,11 +48,19 @@ export function createApp(deps: AppDeps) {
   app.use('/v1/*', limitBody(deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES));
   app.use('/v1/*', async (c, next) => {
     const bearer = c.req.header('authorization')?.match(/^Bearer\s+(.+)$/i)?.[1];
-    c.set('auth', await deps.tenancy.authenticate(bearer ?? c.req.header('x-hangar-key')));
+    // x-api-key is how the Anthropic SDK sends its key, so it can be pointed at the gateway unchanged
+    c.set('auth', await deps.tenancy.authenticate(bearer ?? c.req.header('x-hangar-key') ?? c.req.header('x-api-key')));
     await next();
   });
   app.route('/', tenancyRoutes(deps.tenancy));
   app.route('/', journalRoutes(deps.journal));
+  app.route(
+    '/',
+    gatewayRoutes(
+      deps.gateway ??
+        createGateway({ db: deps.database.db, journal: deps.journal, traces: deps.traces, secretBox: null, logger: deps.logger }),
+    ),
+  );
   app.all('/v1/*', (c) => {
     throw new ApiError('not_found', `No route ${c.req.method} ${c.req.path}. The API is described at /openapi.json.`);
   });

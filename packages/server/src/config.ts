@@ -15,6 +15,8 @@ export interface ServerConfig {
   shutdownTimeoutMs: number;
   retentionIntervalMs: number;
   webDir: string | null;
+  /** HANGAR_SECRET: encrypts provider keys at rest; unset = the gateway refuses to store provider keys. */
+  secret: string | undefined;
 }
 
 export const DEFAULT_PORT = 7070;
@@ -42,6 +44,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     shutdownTimeoutMs: intFrom('HANGAR_SHUTDOWN_TIMEOUT_MS', env.HANGAR_SHUTDOWN_TIMEOUT_MS, 10_000),
     retentionIntervalMs: intFrom('HANGAR_RETENTION_INTERVAL_MS', env.HANGAR_RETENTION_INTERVAL_MS, 3_600_000),
     webDir: DEFAULT_WEB_DIR,
+    secret: env.HANGAR_SECRET || undefined,
   };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (config as unknown as Record<string, unknown>)[k] = v;
   if (overrides.dataDir) config.dataDir = path.resolve(overrides.dataDir);

@@ -7,6 +7,8 @@ import { createBlobStore } from './blobs/blob-store.js';
 import type { ServerConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { createJournal } from './journal/journal-service.js';
+import { createGateway } from './gateway/gateway-service.js';
+import { createSecretBox } from './gateway/secret-box.js';
 import { createTenancy } from './tenancy/tenancy-service.js';
 import { createTenancyStore } from './tenancy/tenancy-store.js';
 import { createTraces } from './traces/traces-service.js';
@@ -29,6 +31,15 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   const journal = createJournal({ db: database.db, blobs });
   const tenancy = createTenancy({ db: database.db, journal });
   const traces = createTraces({ db: database.db, blobs });
+  let secretBox;
+  try {
+    secretBox = createSecretBox(config.secret);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  if (!secretBox) logger.warn('HANGAR_SECRET is not set: the gateway will refuse to store provider API keys');
+  const gateway = createGateway({ db: database.db, journal, traces, secretBox, logger });
   let bootstrap: { createdKey: string | null };
   try {
     bootstrap = await tenancy.bootstrap({ adminKey: config.adminKey });
@@ -45,6 +56,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     tenancy,
     journal,
     traces,
+    gateway,
     logger,
     maxBodyBytes: config.maxBodyBytes,
     webDir: config.webDir,

@@ -5,23 +5,38 @@ import { openTestDatabase, type TestDialect } from './db/test-databases.js';
 import { createJournal } from './journal/journal-service.js';
 import { createTenancy } from './tenancy/tenancy-service.js';
 import { createTraces } from './traces/traces-service.js';
+import { createGateway, type GatewayHooks } from './gateway/gateway-service.js';
+import { createSecretBox } from './gateway/secret-box.js';
 
 export const ADMIN_KEY = 'hk_' + 'A'.repeat(32);
 
 /** A full app on a fresh test database, bootstrapped with ADMIN_KEY; `request` adds the key. */
-export async function createTestApp(dialect: TestDialect = 'sqlite', options: { maxBodyBytes?: number } = {}) {
+export async function createTestApp(
+  dialect: TestDialect = 'sqlite',
+  options: { maxBodyBytes?: number; secret?: string; gatewayHooks?: GatewayHooks } = {},
+) {
   const database = await openTestDatabase(dialect);
   const blobs = createBlobStore({ dir: database.blobDir });
   const journal = createJournal({ db: database.db, blobs });
   const traces = createTraces({ db: database.db, blobs });
   const tenancy = createTenancy({ db: database.db, journal });
   await tenancy.bootstrap({ adminKey: ADMIN_KEY });
+  const logger = pino({ level: process.env.HANGAR_TEST_LOG ?? 'silent' });
+  const gateway = createGateway({
+    db: database.db,
+    journal,
+    traces,
+    secretBox: createSecretBox(options.secret),
+    logger,
+    hooks: options.gatewayHooks,
+  });
   const app = createApp({
     database,
     journal,
     tenancy,
     traces,
-    logger: pino({ level: process.env.HANGAR_TEST_LOG ?? 'silent' }),
+    gateway,
+    logger,
     webDir: null,
     maxBodyBytes: options.maxBodyBytes,
   });
@@ -50,7 +65,7 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
     return { status: res.status, json, text, headers: res.headers };
   }
 
-  return { app, database, journal, tenancy, traces, request, close: () => database.close() };
+  return { app, database, journal, tenancy, traces, gateway, request, close: () => database.close() };
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;

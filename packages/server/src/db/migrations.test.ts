@@ -14,7 +14,7 @@ describe('migrations', () => {
       const t = await openTestDatabase(dialect);
       opened.push(t);
       expect(await pendingMigrations(t.db, t.types)).toEqual([]);
-      expect(LATEST_MIGRATION).toBe('002-traces');
+      expect(LATEST_MIGRATION).toBe('005-gateway');
     });
   }
 
@@ -24,7 +24,7 @@ describe('migrations', () => {
     // a fresh schema with nothing in it: drop what openTestDatabase migrated, then race four pools
     await t.db.schema.dropTable('hangar_migrations').execute();
     await t.db.schema.dropTable('hangar_migrations_lock').execute();
-    for (const table of ['api_keys', 'projects', 'organizations', 'journal_events', 'journal_anchors', 'blobs', 'spans']) {
+    for (const table of ['api_keys', 'projects', 'organizations', 'journal_events', 'journal_anchors', 'blobs', 'spans', 'gateway_providers', 'gateway_routes', 'gateway_answers']) {
       await t.db.schema.dropTable(table).execute();
     }
     const schema = t.describe.split(' schema ')[1]!;
