@@ -32,7 +32,8 @@ export const anthropicFormat: WireFormat = {
   build(answer: Answer) {
     const content: Record<string, unknown>[] = [];
     if (answer.text) content.push({ type: 'text', text: answer.text });
-    for (const t of answer.toolCalls) content.push({ type: 'tool_use', id: t.id, name: t.name, input: t.arguments });
+    for (const t of answer.toolCalls)
+      content.push({ type: 'tool_use', id: t.id, name: t.name, input: t.arguments });
     return {
       id: `msg_${randomBytes(12).toString('hex')}`,
       type: 'message',
@@ -41,7 +42,12 @@ export const anthropicFormat: WireFormat = {
       content,
       stop_reason: answer.toolCalls.length ? 'tool_use' : 'end_turn',
       stop_sequence: null,
-      usage: { input_tokens: answer.usage.input, output_tokens: answer.usage.output, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+      usage: {
+        input_tokens: answer.usage.input,
+        output_tokens: answer.usage.output,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+      },
     };
   },
 
@@ -49,25 +55,60 @@ export const anthropicFormat: WireFormat = {
     const usage = asRecord(response.usage);
     const events = [
       sseText(
-        { type: 'message_start', message: { ...response, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } },
+        {
+          type: 'message_start',
+          message: {
+            ...response,
+            content: [],
+            stop_reason: null,
+            stop_sequence: null,
+            usage: { ...usage, output_tokens: 1 },
+          },
+        },
         'message_start',
       ),
     ];
     blocksOf(response.content).forEach((block, index) => {
       if (block.type === 'text') {
-        events.push(sseText({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } }, 'content_block_start'));
+        events.push(
+          sseText(
+            { type: 'content_block_start', index, content_block: { type: 'text', text: '' } },
+            'content_block_start',
+          ),
+        );
         for (const piece of chunkText ? textPieces(String(block.text ?? '')) : [String(block.text ?? '')]) {
-          events.push(sseText({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } }, 'content_block_delta'));
+          events.push(
+            sseText(
+              { type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } },
+              'content_block_delta',
+            ),
+          );
         }
       } else if (block.type === 'tool_use') {
         events.push(
-          sseText({ type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } }, 'content_block_start'),
+          sseText(
+            {
+              type: 'content_block_start',
+              index,
+              content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} },
+            },
+            'content_block_start',
+          ),
         );
         events.push(
-          sseText({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input ?? {}) } }, 'content_block_delta'),
+          sseText(
+            {
+              type: 'content_block_delta',
+              index,
+              delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input ?? {}) },
+            },
+            'content_block_delta',
+          ),
         );
       } else {
-        events.push(sseText({ type: 'content_block_start', index, content_block: block }, 'content_block_start'));
+        events.push(
+          sseText({ type: 'content_block_start', index, content_block: block }, 'content_block_start'),
+        );
       }
       events.push(sseText({ type: 'content_block_stop', index }, 'content_block_stop'));
     });
@@ -75,7 +116,10 @@ export const anthropicFormat: WireFormat = {
       sseText(
         {
           type: 'message_delta',
-          delta: { stop_reason: response.stop_reason ?? 'end_turn', stop_sequence: response.stop_sequence ?? null },
+          delta: {
+            stop_reason: response.stop_reason ?? 'end_turn',
+            stop_sequence: response.stop_sequence ?? null,
+          },
           usage: { output_tokens: usage.output_tokens ?? 0 },
         },
         'message_delta',
@@ -105,8 +149,10 @@ export const anthropicFormat: WireFormat = {
             const block = (blocks[i] ??= { type: 'text', text: '' });
             const delta = asRecord(data.delta);
             if (delta.type === 'text_delta') block.text = String(block.text ?? '') + String(delta.text ?? '');
-            else if (delta.type === 'input_json_delta') partialJson.set(i, (partialJson.get(i) ?? '') + String(delta.partial_json ?? ''));
-            else if (delta.type === 'thinking_delta') block.thinking = String(block.thinking ?? '') + String(delta.thinking ?? '');
+            else if (delta.type === 'input_json_delta')
+              partialJson.set(i, (partialJson.get(i) ?? '') + String(delta.partial_json ?? ''));
+            else if (delta.type === 'thinking_delta')
+              block.thinking = String(block.thinking ?? '') + String(delta.thinking ?? '');
             else if (delta.type === 'signature_delta') block.signature = String(delta.signature ?? '');
             break;
           }
@@ -189,14 +235,25 @@ function toMessages(m: Record<string, unknown>): Message[] {
   const blocks = blocksOf(m.content);
   const out: Message[] = [];
   for (const r of blocks.filter((b) => b.type === 'tool_result')) {
-    out.push({ role: 'tool', content: (typeof r.content === 'string' ? r.content : textOf(r.content)) as Message['content'], toolCallId: String(r.tool_use_id ?? '') });
+    out.push({
+      role: 'tool',
+      content: (typeof r.content === 'string' ? r.content : textOf(r.content)) as Message['content'],
+      toolCallId: String(r.tool_use_id ?? ''),
+    });
   }
   const rest = blocks.filter((b) => b.type !== 'tool_result' && b.type !== 'tool_use');
   const calls = blocks
     .filter((b) => b.type === 'tool_use')
-    .map((b) => ({ id: typeof b.id === 'string' ? b.id : null, name: String(b.name ?? ''), arguments: (b.input ?? null) as Message['content'] }));
+    .map((b) => ({
+      id: typeof b.id === 'string' ? b.id : null,
+      name: String(b.name ?? ''),
+      arguments: (b.input ?? null) as Message['content'],
+    }));
   if (rest.length || calls.length) {
-    const message: Message = { role, content: typeof m.content === 'string' ? m.content : (rest as Message['content']) };
+    const message: Message = {
+      role,
+      content: typeof m.content === 'string' ? m.content : (rest as Message['content']),
+    };
     if (calls.length) message.toolCalls = calls;
     out.push(message);
   }

@@ -21,12 +21,24 @@ const ChatCompletionRequest = z.looseObject({
 });
 const EmbeddingsRequest = z.looseObject({
   model: Model,
-  input: z.union([z.string(), z.array(z.string()).min(1), z.array(z.number()).min(1), z.array(z.array(z.number())).min(1)]),
+  input: z.union([
+    z.string(),
+    z.array(z.string()).min(1),
+    z.array(z.number()).min(1),
+    z.array(z.array(z.number())).min(1),
+  ]),
 });
 const MessagesRequest = z.looseObject({
   model: Model,
   max_tokens: z.number().int().min(1),
-  messages: z.array(z.looseObject({ role: z.enum(['user', 'assistant']), content: z.union([z.string(), z.array(z.looseObject({}))]) })).min(1),
+  messages: z
+    .array(
+      z.looseObject({
+        role: z.enum(['user', 'assistant']),
+        content: z.union([z.string(), z.array(z.looseObject({}))]),
+      }),
+    )
+    .min(1),
   system: z.union([z.string(), z.array(z.looseObject({}))]).optional(),
   stream: z.boolean().optional(),
   tools: z.array(z.looseObject({})).optional(),
@@ -84,9 +96,13 @@ const models = createRoute({
   method: 'get',
   path: '/v1/models',
   tags: ['gateway'],
-  summary: "Models a client can name: hangar/echo and the project's routes (OpenAI's shape, or Anthropic's when anthropic-version is sent)",
+  summary:
+    "Models a client can name: hangar/echo and the project's routes (OpenAI's shape, or Anthropic's when anthropic-version is sent)",
   middleware: [requires('ingest')] as const,
-  responses: { 200: jsonResponse(z.looseObject({ data: z.array(z.looseObject({ id: z.string() })) }), 'The models'), ...errorResponses() },
+  responses: {
+    200: jsonResponse(z.looseObject({ data: z.array(z.looseObject({ id: z.string() })) }), 'The models'),
+    ...errorResponses(),
+  },
 });
 
 const providerParam = z.object({ name: ProviderName });
@@ -98,7 +114,10 @@ const listProviders = createRoute({
   tags: ['gateway'],
   summary: "The project's providers (never their keys)",
   middleware: [requires('read')] as const,
-  responses: { 200: jsonResponse(z.object({ providers: z.array(Provider) }), 'Providers by name'), ...errorResponses() },
+  responses: {
+    200: jsonResponse(z.object({ providers: z.array(Provider) }), 'Providers by name'),
+    ...errorResponses(),
+  },
 });
 
 const putProvider = createRoute({
@@ -108,7 +127,10 @@ const putProvider = createRoute({
   summary: 'Create or replace a provider; its apiKey is stored encrypted with HANGAR_SECRET',
   middleware: [requires('admin')] as const,
   request: { params: providerParam, body: jsonBody(PutProviderRequest) },
-  responses: { 200: jsonResponse(Provider, 'The provider as stored'), ...errorResponses('secret_not_configured') },
+  responses: {
+    200: jsonResponse(Provider, 'The provider as stored'),
+    ...errorResponses('secret_not_configured'),
+  },
 });
 
 const deleteProvider = createRoute({
@@ -127,7 +149,10 @@ const listRoutes = createRoute({
   tags: ['gateway'],
   summary: "The project's routes: model aliases with fallbacks, retries, timeouts and cache",
   middleware: [requires('read')] as const,
-  responses: { 200: jsonResponse(z.object({ routes: z.array(Route) }), 'Routes by name'), ...errorResponses() },
+  responses: {
+    200: jsonResponse(z.object({ routes: z.array(Route) }), 'Routes by name'),
+    ...errorResponses(),
+  },
 });
 
 const putRoute = createRoute({
@@ -152,7 +177,10 @@ const deleteRoute = createRoute({
 
 function toResponse(result: CallResult): Response {
   if (result.kind === 'stream') return new Response(result.stream, { status: 200, headers: result.headers });
-  return new Response(JSON.stringify(result.body), { status: 200, headers: { ...result.headers, 'content-type': 'application/json' } });
+  return new Response(JSON.stringify(result.body), {
+    status: 200,
+    headers: { ...result.headers, 'content-type': 'application/json' },
+  });
 }
 
 /** Errors keep Hangar's envelope; a 429 also says when to retry, which the OpenAI and Anthropic clients honour. */
@@ -169,7 +197,13 @@ export function gatewayRoutes(gateway: Gateway) {
   const handle = async (c: Context<AppEnv>, endpoint: Endpoint, body: Record<string, unknown>) => {
     try {
       return toResponse(
-        await gateway.call({ auth: c.get('auth'), endpoint, body, headers: (name) => c.req.header(name), signal: c.req.raw.signal }),
+        await gateway.call({
+          auth: c.get('auth'),
+          endpoint,
+          body,
+          headers: (name) => c.req.header(name),
+          signal: c.req.raw.signal,
+        }),
       );
     } catch (err) {
       return errorToResponse(err, c);
@@ -183,23 +217,46 @@ export function gatewayRoutes(gateway: Gateway) {
     .openapi(models, async (c) => {
       const list = await gateway.models(c.get('auth').project.id);
       if (c.req.header('anthropic-version')) {
-        const data = list.map((m) => ({ type: 'model', id: m.id, display_name: m.id, created_at: m.createdAt }));
-        return c.json({ data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null }, 200);
+        const data = list.map((m) => ({
+          type: 'model',
+          id: m.id,
+          display_name: m.id,
+          created_at: m.createdAt,
+        }));
+        return c.json(
+          { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null },
+          200,
+        );
       }
-      const data = list.map((m) => ({ id: m.id, object: 'model', created: Math.floor(Date.parse(m.createdAt) / 1000), owned_by: 'hangar' }));
+      const data = list.map((m) => ({
+        id: m.id,
+        object: 'model',
+        created: Math.floor(Date.parse(m.createdAt) / 1000),
+        owned_by: 'hangar',
+      }));
       return c.json({ object: 'list', data }, 200);
     })
-    .openapi(listProviders, async (c) => c.json({ providers: await gateway.listProviders(c.get('auth').project.id) }, 200))
+    .openapi(listProviders, async (c) =>
+      c.json({ providers: await gateway.listProviders(c.get('auth').project.id) }, 200),
+    )
     .openapi(putProvider, async (c) => {
-      const provider = await gateway.putProvider(c.get('auth'), c.req.valid('param').name, c.req.valid('json'));
+      const provider = await gateway.putProvider(
+        c.get('auth'),
+        c.req.valid('param').name,
+        c.req.valid('json'),
+      );
       return c.json(provider, 200);
     })
     .openapi(deleteProvider, async (c) => {
       await gateway.deleteProvider(c.get('auth'), c.req.valid('param').name);
       return c.body(null, 204);
     })
-    .openapi(listRoutes, async (c) => c.json({ routes: await gateway.listRoutes(c.get('auth').project.id) }, 200))
-    .openapi(putRoute, async (c) => c.json(await gateway.putRoute(c.get('auth'), c.req.valid('param').name, c.req.valid('json')), 200))
+    .openapi(listRoutes, async (c) =>
+      c.json({ routes: await gateway.listRoutes(c.get('auth').project.id) }, 200),
+    )
+    .openapi(putRoute, async (c) =>
+      c.json(await gateway.putRoute(c.get('auth'), c.req.valid('param').name, c.req.valid('json')), 200),
+    )
     .openapi(deleteRoute, async (c) => {
       await gateway.deleteRoute(c.get('auth'), c.req.valid('param').name);
       return c.body(null, 204);

@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { Route as RouteSchema, Script, type Provider, type PutProviderRequest, type Route, type RouteConfig, type Span } from '@hangar/protocol';
+import {
+  Route as RouteSchema,
+  Script,
+  type Provider,
+  type PutProviderRequest,
+  type Route,
+  type RouteConfig,
+  type Span,
+} from '@hangar/protocol';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../http/api-error.js';
 import type { AuthContext } from '../http/app-env.js';
@@ -159,7 +167,12 @@ class ClientClosed extends Error {
 }
 
 function toRoute(row: { name: string; config: string; created_at: string; updated_at: string }): Route {
-  return RouteSchema.parse({ ...(JSON.parse(row.config) as object), name: row.name, createdAt: row.created_at, updatedAt: row.updated_at });
+  return RouteSchema.parse({
+    ...(JSON.parse(row.config) as object),
+    name: row.name,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
 }
 
 function toProvider(row: ProviderRow): Provider {
@@ -251,18 +264,27 @@ export function createGateway(options: GatewayOptions) {
     const model = spec.slice(slash + 1);
     let provider: ModelProvider;
     if (providerName === 'hangar') {
-      if (spec !== ECHO_MODEL) throw new ApiError('model_not_found', `Hangar has no built-in model ${spec}; it has ${ECHO_MODEL}.`);
+      if (spec !== ECHO_MODEL)
+        throw new ApiError('model_not_found', `Hangar has no built-in model ${spec}; it has ${ECHO_MODEL}.`);
       provider = echo;
     } else {
       const row = config.providers.get(providerName);
-      if (!row) throw new ApiError('model_not_found', `No provider named ${providerName} in this project (for model ${spec}).`);
+      if (!row)
+        throw new ApiError(
+          'model_not_found',
+          `No provider named ${providerName} in this project (for model ${spec}).`,
+        );
       provider = config.built.get(providerName) ?? buildProvider(projectId, row);
       config.built.set(providerName, provider);
     }
     if (!provider.serves.has(endpoint)) {
-      throw new ApiError('model_not_supported', `Provider ${providerName} cannot serve ${endpointPath(endpoint)} (model ${spec}).`, {
-        details: { provider: providerName, endpoint: endpointPath(endpoint) },
-      });
+      throw new ApiError(
+        'model_not_supported',
+        `Provider ${providerName} cannot serve ${endpointPath(endpoint)} (model ${spec}).`,
+        {
+          details: { provider: providerName, endpoint: endpointPath(endpoint) },
+        },
+      );
     }
     return { target: spec, provider, model };
   }
@@ -281,13 +303,24 @@ export function createGateway(options: GatewayOptions) {
       };
     }
     if (!call.model.includes('/')) {
-      throw new ApiError('model_not_found', `No route named ${call.model} in this project; use a route name, ${ECHO_MODEL}, or provider/model.`);
+      throw new ApiError(
+        'model_not_found',
+        `No route named ${call.model} in this project; use a route name, ${ECHO_MODEL}, or provider/model.`,
+      );
     }
-    return { route: null, targets: [target(call.projectId, config, call.model, call.endpoint)], ...DEFAULT_ROUTE };
+    return {
+      route: null,
+      targets: [target(call.projectId, config, call.model, call.endpoint)],
+      ...DEFAULT_ROUTE,
+    };
   }
 
   /** Stage: call the targets in order, retrying each, until one answers (for a stream: starts answering). */
-  async function execute(call: GatewayCall, plan: Plan, attempts: Attempt[]): Promise<{ reply: ProviderReply; target: PlanTarget; abort: () => void }> {
+  async function execute(
+    call: GatewayCall,
+    plan: Plan,
+    attempts: Attempt[],
+  ): Promise<{ reply: ProviderReply; target: PlanTarget; abort: () => void }> {
     const deadline = call.startedAt + plan.timeouts.totalMs;
     let last: unknown = null;
     let shortestRetryAfter: number | null = null;
@@ -295,14 +328,20 @@ export function createGateway(options: GatewayOptions) {
       for (let attempt = 0; attempt <= plan.retry.maxRetries; attempt++) {
         const remaining = deadline - performance.now();
         if (remaining <= 0) {
-          last = new UpstreamError('timeout', `The route's total timeout of ${plan.timeouts.totalMs} ms passed.`);
+          last = new UpstreamError(
+            'timeout',
+            `The route's total timeout of ${plan.timeouts.totalMs} ms passed.`,
+          );
           break;
         }
         const controller = new AbortController();
         const onClientAbort = () => controller.abort(new ClientClosed('The client disconnected.'));
         call.signal.addEventListener('abort', onClientAbort, { once: true });
         const perTry = Math.min(plan.timeouts.perTryMs, remaining);
-        const timer = setTimeout(() => controller.abort(new UpstreamError('timeout', `No answer within ${Math.round(perTry)} ms.`)), perTry);
+        const timer = setTimeout(
+          () => controller.abort(new UpstreamError('timeout', `No answer within ${Math.round(perTry)} ms.`)),
+          perTry,
+        );
         const began = performance.now();
         try {
           if (call.signal.aborted) throw new ClientClosed('The client disconnected.');
@@ -329,13 +368,24 @@ export function createGateway(options: GatewayOptions) {
         } catch (err) {
           clearTimeout(timer);
           call.signal.removeEventListener('abort', onClientAbort);
-          if (err instanceof ClientClosed || call.signal.aborted) throw new ClientClosed('The client disconnected.');
+          if (err instanceof ClientClosed || call.signal.aborted)
+            throw new ClientClosed('The client disconnected.');
           if (err instanceof ApiError) {
-            attempts.push({ target: t.target, outcome: 'refused', status: null, ms: ms(began), error: err.message });
+            attempts.push({
+              target: t.target,
+              outcome: 'refused',
+              status: null,
+              ms: ms(began),
+              error: err.message,
+            });
             throw err;
           }
           const upstream =
-            err instanceof UpstreamError ? err : new UpstreamError('connection', `The provider call failed: ${(err as Error).message}`, { cause: err });
+            err instanceof UpstreamError
+              ? err
+              : new UpstreamError('connection', `The provider call failed: ${(err as Error).message}`, {
+                  cause: err,
+                });
           attempts.push({
             target: t.target,
             outcome: upstream.kind,
@@ -349,14 +399,22 @@ export function createGateway(options: GatewayOptions) {
             throw new ApiError(
               'upstream_rejected',
               `${t.target}: the provider answered ${upstream.options.status}${typeof detail === 'string' ? `: ${detail}` : '.'}`,
-              { details: { upstreamStatus: upstream.options.status, upstreamError: upstream.options.body ?? null, target: t.target } },
+              {
+                details: {
+                  upstreamStatus: upstream.options.status,
+                  upstreamError: upstream.options.body ?? null,
+                  target: t.target,
+                },
+              },
             );
           }
           last = upstream;
           const retryAfter = upstream.options.retryAfterMs ?? null;
           if (retryAfter !== null) shortestRetryAfter = Math.min(shortestRetryAfter ?? Infinity, retryAfter);
           if (attempt === plan.retry.maxRetries) break;
-          const backoff = Math.min(plan.retry.maxBackoffMs, plan.retry.initialBackoffMs * 2 ** attempt) * (0.5 + Math.random() / 2);
+          const backoff =
+            Math.min(plan.retry.maxBackoffMs, plan.retry.initialBackoffMs * 2 ** attempt) *
+            (0.5 + Math.random() / 2);
           // a Retry-After longer than the backoff cap, or than the time left, sends the call to the next target now
           if (retryAfter !== null && retryAfter > plan.retry.maxBackoffMs) break;
           const wait = retryAfter ?? backoff;
@@ -368,13 +426,18 @@ export function createGateway(options: GatewayOptions) {
       }
     }
     const details = { attempts };
-    if (last instanceof UpstreamError && last.kind === 'timeout') throw new ApiError('upstream_timeout', last.message, { details });
+    if (last instanceof UpstreamError && last.kind === 'timeout')
+      throw new ApiError('upstream_timeout', last.message, { details });
     if (last instanceof UpstreamError && last.options.status === 429) {
       throw new ApiError('upstream_rate_limited', 'Every target of the route is rate limited.', {
         details: { ...details, retryAfterSeconds: Math.ceil((shortestRetryAfter ?? 1000) / 1000) },
       });
     }
-    throw new ApiError('upstream_unavailable', `No target could answer: ${last instanceof Error ? last.message : 'no targets'}`, { details });
+    throw new ApiError(
+      'upstream_unavailable',
+      `No target could answer: ${last instanceof Error ? last.message : 'no targets'}`,
+      { details },
+    );
   }
 
   /** Stage: one transaction writes the span and the journal event (and indexes the answer for cache and replay). */
@@ -383,14 +446,22 @@ export function createGateway(options: GatewayOptions) {
     const latencyMs = ms(call.startedAt);
     const format = formatOf(call.endpoint);
     const response = outcome.response;
-    let usage: SpanInput['usage'] = { input: null, output: null, cacheRead: null, cacheWrite: null, reasoning: null };
+    let usage: SpanInput['usage'] = {
+      input: null,
+      output: null,
+      cacheRead: null,
+      cacheWrite: null,
+      reasoning: null,
+    };
     let providerCostMicros: number | null = null;
     if (response && call.endpoint === 'embeddings') {
       usage = { ...usage, input: numberOrNull(asRecord(response.usage).prompt_tokens) };
     } else if (response) {
       ({ usage, providerCostMicros } = format.usage(response));
     }
-    const billed = outcome.cacheHit ? { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0 } : usage;
+    const billed = outcome.cacheHit
+      ? { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0 }
+      : usage;
     const provider = outcome.target?.provider ?? null;
     const responseModel = typeof response?.model === 'string' ? response.model : null;
     const model = responseModel ?? outcome.target?.model ?? call.model;
@@ -409,7 +480,8 @@ export function createGateway(options: GatewayOptions) {
       'hangar.latency_ms': latencyMs,
     };
     if (outcome.cacheHit) attributes['hangar.cached_usage'] = JSON.stringify(usage);
-    if (outcome.replayOf) attributes['hangar.replay_of'] = `${outcome.replayOf.stream}#${outcome.replayOf.seq}`;
+    if (outcome.replayOf)
+      attributes['hangar.replay_of'] = `${outcome.replayOf.stream}#${outcome.replayOf.seq}`;
     const span: SpanInput = {
       traceId: call.traceId,
       spanId: call.spanId,
@@ -432,7 +504,14 @@ export function createGateway(options: GatewayOptions) {
       attributes,
       source: 'gateway',
       input: call.endpoint === 'embeddings' ? call.request.input : format.inputMessages(call.request),
-      ...(response ? { output: call.endpoint === 'embeddings' ? { dimensions: embeddingDimensions(response) } : format.outputMessages(response) } : {}),
+      ...(response
+        ? {
+            output:
+              call.endpoint === 'embeddings'
+                ? { dimensions: embeddingDimensions(response) }
+                : format.outputMessages(response),
+          }
+        : {}),
     };
     let recorded: Span | null = null;
     try {
@@ -494,12 +573,20 @@ export function createGateway(options: GatewayOptions) {
       // settle runs whatever happened to the write: a hold must never stay reserved
       await hooks
         .settle?.(call, { status: outcome.status, costMicros: recorded?.costMicros ?? null })
-        ?.catch((err: unknown) => options.logger?.error({ err, callId: call.callId }, 'gateway settle failed'));
+        ?.catch((err: unknown) =>
+          options.logger?.error({ err, callId: call.callId }, 'gateway settle failed'),
+        );
     }
   }
 
-  function callHeaders(call: GatewayCall, outcome: Pick<Outcome, 'target' | 'cacheHit'>): Record<string, string> {
-    const headers: Record<string, string> = { 'x-hangar-call-id': call.callId, 'x-hangar-trace-id': call.traceId };
+  function callHeaders(
+    call: GatewayCall,
+    outcome: Pick<Outcome, 'target' | 'cacheHit'>,
+  ): Record<string, string> {
+    const headers: Record<string, string> = {
+      'x-hangar-call-id': call.callId,
+      'x-hangar-trace-id': call.traceId,
+    };
     if (call.plan?.route) headers['x-hangar-route'] = call.plan.route;
     if (outcome.target) headers['x-hangar-target'] = outcome.target.target;
     if (call.plan?.cache) headers['x-hangar-cache'] = outcome.cacheHit ? 'hit' : 'miss';
@@ -524,12 +611,28 @@ export function createGateway(options: GatewayOptions) {
       if (finished) return;
       finished = true;
       const response = aggregator.result();
-      await record(call, { ...state, status: error ? 'error' : 'ok', error, response, ttftMs }).catch((err: unknown) =>
-        options.logger?.error({ err, callId: call.callId }, 'gateway call could not be recorded'),
+      await record(call, { ...state, status: error ? 'error' : 'ok', error, response, ttftMs }).catch(
+        (err: unknown) =>
+          options.logger?.error({ err, callId: call.callId }, 'gateway call could not be recorded'),
       );
     };
     const stream = new ReadableStream<Uint8Array>({
+      // A pull that enqueues nothing is not called again (the stream waits for it), so read until
+      // there is something to send or the stream is over.
       async pull(controller) {
+        while (!(await pullOnce(controller)));
+      },
+      async cancel() {
+        abort();
+        await finish({
+          code: 'client_disconnected',
+          message: 'The client disconnected before the stream ended; the provider call was aborted.',
+        });
+      },
+    });
+    /** Reads one upstream chunk; true once something was enqueued or the stream closed. */
+    async function pullOnce(controller: ReadableStreamDefaultController<Uint8Array>): Promise<boolean> {
+      {
         let next: IteratorResult<string>;
         let timer: NodeJS.Timeout | undefined;
         try {
@@ -538,49 +641,69 @@ export function createGateway(options: GatewayOptions) {
           next = await Promise.race([
             pending,
             new Promise<never>((_, reject) => {
-              timer = setTimeout(() => reject(new UpstreamError('timeout', `The provider stalled for ${stallMs} ms mid-stream.`)), stallMs);
+              timer = setTimeout(
+                () =>
+                  reject(new UpstreamError('timeout', `The provider stalled for ${stallMs} ms mid-stream.`)),
+                stallMs,
+              );
             }),
           ]);
         } catch (err) {
-          if (finished) return;
+          if (finished) return true;
           abort();
           const timeout = err instanceof UpstreamError && err.kind === 'timeout';
           const error = {
             code: timeout ? 'upstream_timeout' : 'upstream_unavailable',
-            message: timeout ? (err as Error).message : `The provider's stream broke off: ${(err as Error).message}`,
+            message: timeout
+              ? (err as Error).message
+              : `The provider's stream broke off: ${(err as Error).message}`,
           };
           controller.enqueue(encoder.encode(format.errorEvent(error.code, error.message)));
           await finish(error);
           controller.close();
-          return;
+          return true;
         } finally {
           clearTimeout(timer);
         }
         if (next.done) {
           const complete = aggregator.finished();
           if (!complete && !finished) {
-            controller.enqueue(encoder.encode(format.errorEvent('upstream_unavailable', 'The provider ended the stream before it was complete.')));
+            controller.enqueue(
+              encoder.encode(
+                format.errorEvent(
+                  'upstream_unavailable',
+                  'The provider ended the stream before it was complete.',
+                ),
+              ),
+            );
           }
-          await finish(complete ? null : { code: 'upstream_unavailable', message: 'The provider ended the stream before it was complete.' });
+          await finish(
+            complete
+              ? null
+              : {
+                  code: 'upstream_unavailable',
+                  message: 'The provider ended the stream before it was complete.',
+                },
+          );
           controller.close();
-          return;
+          return true;
         }
         let out = '';
         for (const event of parser.feed(next.value)) if (aggregator.push(event).forward) out += event.raw;
-        if (out) {
-          ttftMs ??= ms(call.startedAt);
-          controller.enqueue(encoder.encode(out));
-        }
-      },
-      async cancel() {
-        abort();
-        await finish({ code: 'client_disconnected', message: 'The client disconnected before the stream ended; the provider call was aborted.' });
-      },
-    });
+        if (!out) return false;
+        ttftMs ??= ms(call.startedAt);
+        controller.enqueue(encoder.encode(out));
+        return true;
+      }
+    }
     return {
       kind: 'stream',
       stream,
-      headers: { ...callHeaders(call, state), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
+      headers: {
+        ...callHeaders(call, state),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+      },
     };
   }
 
@@ -623,8 +746,19 @@ export function createGateway(options: GatewayOptions) {
         if (hit) {
           const state = { target: call.plan.targets[0] ?? null, attempts, cacheHit: true, replayOf: null };
           if (call.stream) {
-            const events = formatOf(call.endpoint).toSse(hit.response, { includeUsage: true, chunkText: false });
-            return streamResult(call, (async function* () { yield* events; })(), state, () => {}, call.plan.timeouts.perTryMs);
+            const events = formatOf(call.endpoint).toSse(hit.response, {
+              includeUsage: true,
+              chunkText: false,
+            });
+            return streamResult(
+              call,
+              (async function* () {
+                yield* events;
+              })(),
+              state,
+              () => {},
+              call.plan.timeouts.perTryMs,
+            );
           }
           await record(call, { ...state, status: 'ok', error: null, response: hit.response, ttftMs: null });
           return { kind: 'json', body: hit.response, headers: callHeaders(call, state) };
@@ -634,7 +768,8 @@ export function createGateway(options: GatewayOptions) {
       const executed = await execute(call, call.plan, attempts);
       target = executed.target;
       const state = { target, attempts, cacheHit: false, replayOf: executed.reply.replayOf ?? null };
-      if (executed.reply.chunks) return streamResult(call, executed.reply.chunks, state, executed.abort, call.plan.timeouts.perTryMs);
+      if (executed.reply.chunks)
+        return streamResult(call, executed.reply.chunks, state, executed.abort, call.plan.timeouts.perTryMs);
       const response = executed.reply.json ?? {};
       await record(call, { ...state, status: 'ok', error: null, response, ttftMs: null });
       return { kind: 'json', body: response, headers: callHeaders(call, state) };
@@ -645,22 +780,50 @@ export function createGateway(options: GatewayOptions) {
           ? err
           : closed
             ? null
-            : new ApiError('internal', 'The gateway failed unexpectedly; the request id is in the logs.', { cause: err });
-      if (apiError?.code === 'internal') options.logger?.error({ err, callId: call.callId }, 'gateway call failed');
+            : new ApiError('internal', 'The gateway failed unexpectedly; the request id is in the logs.', {
+                cause: err,
+              });
+      if (apiError?.code === 'internal')
+        options.logger?.error({ err, callId: call.callId }, 'gateway call failed');
       const error = apiError
         ? { code: apiError.code, message: apiError.message }
-        : { code: 'client_disconnected', message: 'The client disconnected before the answer; the provider call was aborted.' };
-      await record(call, { status: 'error', error, response: null, target, attempts, cacheHit: false, replayOf: null, ttftMs: null }).catch(
-        (recordErr: unknown) => options.logger?.error({ err: recordErr, callId: call.callId }, 'gateway call could not be recorded'),
+        : {
+            code: 'client_disconnected',
+            message: 'The client disconnected before the answer; the provider call was aborted.',
+          };
+      await record(call, {
+        status: 'error',
+        error,
+        response: null,
+        target,
+        attempts,
+        cacheHit: false,
+        replayOf: null,
+        ttftMs: null,
+      }).catch((recordErr: unknown) =>
+        options.logger?.error({ err: recordErr, callId: call.callId }, 'gateway call could not be recorded'),
       );
       throw apiError ?? err;
     }
   }
 
-  async function inAdminStream<T>(auth: AuthContext, type: string, payload: unknown, write: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  async function inAdminStream<T>(
+    auth: AuthContext,
+    type: string,
+    payload: unknown,
+    write: (trx: Kysely<Database>) => Promise<T>,
+  ): Promise<T> {
     const result = await db.transaction().execute(async (trx) => {
       const value = await write(trx);
-      await journal.append({ projectId: auth.project.id, stream: ADMIN_STREAM, actor: { type: 'key', id: auth.key.id }, events: [{ type, payload }] }, trx);
+      await journal.append(
+        {
+          projectId: auth.project.id,
+          stream: ADMIN_STREAM,
+          actor: { type: 'key', id: auth.key.id },
+          events: [{ type, payload }],
+        },
+        trx,
+      );
       return value;
     });
     configs.delete(auth.project.id);
@@ -684,16 +847,28 @@ export function createGateway(options: GatewayOptions) {
     },
 
     /** Creates or replaces a provider. An apiKey is sealed with HANGAR_SECRET; without one it is refused. */
-    async putProvider(auth: AuthContext, name: string, input: PutProviderRequest & { type: Provider['type'] }): Promise<Provider> {
+    async putProvider(
+      auth: AuthContext,
+      name: string,
+      input: PutProviderRequest & { type: Provider['type'] },
+    ): Promise<Provider> {
       for (const [i, rule] of (input.script?.rules ?? []).entries()) {
         if (rule.match?.lastUser === undefined) continue;
         try {
           new RegExp(rule.match.lastUser, 'i');
         } catch (cause) {
-          throw new ApiError('validation_failed', `script.rules.${i}.match.lastUser is not a valid regular expression.`, {
-            cause,
-            details: { issues: [{ path: `json.script.rules.${i}.match.lastUser`, message: (cause as Error).message }] },
-          });
+          throw new ApiError(
+            'validation_failed',
+            `script.rules.${i}.match.lastUser is not a valid regular expression.`,
+            {
+              cause,
+              details: {
+                issues: [
+                  { path: `json.script.rules.${i}.match.lastUser`, message: (cause as Error).message },
+                ],
+              },
+            },
+          );
         }
       }
       if (typeof input.apiKey === 'string' && !secretBox) {
@@ -723,7 +898,10 @@ export function createGateway(options: GatewayOptions) {
             type: input.type,
             base_url: input.baseUrl ?? null,
             key_ciphertext: keyCiphertext,
-            config: JSON.stringify({ headers: input.headers ?? {}, ...(input.script ? { script: input.script } : {}) }),
+            config: JSON.stringify({
+              headers: input.headers ?? {},
+              ...(input.script ? { script: input.script } : {}),
+            }),
             created_at: existing?.created_at ?? now,
             updated_at: now,
           };
@@ -750,7 +928,13 @@ export function createGateway(options: GatewayOptions) {
         const store = createGatewayStore(trx);
         const now = nowIso();
         const existing = (await store.routes(auth.project.id)).find((r) => r.name === name);
-        const row = { project_id: auth.project.id, name, config: JSON.stringify(config), created_at: existing?.created_at ?? now, updated_at: now };
+        const row = {
+          project_id: auth.project.id,
+          name,
+          config: JSON.stringify(config),
+          created_at: existing?.created_at ?? now,
+          updated_at: now,
+        };
         await store.upsertRoute(row);
         return toRoute(row);
       });

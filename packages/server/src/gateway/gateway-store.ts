@@ -9,7 +9,12 @@ export type AnswerRow = Selectable<Database['gateway_answers']>;
 export function createGatewayStore(db: Kysely<Database>) {
   return {
     async providers(projectId: string): Promise<ProviderRow[]> {
-      return db.selectFrom('gateway_providers').selectAll().where('project_id', '=', projectId).orderBy('name').execute();
+      return db
+        .selectFrom('gateway_providers')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .orderBy('name')
+        .execute();
     },
 
     async provider(projectId: string, name: string): Promise<ProviderRow | undefined> {
@@ -38,24 +43,39 @@ export function createGatewayStore(db: Kysely<Database>) {
     },
 
     async deleteProvider(projectId: string, name: string): Promise<boolean> {
-      const r = await db.deleteFrom('gateway_providers').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+      const r = await db
+        .deleteFrom('gateway_providers')
+        .where('project_id', '=', projectId)
+        .where('name', '=', name)
+        .executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
     },
 
     async routes(projectId: string): Promise<RouteRow[]> {
-      return db.selectFrom('gateway_routes').selectAll().where('project_id', '=', projectId).orderBy('name').execute();
+      return db
+        .selectFrom('gateway_routes')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .orderBy('name')
+        .execute();
     },
 
     async upsertRoute(row: RouteRow): Promise<void> {
       await db
         .insertInto('gateway_routes')
         .values(row)
-        .onConflict((oc) => oc.columns(['project_id', 'name']).doUpdateSet({ config: row.config, updated_at: row.updated_at }))
+        .onConflict((oc) =>
+          oc.columns(['project_id', 'name']).doUpdateSet({ config: row.config, updated_at: row.updated_at }),
+        )
         .execute();
     },
 
     async deleteRoute(projectId: string, name: string): Promise<boolean> {
-      const r = await db.deleteFrom('gateway_routes').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+      const r = await db
+        .deleteFrom('gateway_routes')
+        .where('project_id', '=', projectId)
+        .where('name', '=', name)
+        .executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
     },
 
@@ -64,7 +84,11 @@ export function createGatewayStore(db: Kysely<Database>) {
     },
 
     /** The newest answer to a request, recorded at or after `since` (any time when null). */
-    async latestAnswer(projectId: string, requestSha256: string, since: string | null): Promise<AnswerRow | undefined> {
+    async latestAnswer(
+      projectId: string,
+      requestSha256: string,
+      since: string | null,
+    ): Promise<AnswerRow | undefined> {
       let q = db
         .selectFrom('gateway_answers')
         .selectAll()

@@ -57,7 +57,10 @@ export class UpstreamError extends Error {
 }
 
 /** Parses Retry-After (seconds or an HTTP date) and retry-after-ms into milliseconds. */
-export function retryAfterMs(headers: { get(name: string): string | null | undefined }, now = Date.now()): number | null {
+export function retryAfterMs(
+  headers: { get(name: string): string | null | undefined },
+  now = Date.now(),
+): number | null {
   const ms = headers.get('retry-after-ms');
   if (ms && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
   const value = headers.get('retry-after');

@@ -26,7 +26,11 @@ export const openaiFormat: WireFormat = {
   name: 'openai',
 
   build(answer: Answer) {
-    const message: Record<string, unknown> = { role: 'assistant', content: answer.text || null, refusal: null };
+    const message: Record<string, unknown> = {
+      role: 'assistant',
+      content: answer.text || null,
+      refusal: null,
+    };
     if (answer.toolCalls.length) {
       message.tool_calls = answer.toolCalls.map((t) => ({
         id: t.id,
@@ -39,7 +43,9 @@ export const openaiFormat: WireFormat = {
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model: answer.model,
-      choices: [{ index: 0, message, logprobs: null, finish_reason: answer.toolCalls.length ? 'tool_calls' : 'stop' }],
+      choices: [
+        { index: 0, message, logprobs: null, finish_reason: answer.toolCalls.length ? 'tool_calls' : 'stop' },
+      ],
       usage: {
         prompt_tokens: answer.usage.input,
         completion_tokens: answer.usage.output,
@@ -49,7 +55,12 @@ export const openaiFormat: WireFormat = {
   },
 
   toSse(response, { includeUsage, chunkText }) {
-    const base = { id: response.id, object: 'chat.completion.chunk', created: response.created, model: response.model };
+    const base = {
+      id: response.id,
+      object: 'chat.completion.chunk',
+      created: response.created,
+      model: response.model,
+    };
     const events: string[] = [];
     for (const c of asArray(response.choices)) {
       const choice = asRecord(c);
@@ -59,12 +70,17 @@ export const openaiFormat: WireFormat = {
         events.push(sseText({ ...base, choices: [{ index, delta, logprobs: null, finish_reason: finish }] }));
       chunk({ role: 'assistant', content: '' });
       if (typeof message.content === 'string' && message.content) {
-        for (const piece of chunkText ? textPieces(message.content) : [message.content]) chunk({ content: piece });
+        for (const piece of chunkText ? textPieces(message.content) : [message.content])
+          chunk({ content: piece });
       }
       asArray(message.tool_calls).forEach((t, i) => {
         const call = asRecord(t);
         const fn = asRecord(call.function);
-        chunk({ tool_calls: [{ index: i, id: call.id, type: 'function', function: { name: fn.name, arguments: '' } }] });
+        chunk({
+          tool_calls: [
+            { index: i, id: call.id, type: 'function', function: { name: fn.name, arguments: '' } },
+          ],
+        });
         chunk({ tool_calls: [{ index: i, function: { arguments: fn.arguments ?? '' } }] });
       });
       chunk({}, choice.finish_reason ?? 'stop');
@@ -76,7 +92,14 @@ export const openaiFormat: WireFormat = {
 
   aggregator({ includeUsage }): StreamAggregator {
     const result: Record<string, unknown> = { object: 'chat.completion', choices: [] };
-    const choices = new Map<number, { message: Record<string, unknown>; finish_reason: unknown; tools: Map<number, Record<string, unknown>> }>();
+    const choices = new Map<
+      number,
+      {
+        message: Record<string, unknown>;
+        finish_reason: unknown;
+        tools: Map<number, Record<string, unknown>>;
+      }
+    >();
     let done = false;
     return {
       push(event) {
@@ -99,13 +122,19 @@ export const openaiFormat: WireFormat = {
             choices.set(index, acc);
           }
           const delta = asRecord(choice.delta);
-          if (typeof delta.content === 'string') acc.message.content = ((acc.message.content as string | null) ?? '') + delta.content;
-          if (typeof delta.refusal === 'string') acc.message.refusal = ((acc.message.refusal as string | undefined) ?? '') + delta.refusal;
+          if (typeof delta.content === 'string')
+            acc.message.content = ((acc.message.content as string | null) ?? '') + delta.content;
+          if (typeof delta.refusal === 'string')
+            acc.message.refusal = ((acc.message.refusal as string | undefined) ?? '') + delta.refusal;
           for (const t of asArray(delta.tool_calls)) {
             const part = asRecord(t);
             const i = typeof part.index === 'number' ? part.index : 0;
             const fn = asRecord(part.function);
-            const tool = acc.tools.get(i) ?? { id: null, type: 'function', function: { name: '', arguments: '' } };
+            const tool = acc.tools.get(i) ?? {
+              id: null,
+              type: 'function',
+              function: { name: '', arguments: '' },
+            };
             const tfn = tool.function as { name: string; arguments: string };
             if (typeof part.id === 'string') tool.id = part.id;
             if (typeof fn.name === 'string') tfn.name += fn.name;
@@ -122,7 +151,12 @@ export const openaiFormat: WireFormat = {
           .sort(([a], [b]) => a - b)
           .map(([index, acc]) => ({
             index,
-            message: acc.tools.size ? { ...acc.message, tool_calls: [...acc.tools.entries()].sort(([a], [b]) => a - b).map(([, t]) => t) } : acc.message,
+            message: acc.tools.size
+              ? {
+                  ...acc.message,
+                  tool_calls: [...acc.tools.entries()].sort(([a], [b]) => a - b).map(([, t]) => t),
+                }
+              : acc.message,
             logprobs: null,
             finish_reason: acc.finish_reason,
           }));
@@ -173,14 +207,19 @@ export const openaiFormat: WireFormat = {
 };
 
 function toMessage(m: Record<string, unknown>): Message {
-  const message: Message = { role: typeof m.role === 'string' ? m.role : 'unknown', content: (m.content ?? null) as Message['content'] };
+  const message: Message = {
+    role: typeof m.role === 'string' ? m.role : 'unknown',
+    content: (m.content ?? null) as Message['content'],
+  };
   const calls = asArray(m.tool_calls).map((t) => {
     const call = asRecord(t);
     const fn = asRecord(call.function);
     return {
       id: typeof call.id === 'string' ? call.id : null,
       name: typeof fn.name === 'string' ? fn.name : '',
-      arguments: (typeof fn.arguments === 'string' ? parseJsonOr(fn.arguments, fn.arguments) : (fn.arguments ?? null)) as Message['content'],
+      arguments: (typeof fn.arguments === 'string'
+        ? parseJsonOr(fn.arguments, fn.arguments)
+        : (fn.arguments ?? null)) as Message['content'],
     };
   });
   if (calls.length) message.toolCalls = calls;

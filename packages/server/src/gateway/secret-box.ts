@@ -18,7 +18,9 @@ export interface SecretBox {
 export function createSecretBox(secret: string | undefined): SecretBox | null {
   if (secret === undefined || secret === '') return null;
   if (secret.length < MIN_SECRET_LENGTH) {
-    throw new Error(`HANGAR_SECRET must be at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -base64 32\`).`);
+    throw new Error(
+      `HANGAR_SECRET must be at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -base64 32\`).`,
+    );
   }
   const key = Buffer.from(hkdfSync('sha256', secret, 'hangar', 'gateway provider keys v1', 32));
   const b64 = (b: Buffer) => b.toString('base64url');
@@ -37,7 +39,10 @@ export function createSecretBox(secret: string | undefined): SecretBox | null {
         const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
         decipher.setAAD(Buffer.from(associatedData));
         decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-        return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+        return Buffer.concat([
+          decipher.update(Buffer.from(ciphertext, 'base64url')),
+          decipher.final(),
+        ]).toString('utf8');
       } catch {
         return null;
       }

@@ -24,7 +24,12 @@ export interface UpstreamResponse {
  * in; a non-2xx status rejects with an UpstreamError carrying the status, Retry-After and the error
  * body. Aborting `signal` destroys the request (and so stops the provider's work).
  */
-export function postJson(url: URL, headers: Record<string, string>, body: unknown, signal: AbortSignal): Promise<UpstreamResponse> {
+export function postJson(
+  url: URL,
+  headers: Record<string, string>,
+  body: unknown,
+  signal: AbortSignal,
+): Promise<UpstreamResponse> {
   const payload = Buffer.from(JSON.stringify(body));
   const client = url.protocol === 'https:' ? https : http;
   const agent = agents[url.protocol as keyof typeof agents];
@@ -36,7 +41,12 @@ export function postJson(url: URL, headers: Record<string, string>, body: unknow
         method: 'POST',
         agent,
         signal,
-        headers: { ...headers, 'content-type': 'application/json', 'content-length': String(payload.length), accept: 'application/json, text/event-stream' },
+        headers: {
+          ...headers,
+          'content-type': 'application/json',
+          'content-length': String(payload.length),
+          accept: 'application/json, text/event-stream',
+        },
       },
       (res) => {
         res.setEncoding('utf8');
@@ -52,7 +62,11 @@ export function postJson(url: URL, headers: Record<string, string>, body: unknow
               try {
                 return JSON.parse(text) as Record<string, unknown>;
               } catch (cause) {
-                throw new UpstreamError('status', `The provider answered ${status} with a body that is not JSON.`, { status: 502, cause });
+                throw new UpstreamError(
+                  'status',
+                  `The provider answered ${status} with a body that is not JSON.`,
+                  { status: 502, cause },
+                );
               }
             },
           });
@@ -85,8 +99,18 @@ export function postJson(url: URL, headers: Record<string, string>, body: unknow
       },
     );
     req.on('error', (err: NodeJS.ErrnoException) => {
-      if (signal.aborted) reject(signal.reason instanceof Error ? signal.reason : new UpstreamError('timeout', 'The attempt was aborted.'));
-      else reject(new UpstreamError('connection', `Could not reach the provider: ${err.code ?? err.message}.`, { cause: err }));
+      if (signal.aborted)
+        reject(
+          signal.reason instanceof Error
+            ? signal.reason
+            : new UpstreamError('timeout', 'The attempt was aborted.'),
+        );
+      else
+        reject(
+          new UpstreamError('connection', `Could not reach the provider: ${err.code ?? err.message}.`, {
+            cause: err,
+          }),
+        );
     });
     req.end(payload);
   });

@@ -24,7 +24,10 @@ export function createOpenAIProvider(options: HttpProviderOptions & { system: st
     chat: joinUrl(base, '/chat/completions'),
     embeddings: joinUrl(base, '/embeddings'),
   };
-  const headers = { ...options.headers, ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}) };
+  const headers = {
+    ...options.headers,
+    ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
+  };
   return {
     name: options.name,
     system: options.system,
@@ -33,7 +36,11 @@ export function createOpenAIProvider(options: HttpProviderOptions & { system: st
       let body = request.body;
       // always ask for usage, so the journal and the span have it; the chunk is dropped again for a
       // client that did not ask for it
-      if (request.stream) body = { ...body, stream_options: { ...(body.stream_options as object | undefined), include_usage: true } };
+      if (request.stream)
+        body = {
+          ...body,
+          stream_options: { ...(body.stream_options as object | undefined), include_usage: true },
+        };
       const res = await postJson(urls[request.endpoint]!, headers, body, request.signal);
       return request.stream ? { chunks: res.text() } : { json: await res.json() };
     },

@@ -9,7 +9,8 @@ import { asArray, roughTokens, type Answer, type WireFormat } from '../wire-form
 export const ECHO_MODEL = 'hangar/echo';
 const EMBEDDING_DIMENSIONS = 16;
 
-export const formatOf = (endpoint: Endpoint): WireFormat => (endpoint === 'messages' ? anthropicFormat : openaiFormat);
+export const formatOf = (endpoint: Endpoint): WireFormat =>
+  endpoint === 'messages' ? anthropicFormat : openaiFormat;
 
 async function* fromArray(items: string[]): AsyncIterable<string> {
   for (const item of items) yield item;
@@ -19,7 +20,9 @@ async function* fromArray(items: string[]): AsyncIterable<string> {
 function reply(request: ProviderRequest, response: Record<string, unknown>): ProviderReply {
   if (!request.stream) return { json: response };
   // always include usage: the gateway drops the chunk again for a client that did not ask for it
-  return { chunks: fromArray(formatOf(request.endpoint).toSse(response, { includeUsage: true, chunkText: true })) };
+  return {
+    chunks: fromArray(formatOf(request.endpoint).toSse(response, { includeUsage: true, chunkText: true })),
+  };
 }
 
 function inputText(request: ProviderRequest): string {
@@ -30,7 +33,12 @@ function inputText(request: ProviderRequest): string {
     .join('\n');
 }
 
-function answer(request: ProviderRequest, model: string, text: string, toolCalls: Answer['toolCalls'] = []): Record<string, unknown> {
+function answer(
+  request: ProviderRequest,
+  model: string,
+  text: string,
+  toolCalls: Answer['toolCalls'] = [],
+): Record<string, unknown> {
   const output = text + toolCalls.map((t) => t.name + JSON.stringify(t.arguments)).join('');
   return formatOf(request.endpoint).build({
     model,
@@ -57,18 +65,31 @@ export function createEchoProvider(): ModelProvider {
     async send(request) {
       if (request.endpoint === 'embeddings') {
         const input = request.body.input;
-        const texts = typeof input === 'string' ? [input] : asArray(input).map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
+        const texts =
+          typeof input === 'string'
+            ? [input]
+            : asArray(input).map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
         const tokens = texts.reduce((n, t) => n + roughTokens(t), 0);
         return {
           json: {
             object: 'list',
-            data: texts.map((t, index) => ({ object: 'embedding', index, embedding: fakeEmbedding(t) })),
+            data: texts.map((t, index) => {
+              const vector = fakeEmbedding(t);
+              const embedding =
+                request.body.encoding_format === 'base64'
+                  ? Buffer.from(new Float32Array(vector).buffer).toString('base64')
+                  : vector;
+              return { object: 'embedding', index, embedding };
+            }),
             model: ECHO_MODEL,
             usage: { prompt_tokens: tokens, total_tokens: tokens },
           },
         };
       }
-      return reply(request, answer(request, ECHO_MODEL, formatOf(request.endpoint).lastUserText(request.body)));
+      return reply(
+        request,
+        answer(request, ECHO_MODEL, formatOf(request.endpoint).lastUserText(request.body)),
+      );
     },
   };
 }
@@ -94,13 +115,24 @@ export function createScriptedProvider(name: string, script: Script): ModelProvi
       const turn = format.userTurns(request.body);
       const chosen = pickReply(script, lastUser, turn);
       if (!chosen) {
-        throw new ApiError('upstream_rejected', `Scripted provider ${name} has no rule for turn ${turn} and this message, and no fallback.`, {
-          details: { upstreamStatus: 400, lastUser, turn },
-        });
+        throw new ApiError(
+          'upstream_rejected',
+          `Scripted provider ${name} has no rule for turn ${turn} and this message, and no fallback.`,
+          {
+            details: { upstreamStatus: 400, lastUser, turn },
+          },
+        );
       }
       const prefix = request.endpoint === 'messages' ? 'toolu_' : 'call_';
-      const toolCalls = (chosen.toolCalls ?? []).map((t) => ({ id: prefix + randomBytes(8).toString('hex'), name: t.name, arguments: t.arguments }));
-      return reply(request, answer(request, `${name}/${String(request.body.model)}`, chosen.text ?? '', toolCalls));
+      const toolCalls = (chosen.toolCalls ?? []).map((t) => ({
+        id: prefix + randomBytes(8).toString('hex'),
+        name: t.name,
+        arguments: t.arguments,
+      }));
+      return reply(
+        request,
+        answer(request, `${name}/${String(request.body.model)}`, chosen.text ?? '', toolCalls),
+      );
     },
   };
 }
@@ -121,9 +153,13 @@ export function createReplayProvider(name: string, lookup: AnswerLookup): ModelP
     async send(request) {
       const found = await lookup(request.projectId, request.requestSha256, null);
       if (!found) {
-        throw new ApiError('upstream_rejected', `Replay provider ${name} has no recorded call with this request (sha256 ${request.requestSha256}).`, {
-          details: { upstreamStatus: 404, requestSha256: request.requestSha256 },
-        });
+        throw new ApiError(
+          'upstream_rejected',
+          `Replay provider ${name} has no recorded call with this request (sha256 ${request.requestSha256}).`,
+          {
+            details: { upstreamStatus: 404, requestSha256: request.requestSha256 },
+          },
+        );
       }
       return { ...reply(request, found.response), replayOf: { stream: found.stream, seq: found.seq } };
     },
