@@ -16,7 +16,12 @@ describe('project isolation, route by route', () => {
     const keys = await db.selectFrom('api_keys').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const events = await db.selectFrom('journal_events').selectAll().where('project_id', '=', 'proj_default').orderBy('stream').orderBy('seq').execute();
     const project = await db.selectFrom('projects').selectAll().where('id', '=', 'proj_default').executeTakeFirst();
-    return JSON.stringify({ keys, events, project });
+    const gateway = await Promise.all(
+      (['gateway_providers', 'gateway_routes', 'gateway_answers'] as const).map((table) =>
+        db.selectFrom(table).selectAll().where('project_id', '=', 'proj_default').execute(),
+      ),
+    );
+    return JSON.stringify({ keys, events, project, gateway });
   };
 
   beforeAll(async () => {
@@ -30,11 +35,16 @@ describe('project isolation, route by route', () => {
     });
     expect(appended.status).toBe(201);
     blobShaA = (await t.request('GET', '/v1/streams/secret/events')).json.events[0].payloadSha256;
+    // A's gateway: a provider, a cached route, and one recorded answer to it
+    expect((await t.request('PUT', '/v1/gateway/providers/secretprov', { body: { type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1' } })).status).toBe(200);
+    expect((await t.request('PUT', '/v1/gateway/routes/secret-route', { body: { targets: ['hangar/echo'], cache: { ttlSeconds: 600 } } })).status).toBe(200);
+    expect((await t.request('POST', '/v1/chat/completions', { body: askA })).status).toBe(200);
   });
   afterAll(async () => {
     await t.close();
   });
 
+  const askA = { model: 'secret-route', messages: [{ role: 'user', content: 'A only' }] };
   type Case = (before: string) => Promise<void>;
   const asB = (method: string, path: string, body?: unknown) => t.request(method, path, { key: keyB, body });
   const unchanged = async (before: string) => expect(await snapshotA()).toBe(before);
@@ -99,6 +109,54 @@ describe('project isolation, route by route', () => {
     },
     'POST /v1/journal/retention': async (before) => {
       await asB('POST', '/v1/journal/retention');
+      await unchanged(before);
+    },
+    'GET /v1/models': async () => {
+      const ids = (await asB('GET', '/v1/models')).json.data.map((m: { id: string }) => m.id);
+      expect(ids).toEqual(['hangar/echo']);
+    },
+    'GET /v1/gateway/providers': async () => {
+      expect((await asB('GET', '/v1/gateway/providers')).json.providers).toEqual([]);
+    },
+    'DELETE /v1/gateway/providers/{name}': async (before) => {
+      const res = await asB('DELETE', '/v1/gateway/providers/secretprov');
+      expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
+      await unchanged(before);
+    },
+    'PUT /v1/gateway/providers/{name}': async (before) => {
+      expect((await asB('PUT', '/v1/gateway/providers/secretprov', { type: 'replay' })).status).toBe(200);
+      await unchanged(before);
+    },
+    'GET /v1/gateway/routes': async () => {
+      expect((await asB('GET', '/v1/gateway/routes')).json.routes).toEqual([]);
+    },
+    'DELETE /v1/gateway/routes/{name}': async (before) => {
+      const res = await asB('DELETE', '/v1/gateway/routes/secret-route');
+      expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
+      await unchanged(before);
+    },
+    'PUT /v1/gateway/routes/{name}': async (before) => {
+      expect((await asB('PUT', '/v1/gateway/routes/b-route', { targets: ['hangar/echo'] })).status).toBe(200);
+      await unchanged(before);
+    },
+    'POST /v1/embeddings': async (before) => {
+      const res = await asB('POST', '/v1/embeddings', { model: 'secret-route', input: 'x' });
+      expect([res.status, res.json.error.code]).toEqual([404, 'model_not_found']);
+      await unchanged(before);
+    },
+    'POST /v1/messages': async (before) => {
+      const res = await asB('POST', '/v1/messages', { model: 'secretprov/x', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] });
+      // B's own secretprov (a replay provider, made above) answers, never A's
+      expect([res.status, res.json.error.code]).toEqual([422, 'upstream_rejected']);
+      await unchanged(before);
+    },
+    'POST /v1/chat/completions': async (before) => {
+      const unknown = await asB('POST', '/v1/chat/completions', askA);
+      expect([unknown.status, unknown.json.error.code]).toEqual([404, 'model_not_found']);
+      // the same canonical request in B: neither A's cache nor A's recorded answer is visible to B's replay
+      await asB('PUT', '/v1/gateway/routes/secret-route', { targets: ['secretprov/x'], cache: { ttlSeconds: 600 } });
+      const replay = await asB('POST', '/v1/chat/completions', askA);
+      expect([replay.status, replay.json.error.code, replay.headers.get('x-hangar-cache')]).toEqual([422, 'upstream_rejected', null]);
       await unchanged(before);
     },
     'GET /v1/blobs/{sha256}': async () => {
