@@ -205,6 +205,7 @@ export function createGateway(options: GatewayOptions) {
   const { db, journal, traces, secretBox, hooks = {} } = options;
   const configs = new Map<string, ProjectConfig>();
   const echo = createEchoProvider();
+  const commits = createGroupCommit(db);
 
   async function projectConfig(projectId: string): Promise<ProjectConfig> {
     const cached = configs.get(projectId);
@@ -515,7 +516,7 @@ export function createGateway(options: GatewayOptions) {
     };
     let recorded: Span | null = null;
     try {
-      recorded = await db.transaction().execute(async (trx) => {
+      recorded = await commits.write(async (trx) => {
         const [stored] = await traces.record(call.projectId, [span], trx);
         const costMicros = outcome.cacheHit ? 0 : (stored?.costMicros ?? null);
         const [event] = await journal.append(
@@ -966,4 +967,52 @@ export function endpointPath(endpoint: Endpoint): string {
 function embeddingDimensions(response: Record<string, unknown>): number | null {
   const first = asRecord((response.data as unknown[] | undefined)?.[0]).embedding;
   return Array.isArray(first) ? first.length : null;
+}
+
+type Write<T> = (trx: Kysely<Database>) => Promise<T>;
+
+/**
+ * Group commit: writes that arrive while a transaction is committing wait and then share the next
+ * one, so under load many calls pay for one BEGIN/COMMIT (and one turn at SQLite's single
+ * connection) instead of one each. Each caller still resolves only after its write committed —
+ * nothing is answered before it is recorded. If a shared transaction fails, its writes are retried
+ * one transaction each, so one bad write never takes others down with it.
+ */
+function createGroupCommit(db: Kysely<Database>, maxBatch = 64) {
+  type Pending = { write: Write<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void };
+  let queue: Pending[] = [];
+  let running = false;
+
+  async function drain() {
+    running = true;
+    while (queue.length) {
+      const batch = queue.slice(0, maxBatch);
+      queue = queue.slice(batch.length);
+      if (batch.length === 1) {
+        const [only] = batch as [Pending];
+        await db.transaction().execute(only.write).then(only.resolve, only.reject);
+        continue;
+      }
+      try {
+        const results = await db.transaction().execute(async (trx) => {
+          const out: unknown[] = [];
+          for (const p of batch) out.push(await p.write(trx));
+          return out;
+        });
+        batch.forEach((p, i) => p.resolve(results[i]));
+      } catch {
+        for (const p of batch) await db.transaction().execute(p.write).then(p.resolve, p.reject);
+      }
+    }
+    running = false;
+  }
+
+  return {
+    write<T>(write: Write<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ write, resolve: resolve as (v: unknown) => void, reject });
+        if (!running) void drain();
+      });
+    },
+  };
 }

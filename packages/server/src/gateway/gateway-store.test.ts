@@ -64,6 +64,28 @@ for (const dialect of DIALECTS) {
       );
     });
 
+    it('records every one of many concurrent calls (they share transactions) before answering it', async () => {
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          t.request('POST', '/v1/chat/completions', {
+            body: { model: 'hangar/echo', messages: [{ role: 'user', content: `n${i}` }] },
+          }),
+        ),
+      );
+      expect(answers.map((a) => a.status)).toEqual(Array(40).fill(200));
+      const events = (await t.request('GET', '/v1/streams/gateway/events?limit=100')).json.events;
+      expect(events.map((e: { seq: number }) => e.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      expect(new Set(events.map((e: { payload: { callId: string } }) => e.payload.callId)).size).toBe(40);
+      expect((await t.request('POST', '/v1/journal/verify', { body: { stream: 'gateway' } })).json.ok).toBe(
+        true,
+      );
+      const spans = await t.database.db
+        .selectFrom('spans')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
+      expect(Number(spans.n)).toBe(40);
+    });
+
     it('journals calls in a verifiable chain, answers from the cache, and replays by canonical request', async () => {
       await t.request('PUT', '/v1/gateway/routes/cached', {
         body: { targets: ['hangar/echo'], cache: { ttlSeconds: 60 } },
