@@ -17,9 +17,13 @@
  * dir; each call journaled and traced in one transaction before the answer is sent), Portkey (its
  * Node server, `--headless`), and this load generator.
  *
- * Added latency = a side's percentile minus direct's percentile at the same rate in the same round.
+ * Added latency = a side's percentile minus direct's percentile at the same rate (both rounds pooled).
+ * "proxy CPU ms/req" is the CPU time (user + system, from /proc) the proxy process spent per request:
+ * on a shared, loaded machine latency is mostly waiting for a core, while CPU per request still says
+ * what each proxy costs. A latency far above direct's at a rate means the proxy could not keep up.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -76,8 +80,21 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** CPU time (user + system) a process has used so far, in ms; null where /proc is not available. */
+function cpuMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100 on Linux)
+  } catch {
+    return null;
+  }
+}
+
 interface Side {
   name: string;
+  /** The proxy's process, whose CPU time per request is reported (none for direct). */
+  pid?: number | undefined;
   url: URL;
   headers: Record<string, string>;
   model: string;
@@ -144,15 +161,17 @@ async function main() {
   const upstream = (
     await start(['--import', tsx, path.join(benchDir, '_gateway-upstream.ts')], /UPSTREAM (\S+)/)
   ).match[1]!;
-  const hangar = (
-    await start(
-      ['--import', tsx, path.join(benchDir, '_gateway-hangar.ts'), upstream, ADMIN_KEY],
-      /HANGAR (\S+)/,
-    )
-  ).match[1]!;
+  const hangarProcess = await start(
+    ['--import', tsx, path.join(benchDir, '_gateway-hangar.ts'), upstream, ADMIN_KEY],
+    /HANGAR (\S+)/,
+  );
+  const hangar = hangarProcess.match[1]!;
   const portkeyPort = await freePort();
   const portkeyBin = fileURLToPath(import.meta.resolve('@portkey-ai/gateway/build/start-server.js'));
-  await start([portkeyBin, `--port=${portkeyPort}`, '--headless'], /Ready for connections/);
+  const portkeyProcess = await start(
+    [portkeyBin, `--port=${portkeyPort}`, '--headless'],
+    /Ready for connections/,
+  );
 
   const sides: Side[] = [
     {
@@ -163,12 +182,14 @@ async function main() {
     },
     {
       name: 'hangar',
+      pid: hangarProcess.child.pid,
       url: new URL(`${hangar}/v1/chat/completions`),
       headers: { authorization: `Bearer ${ADMIN_KEY}` },
       model: 'bench',
     },
     {
       name: 'portkey',
+      pid: portkeyProcess.child.pid,
       url: new URL(`http://127.0.0.1:${portkeyPort}/v1/chat/completions`),
       headers: {
         authorization: 'Bearer sk-bench',
@@ -196,31 +217,53 @@ async function main() {
   // warm up every side (JIT, connection pools, SQLite pages)
   for (const side of sides) await load(side, 200, 1);
 
-  const results = new Map<string, { latencies: number[]; errors: number }>();
+  const results = new Map<string, { latencies: number[]; errors: number; cpuMs: number | null }>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const rate of RATES) {
       const order = round % 2 === 0 ? sides : [...sides].reverse();
       for (const side of order) {
+        const cpuBefore = cpuMs(side.pid);
         const r = await load(side, rate, SECONDS);
+        const cpuAfter = cpuMs(side.pid);
         const key = `${rate}/${side.name}`;
-        const acc = results.get(key) ?? { latencies: [], errors: 0 };
+        const acc = results.get(key) ?? { latencies: [], errors: 0, cpuMs: 0 };
         acc.latencies.push(...r.latencies);
         acc.errors += r.errors;
+        acc.cpuMs =
+          cpuBefore === null || cpuAfter === null || acc.cpuMs === null
+            ? null
+            : acc.cpuMs + cpuAfter - cpuBefore;
         results.set(key, acc);
       }
     }
   }
 
   const rows: string[][] = [
-    ['rate (req/s)', 'side', 'p50 ms', 'p99 ms', 'added p50 ms', 'added p99 ms', 'errors'],
+    [
+      'rate (req/s)',
+      'side',
+      'p50 ms',
+      'p99 ms',
+      'added p50 ms',
+      'added p99 ms',
+      'proxy CPU ms/req',
+      'errors',
+    ],
   ];
   const verdicts: string[] = [];
   for (const rate of RATES) {
-    const stats = new Map<string, { p50: number; p99: number; errors: number }>();
+    const stats = new Map<string, { p50: number; p99: number; errors: number; cpu: string }>();
     for (const side of sides) {
       const r = results.get(`${rate}/${side.name}`)!;
       const sorted = [...r.latencies].sort((a, b) => a - b);
-      stats.set(side.name, { p50: percentile(sorted, 50), p99: percentile(sorted, 99), errors: r.errors });
+      const cpu =
+        side.pid === undefined || r.cpuMs === null ? '—' : (r.cpuMs / r.latencies.length).toFixed(3);
+      stats.set(side.name, {
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        errors: r.errors,
+        cpu,
+      });
     }
     const direct = stats.get('direct')!;
     for (const side of sides) {
@@ -229,7 +272,15 @@ async function main() {
         side.name === 'direct'
           ? ['—', '—']
           : [(s.p50 - direct.p50).toFixed(2), (s.p99 - direct.p99).toFixed(2)];
-      rows.push([String(rate), side.name, s.p50.toFixed(2), s.p99.toFixed(2), ...added, String(s.errors)]);
+      rows.push([
+        String(rate),
+        side.name,
+        s.p50.toFixed(2),
+        s.p99.toFixed(2),
+        ...added,
+        s.cpu,
+        String(s.errors),
+      ]);
     }
     const h = stats.get('hangar')!;
     const p = stats.get('portkey')!;
