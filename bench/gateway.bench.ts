@@ -33,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 
 const RATES = (process.env.BENCH_RATES ?? '200,500,1000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const ADMIN_KEY = 'hk_' + 'B'.repeat(32);
 const GOAL_P50 = 0.5;
 const GOAL_P99 = 2;
