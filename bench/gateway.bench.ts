@@ -6,8 +6,8 @@
  *   npm run bench -- gateway
  *
  * Environment: BENCH_RATES (requests per second, default "200,500,1000"), BENCH_SECONDS (per rate and
- * side, default 5), BENCH_ROUNDS (default 2; the sides alternate within each round so drift in the
- * machine's load falls on all of them), HANGAR_LOG_LEVEL (Hangar's, default warn).
+ * side, default 5), BENCH_ROUNDS (default 1; the order of the sides flips every round so drift in
+ * the machine's load falls on all of them), HANGAR_LOG_LEVEL (Hangar's, default warn).
  *
  * Workload: open loop — request i is due at start + i/rate whatever happened to earlier ones, and its
  * latency is measured from when it was due (so a stall is not hidden by sending less: no coordinated
