@@ -4,6 +4,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { serve } from '@hono/node-server';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ApiError } from '../http/api-error.js';
 import { ADMIN_KEY, createTestApp, type TestApp } from '../test-app.js';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
 
@@ -780,6 +781,47 @@ describe('gateway without HANGAR_SECRET', () => {
         body: { type: 'openai-compatible', baseUrl: 'http://127.0.0.1:11434/v1' },
       });
       expect(ok.status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('call stages', () => {
+  it('lets an authorize stage refuse a call (recorded with its reason) and always settles a hold', async () => {
+    const settled: Array<{ hold: unknown; status: string }> = [];
+    const t = await createTestApp('sqlite', {
+      gatewayHooks: {
+        async authorize(call) {
+          if (call.model === 'hangar/echo' && call.request.user === 'mallory') {
+            throw new ApiError('forbidden', 'mallory may not call models');
+          }
+        },
+        async hold(call) {
+          return { heldFor: call.callId };
+        },
+        async settle(call, outcome) {
+          settled.push({ hold: call.hold, status: outcome.status });
+        },
+      },
+    });
+    try {
+      const ask = (user: string) =>
+        t.request('POST', '/v1/chat/completions', {
+          body: { model: 'hangar/echo', user, messages: [{ role: 'user', content: 'hi' }] },
+        });
+      expect((await ask('alice')).status).toBe(200);
+      const refused = await ask('mallory');
+      expect([refused.status, refused.json.error.code]).toEqual([403, 'forbidden']);
+      const events = (await t.journal.read(PROJECT, 'gateway', 0, 10)).events.map(
+        (e) => e.payload as { status: string; error: unknown },
+      );
+      expect(events.map((e) => e.status)).toEqual(['ok', 'error']);
+      expect(events[1]!.error).toEqual({ code: 'forbidden', message: 'mallory may not call models' });
+      expect(settled).toEqual([
+        { hold: { heldFor: expect.stringMatching(/^call_/) }, status: 'ok' },
+        { hold: undefined, status: 'error' }, // refused before the hold stage
+      ]);
     } finally {
       await t.close();
     }
