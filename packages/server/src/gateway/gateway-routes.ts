@@ -206,6 +206,8 @@ export function gatewayRoutes(gateway: Gateway) {
         }),
       );
     } catch (err) {
+      // the client went away: the call is recorded and the provider request aborted; nobody reads this
+      if (err instanceof Error && err.name === 'ClientClosed') return new Response(null, { status: 499 });
       return errorToResponse(err, c);
     }
   };

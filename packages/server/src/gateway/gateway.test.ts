@@ -505,6 +505,30 @@ describe('model gateway through the real OpenAI and Anthropic clients', () => {
       expect((await spanOf(call)).status).toBe('error');
     });
 
+    it('aborts the upstream request and records the call when the client gives up on a non-streaming call', async () => {
+      const recorded = (await calls()).length;
+      const abortedBefore = fake.aborted.length;
+      fake.queue({ delayMs: 3000 });
+      const sent = fake.requests.length;
+      const controller = new AbortController();
+      const pending = openai.chat.completions
+        .create(
+          { model: 'fast', messages: [{ role: 'user', content: 'too slow' }] },
+          { signal: controller.signal },
+        )
+        .catch((e: unknown) => e);
+      // abort once the provider has the request (and is taking its time)
+      for (let i = 0; i < 200 && fake.requests.length === sent; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      controller.abort();
+      expect(await pending).toBeInstanceOf(OpenAI.APIUserAbortError);
+      const call = await callAfter(recorded);
+      expect(call).toMatchObject({ status: 'error', error: { code: 'client_disconnected' }, stream: false });
+      for (let i = 0; i < 100 && fake.aborted.length === abortedBefore; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(fake.aborted.at(-1)!.body.messages).toEqual([{ role: 'user', content: 'too slow' }]);
+    });
+
     it('ends a stalled stream with an error event after the per-try timeout and aborts upstream', async () => {
       await t.request('PUT', '/v1/gateway/routes/stally', {
         body: { targets: ['fakeai/gpt-4o-mini'], timeouts: { perTryMs: 200, totalMs: 5000 } },
