@@ -40,6 +40,20 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, summary: 'The request body is too large.' },
   /** The request's content type is not supported on this route. */
   unsupported_media_type: { status: 415, summary: 'The content type is not supported.' },
+  /** The gateway has no route, built-in model or provider for the requested model. */
+  model_not_found: { status: 404, summary: 'No route or provider for this model.' },
+  /** The model's provider does not speak this endpoint's wire format (e.g. an Anthropic provider on /v1/chat/completions). */
+  model_not_supported: { status: 400, summary: 'The model cannot be called through this endpoint.' },
+  /** A provider key was sent but the server has no HANGAR_SECRET to encrypt it with (or cannot open a stored one). */
+  secret_not_configured: { status: 409, summary: 'HANGAR_SECRET is not configured for provider keys.' },
+  /** The upstream provider refused the request (a 4xx other than 429); `details` has its status and error. */
+  upstream_rejected: { status: 422, summary: 'The upstream provider rejected the request.' },
+  /** Every target answered 429; `Retry-After` says when to try again. */
+  upstream_rate_limited: { status: 429, summary: 'The upstream provider is rate limiting.' },
+  /** Every target failed with a 5xx or a connection error. */
+  upstream_unavailable: { status: 502, summary: 'The upstream provider is not available.' },
+  /** The per-try or total timeout of the route passed without an answer. */
+  upstream_timeout: { status: 504, summary: 'The upstream provider did not answer in time.' },
   /** An unexpected server error; the cause is logged under the request id, never returned. */
   internal: { status: 500, summary: 'An internal error occurred.' },
   /** The server is starting, shutting down, or cannot reach its store. */

@@ -9,3 +9,4 @@ export * from './traces.js';
 export * from './ledger.js';
 export * from './payments.js';
 export * from './prices.js';
+export * from './gateway.js';

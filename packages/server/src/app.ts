@@ -5,6 +5,7 @@ import { onError } from './http/error-handler.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { limitBody, requestContext } from './http/middleware.js';
 import { createRouter } from './http/openapi.js';
+import { gatewayRoutes } from './gateway/gateway-routes.js';
 import { journalRoutes } from './journal/journal-routes.js';
 import { budgetsRoutes } from './budgets/budgets-routes.js';
 import { ledgerRoutes } from './ledger/ledger-routes.js';
@@ -48,7 +49,8 @@ export function createApp(deps: AppDeps) {
   app.use('/v1/*', (c, next) => (c.req.path === '/v1/traces' ? next() : bodyLimit(c, next)));
   app.use('/v1/*', async (c, next) => {
     const bearer = c.req.header('authorization')?.match(/^Bearer\s+(.+)$/i)?.[1];
-    c.set('auth', await deps.tenancy.authenticate(bearer ?? c.req.header('x-hangar-key')));
+    // x-api-key is how the Anthropic SDK sends its key, so it can be pointed at the gateway unchanged
+    c.set('auth', await deps.tenancy.authenticate(bearer ?? c.req.header('x-hangar-key') ?? c.req.header('x-api-key')));
     await next();
   });
   app.route('/', tenancyRoutes(deps.tenancy));
@@ -59,6 +61,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', paymentsRoutes(deps.payments));
   app.route('/', otlpRoutes(deps.traces, { maxBodyBytes: deps.maxTraceBodyBytes ?? DEFAULT_MAX_TRACE_BODY_BYTES }));
   app.route('/', pricingRoutes(deps.pricing));
+  app.route('/', gatewayRoutes(deps.gateway));
   app.all('/v1/*', (c) => {
     throw new ApiError('not_found', `No route ${c.req.method} ${c.req.path}. The API is described at /openapi.json.`);
   });

@@ -19,6 +19,8 @@ export interface ServerConfig {
   /** How often expired ledger holds are voided and due webhooks sent. */
   holdSweepIntervalMs: number;
   webDir: string | null;
+  /** HANGAR_SECRET: encrypts provider keys at rest; unset = the gateway refuses to store provider keys. */
+  secret: string | undefined;
 }
 
 export const DEFAULT_PORT = 7070;
@@ -48,6 +50,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     retentionIntervalMs: intFrom('HANGAR_RETENTION_INTERVAL_MS', env.HANGAR_RETENTION_INTERVAL_MS, 3_600_000),
     holdSweepIntervalMs: intFrom('HANGAR_HOLD_SWEEP_INTERVAL_MS', env.HANGAR_HOLD_SWEEP_INTERVAL_MS, 5_000),
     webDir: DEFAULT_WEB_DIR,
+    secret: env.HANGAR_SECRET || undefined,
   };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (config as unknown as Record<string, unknown>)[k] = v;
   if (overrides.dataDir) config.dataDir = path.resolve(overrides.dataDir);

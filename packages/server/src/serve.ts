@@ -19,18 +19,30 @@ export interface RunningServer {
 }
 
 /** Opens the store, applies migrations, bootstraps, and listens. */
-export async function startServer(config: ServerConfig, options: { logger?: Logger } = {}): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  options: { logger?: Logger } = {},
+): Promise<RunningServer> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'hangar' } });
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-  const services = createServices({
-    database,
-    logger,
-    sandboxRail: {
-      failPayees: process.env.HANGAR_SANDBOX_RAIL_FAIL_PAYEES?.split(',').filter(Boolean),
-      failureRate: Number(process.env.HANGAR_SANDBOX_RAIL_FAILURE_RATE ?? 0),
-      delayMs: Number(process.env.HANGAR_SANDBOX_RAIL_DELAY_MS ?? 0),
-    },
-  });
+  let services;
+  try {
+    services = createServices({
+      database,
+      logger,
+      secret: config.secret,
+      sandboxRail: {
+        failPayees: process.env.HANGAR_SANDBOX_RAIL_FAIL_PAYEES?.split(',').filter(Boolean),
+        failureRate: Number(process.env.HANGAR_SANDBOX_RAIL_FAILURE_RATE ?? 0),
+        delayMs: Number(process.env.HANGAR_SANDBOX_RAIL_DELAY_MS ?? 0),
+      },
+    });
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  if (!config.secret)
+    logger.warn('HANGAR_SECRET is not set: the gateway will refuse to store provider API keys');
   const { tenancy, journal, ledger, webhooks } = services;
   let bootstrap: { createdKey: string | null };
   try {
@@ -65,7 +77,9 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     s.once('error', (err: NodeJS.ErrnoException) => {
       reject(
         err.code === 'EADDRINUSE'
-          ? new Error(`Port ${config.port} on ${config.host} is in use: pass --port (or set HANGAR_PORT), or stop what runs there.`)
+          ? new Error(
+              `Port ${config.port} on ${config.host} is in use: pass --port (or set HANGAR_PORT), or stop what runs there.`,
+            )
           : err,
       );
     });
@@ -92,7 +106,8 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   async function sweepRetention() {
     for (const project of await createTenancyStore(database.db).listProjectsWithRetention()) {
       const report = await journal.applyRetention(project.id, project.retentionDays!);
-      if (report.eventsRemoved || report.blobsRemoved) logger.info({ projectId: project.id, ...report }, 'retention applied');
+      if (report.eventsRemoved || report.blobsRemoved)
+        logger.info({ projectId: project.id, ...report }, 'retention applied');
     }
   }
 
@@ -115,7 +130,9 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const drained = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve));
-        const timedOut = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs, 'timeout').unref());
+        const timedOut = new Promise<'timeout'>((resolve) =>
+          setTimeout(resolve, config.shutdownTimeoutMs, 'timeout').unref(),
+        );
         if ((await Promise.race([drained, timedOut])) === 'timeout') {
           logger.warn({ inFlight }, 'shutdown timeout: closing remaining connections');
         }

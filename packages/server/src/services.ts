@@ -5,6 +5,9 @@ import { createBlobStore } from './blobs/blob-store.js';
 import { budgetHoldStage } from './budgets/budget-stage.js';
 import { createBudgets } from './budgets/budgets-service.js';
 import type { OpenDatabase } from './db/database.js';
+import { createGateway, type GatewayHooks } from './gateway/gateway-service.js';
+import { gatewayHooksFromStages } from './gateway/gateway-stages.js';
+import { createSecretBox } from './gateway/secret-box.js';
 import { createJournal } from './journal/journal-service.js';
 import { createLedger } from './ledger/ledger-service.js';
 import { createSandboxRail, type SandboxRailOptions } from './payments/payment-rail.js';
@@ -20,13 +23,24 @@ export interface ServicesOptions {
   logger: Logger;
   /** How the built-in sandbox payment rail misbehaves, for trying failure paths. */
   sandboxRail?: Omit<SandboxRailOptions, 'db'>;
+  /** HANGAR_SECRET: encrypts provider keys at rest; without it the gateway refuses to store them. */
+  secret?: string | undefined;
+  /** Replaces the pipeline's stages in the gateway (tests). */
+  gatewayHooks?: GatewayHooks;
 }
 
 /**
  * Every service of the server over one database, wired once: what `startServer`, the test app and the
  * benchmarks hand to `createApp`. Dependencies are passed by hand, in the order they need each other.
+ * Throws when HANGAR_SECRET is set but too short.
  */
-export function createServices({ database, logger, sandboxRail = {} }: ServicesOptions) {
+export function createServices({
+  database,
+  logger,
+  sandboxRail = {},
+  secret,
+  gatewayHooks,
+}: ServicesOptions) {
   const { db } = database;
   const blobs = createBlobStore({ dir: database.blobDir });
   const journal = createJournal({ db, blobs });
@@ -38,8 +52,31 @@ export function createServices({ database, logger, sandboxRail = {} }: ServicesO
   const webhooks = createWebhooks({ db, logger });
   const budgets = createBudgets({ db, ledger, webhooks, logger });
   const payments = createPayments({ db, ledger, rail: createSandboxRail({ db, ...sandboxRail }), logger });
-  const actions = createActionPipeline({ db, journal, stages: [defaultPolicyStage(), budgetHoldStage(budgets)] });
-  return { database, blobs, journal, tenancy, pricing, traces, traceQuery, ledger, webhooks, budgets, payments, actions };
+  const stages = [defaultPolicyStage(), budgetHoldStage(budgets)];
+  const actions = createActionPipeline({ db, journal, stages });
+  const gateway = createGateway({
+    db,
+    journal,
+    traces,
+    secretBox: createSecretBox(secret),
+    logger,
+    hooks: gatewayHooks ?? gatewayHooksFromStages(stages, pricing),
+  });
+  return {
+    database,
+    blobs,
+    journal,
+    tenancy,
+    pricing,
+    traces,
+    traceQuery,
+    ledger,
+    webhooks,
+    budgets,
+    payments,
+    actions,
+    gateway,
+  };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -1,15 +1,19 @@
 import { pino } from 'pino';
 import { createApp } from './app.js';
+import type { GatewayHooks } from './gateway/gateway-service.js';
 import { createServices } from './services.js';
 import { openTestDatabase, type TestDialect } from './db/test-databases.js';
 
 export const ADMIN_KEY = 'hk_' + 'A'.repeat(32);
 
 /** A full app on a fresh test database, bootstrapped with ADMIN_KEY; `request` adds the key. */
-export async function createTestApp(dialect: TestDialect = 'sqlite', options: { maxBodyBytes?: number; maxTraceBodyBytes?: number } = {}) {
+export async function createTestApp(
+  dialect: TestDialect = 'sqlite',
+  options: { maxBodyBytes?: number; maxTraceBodyBytes?: number; secret?: string; gatewayHooks?: GatewayHooks } = {},
+) {
   const database = await openTestDatabase(dialect);
   const logger = pino({ level: process.env.HANGAR_TEST_LOG ?? 'silent' });
-  const services = createServices({ database, logger });
+  const services = createServices({ database, logger, secret: options.secret, gatewayHooks: options.gatewayHooks });
   await services.tenancy.bootstrap({ adminKey: ADMIN_KEY });
   const app = createApp({
     ...services,

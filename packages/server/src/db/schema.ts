@@ -189,4 +189,16 @@ export interface Database {
     created_at: string;
     updated_at: string;
   };
+  gateway_providers: {
+    project_id: string;
+    name: string;
+    type: string;
+    base_url: string | null;
+    key_ciphertext: string | null;
+    config: string;
+    created_at: string;
+    updated_at: string;
+  };
+  gateway_routes: { project_id: string; name: string; config: string; created_at: string; updated_at: string };
+  gateway_answers: { project_id: string; request_sha256: string; stream: string; seq: number; created_at: string };
 }

@@ -32,7 +32,12 @@ describe('project isolation, route by route', () => {
     const payments = await db.selectFrom('payments').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const mandates = await db.selectFrom('mandates').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const limits = await db.selectFrom('payment_limits').selectAll().where('project_id', '=', 'proj_default').execute();
-    return JSON.stringify({ keys, events, project, accounts, transfers, budgets, payments, mandates, limits });
+        const gateway = await Promise.all(
+      (['gateway_providers', 'gateway_routes', 'gateway_answers'] as const).map((table) =>
+        db.selectFrom(table).selectAll().where('project_id', '=', 'proj_default').execute(),
+      ),
+    );
+    return JSON.stringify({ keys, events, project, accounts, transfers, budgets, payments, mandates, limits, gateway });
   };
 
   beforeAll(async () => {
@@ -99,11 +104,16 @@ describe('project isolation, route by route', () => {
       body: { agentId: 'agt_a', mandateId: mandateA.id, payee: 'shop', amountMicros: 100, purpose: 'x', idempotencyKey: 'p1' },
     })).json;
     expect(paymentA.id).toMatch(/^pay_/);
+    // A's gateway: a provider, a cached route, and one recorded answer to it
+    expect((await t.request('PUT', '/v1/gateway/providers/secretprov', { body: { type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1' } })).status).toBe(200);
+    expect((await t.request('PUT', '/v1/gateway/routes/secret-route', { body: { targets: ['hangar/echo'], cache: { ttlSeconds: 600 } } })).status).toBe(200);
+    expect((await t.request('POST', '/v1/chat/completions', { body: askA })).status).toBe(200);
   });
   afterAll(async () => {
     await t.close();
   });
 
+  const askA = { model: 'secret-route', messages: [{ role: 'user', content: 'A only' }] };
   type Case = (before: string) => Promise<void>;
   const asB = (method: string, path: string, body?: unknown) => t.request(method, path, { key: keyB, body });
   const unchanged = async (before: string) => expect(await snapshotA()).toBe(before);
@@ -190,21 +200,73 @@ describe('project isolation, route by route', () => {
       expect((await asB('PUT', '/v1/prices', { overrides: [mine] })).status).toBe(200);
       expect((await t.request('GET', '/v1/prices')).json.overrides).toEqual(before);
     },
+    'GET /v1/models': async () => {
+      const ids = (await asB('GET', '/v1/models')).json.data.map((m: { id: string }) => m.id);
+      expect(ids).toEqual(['hangar/echo']);
+    },
+    'GET /v1/gateway/providers': async () => {
+      expect((await asB('GET', '/v1/gateway/providers')).json.providers).toEqual([]);
+    },
+    'DELETE /v1/gateway/providers/{name}': async (before) => {
+      const res = await asB('DELETE', '/v1/gateway/providers/secretprov');
+      expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
+      await unchanged(before);
+    },
+    'PUT /v1/gateway/providers/{name}': async (before) => {
+      expect((await asB('PUT', '/v1/gateway/providers/secretprov', { type: 'replay' })).status).toBe(200);
+      await unchanged(before);
+    },
+    'GET /v1/gateway/routes': async () => {
+      expect((await asB('GET', '/v1/gateway/routes')).json.routes).toEqual([]);
+    },
+    'DELETE /v1/gateway/routes/{name}': async (before) => {
+      const res = await asB('DELETE', '/v1/gateway/routes/secret-route');
+      expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
+      await unchanged(before);
+    },
+    'PUT /v1/gateway/routes/{name}': async (before) => {
+      expect((await asB('PUT', '/v1/gateway/routes/b-route', { targets: ['hangar/echo'] })).status).toBe(200);
+      await unchanged(before);
+    },
+    'POST /v1/embeddings': async (before) => {
+      const res = await asB('POST', '/v1/embeddings', { model: 'secret-route', input: 'x' });
+      expect([res.status, res.json.error.code]).toEqual([404, 'model_not_found']);
+      await unchanged(before);
+    },
+    'POST /v1/messages': async (before) => {
+      const res = await asB('POST', '/v1/messages', { model: 'secretprov/x', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] });
+      // B's own secretprov (a replay provider, made above) answers, never A's
+      expect([res.status, res.json.error.code]).toEqual([422, 'upstream_rejected']);
+      await unchanged(before);
+    },
+    'POST /v1/chat/completions': async (before) => {
+      const unknown = await asB('POST', '/v1/chat/completions', askA);
+      expect([unknown.status, unknown.json.error.code]).toEqual([404, 'model_not_found']);
+      // the same canonical request in B: neither A's cache nor A's recorded answer is visible to B's replay
+      await asB('PUT', '/v1/gateway/routes/secret-route', { targets: ['secretprov/x'], cache: { ttlSeconds: 600 } });
+      const replay = await asB('POST', '/v1/chat/completions', askA);
+      expect([replay.status, replay.json.error.code, replay.headers.get('x-hangar-cache')]).toEqual([422, 'upstream_rejected', null]);
+      await unchanged(before);
+    },
     'GET /v1/blobs/{sha256}': async () => {
       const res = await asB('GET', `/v1/blobs/${blobShaA}`);
       expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
       expect((await t.request('GET', `/v1/blobs/${blobShaA}`)).status).toBe(200);
     },
+    // B's own gateway calls (other cases) leave B spans of its own: none of A's may show
     'GET /v1/spans': async () => {
-      expect((await asB('GET', `/v1/spans?${wide}`)).json.spans).toEqual([]);
-      expect((await t.request('GET', `/v1/spans?${wide}`)).json.spans).toHaveLength(1);
+      const traceIds = (await asB('GET', `/v1/spans?${wide}`)).json.spans.map((s: { traceId: string }) => s.traceId);
+      expect(traceIds).not.toContain(traceA);
+      expect((await t.request('GET', `/v1/spans?${wide}&agent=a-agent`)).json.spans).toHaveLength(1);
     },
     'GET /v1/spans/aggregates': async () => {
-      expect((await asB('GET', `/v1/spans/aggregates?${wide}&groupBy=model`)).json.groups).toEqual([]);
+      const groups = (await asB('GET', `/v1/spans/aggregates?${wide}&groupBy=agent`)).json.groups;
+      expect(groups.map((g: { key: string }) => g.key)).not.toContain('a-agent');
     },
     'GET /v1/traces': async () => {
-      expect((await asB('GET', `/v1/traces?${wide}`)).json.traces).toEqual([]);
-      expect((await t.request('GET', `/v1/traces?${wide}`)).json.traces).toHaveLength(1);
+      const traceIds = (await asB('GET', `/v1/traces?${wide}`)).json.traces.map((s: { traceId: string }) => s.traceId);
+      expect(traceIds).not.toContain(traceA);
+      expect((await t.request('GET', `/v1/traces?${wide}&agent=a-agent`)).json.traces).toHaveLength(1);
     },
     'GET /v1/traces/{traceId}': async () => {
       const res = await asB('GET', `/v1/traces/${traceA}`);

@@ -6,6 +6,7 @@ import * as traceIndexes from './004-trace-indexes.js';
 import * as ledger from './006-ledger.js';
 import * as payments from './007-payments.js';
 import * as prices from './003-prices.js';
+import * as gateway from './005-gateway.js';
 
 // Migrations see the schema as it was then, not today's Database type.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, HangarMigration> = {
   '004-trace-indexes': traceIndexes,
   '006-ledger': ledger,
   '007-payments': payments,
+  '005-gateway': gateway,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1)!;

@@ -1,0 +1,71 @@
+/** The gateway's wire endpoints: OpenAI chat completions and embeddings, Anthropic messages. */
+export type Endpoint = 'chat' | 'embeddings' | 'messages';
+
+/** What a provider is asked to do: one attempt of a call, with the target's model already set. */
+export interface ProviderRequest {
+  projectId: string;
+  endpoint: Endpoint;
+  body: Record<string, unknown>;
+  stream: boolean;
+  /** Whether the client asked for OpenAI's usage chunk (the gateway asks upstream for it regardless). */
+  includeUsage: boolean;
+  /** Headers passed through to the provider (anthropic-version, anthropic-beta). */
+  headers: Record<string, string>;
+  /** The canonical request's hash (replay looks answers up by it). */
+  requestSha256: string;
+  signal: AbortSignal;
+}
+
+/** A provider's answer: a whole JSON body, or (streaming) the text of its server-sent events. */
+export interface ProviderReply {
+  json?: Record<string, unknown>;
+  chunks?: AsyncIterable<string>;
+  /** A replayed answer names the journal event it came from. */
+  replayOf?: { stream: string; seq: number };
+}
+
+/** One configured provider, ready to call. */
+export interface ModelProvider {
+  /** The provider's name in this project (`openai`, `my-ollama`, `hangar`). */
+  name: string;
+  /** What spans and prices know it as: `openai`, `anthropic`, `hangar`, or the name of an OpenAI-compatible one. */
+  system: string;
+  /** Which endpoints it serves. */
+  serves: ReadonlySet<Endpoint>;
+  send(request: ProviderRequest): Promise<ProviderReply>;
+}
+
+/**
+ * A failed attempt the gateway may retry or fall back from (429, 5xx, timeout, connection error), or
+ * a refusal it passes on (another 4xx).
+ */
+export class UpstreamError extends Error {
+  override readonly name = 'UpstreamError';
+  constructor(
+    readonly kind: 'status' | 'timeout' | 'connection',
+    message: string,
+    readonly options: { status?: number; retryAfterMs?: number | null; body?: unknown; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+  }
+
+  get retryable(): boolean {
+    if (this.kind !== 'status') return true;
+    const s = this.options.status ?? 0;
+    return s === 429 || s === 408 || s >= 500;
+  }
+}
+
+/** Parses Retry-After (seconds or an HTTP date) and retry-after-ms into milliseconds. */
+export function retryAfterMs(
+  headers: { get(name: string): string | null | undefined },
+  now = Date.now(),
+): number | null {
+  const ms = headers.get('retry-after-ms');
+  if (ms && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  const value = headers.get('retry-after');
+  if (!value) return null;
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.max(0, Number(value) * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}

@@ -1,0 +1,117 @@
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { UpstreamError, retryAfterMs } from './gateway-types.js';
+
+// Keep-alive pools: a gateway makes many calls to few hosts, and a new TCP (and TLS) handshake per call
+// would be most of its added latency.
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 }),
+};
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+export interface UpstreamResponse {
+  status: number;
+  headers: IncomingMessage['headers'];
+  /** The body, decoded as UTF-8 text as it arrives. */
+  text(): AsyncIterable<string>;
+  json(): Promise<Record<string, unknown>>;
+}
+
+/**
+ * POSTs JSON to a provider over a pooled connection. Resolves once the status is 2xx and headers are
+ * in; a non-2xx status rejects with an UpstreamError carrying the status, Retry-After and the error
+ * body. Aborting `signal` destroys the request (and so stops the provider's work).
+ */
+export function postJson(
+  url: URL,
+  headers: Record<string, string>,
+  body: unknown,
+  signal: AbortSignal,
+): Promise<UpstreamResponse> {
+  const payload = Buffer.from(JSON.stringify(body));
+  const client = url.protocol === 'https:' ? https : http;
+  const agent = agents[url.protocol as keyof typeof agents];
+  if (!agent) return Promise.reject(new UpstreamError('connection', `Unsupported protocol ${url.protocol}`));
+  return new Promise((resolve, reject) => {
+    const req = client.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        signal,
+        headers: {
+          ...headers,
+          'content-type': 'application/json',
+          'content-length': String(payload.length),
+          accept: 'application/json, text/event-stream',
+        },
+      },
+      (res) => {
+        res.setEncoding('utf8');
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) {
+          resolve({
+            status,
+            headers: res.headers,
+            text: () => res,
+            async json() {
+              let text = '';
+              for await (const chunk of res) text += chunk as string;
+              try {
+                return JSON.parse(text) as Record<string, unknown>;
+              } catch (cause) {
+                throw new UpstreamError(
+                  'status',
+                  `The provider answered ${status} with a body that is not JSON.`,
+                  { status: 502, cause },
+                );
+              }
+            },
+          });
+          return;
+        }
+        let text = '';
+        res.on('data', (chunk: string) => {
+          if (text.length < MAX_ERROR_BODY) text += chunk;
+        });
+        res.on('error', () => {});
+        res.on('end', () => {
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // not JSON: keep the text
+          }
+          const get = (name: string) => {
+            const v = res.headers[name];
+            return Array.isArray(v) ? v[0] : v;
+          };
+          reject(
+            new UpstreamError('status', `The provider answered ${status}.`, {
+              status,
+              retryAfterMs: retryAfterMs({ get }),
+              body: parsed,
+            }),
+          );
+        });
+      },
+    );
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (signal.aborted)
+        reject(
+          signal.reason instanceof Error
+            ? signal.reason
+            : new UpstreamError('timeout', 'The attempt was aborted.'),
+        );
+      else
+        reject(
+          new UpstreamError('connection', `Could not reach the provider: ${err.code ?? err.message}.`, {
+            cause: err,
+          }),
+        );
+    });
+    req.end(payload);
+  });
+}
