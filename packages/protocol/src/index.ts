@@ -6,3 +6,4 @@ export { ERROR_CODES, statusOf, isErrorCode } from './errors.js';
 export type { ErrorCode, ErrorBody } from './errors.js';
 export * from './schemas.js';
 export * from './traces.js';
+export * from './identity.js';

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { ActionPipeline } from './actions/action-pipeline.js';
 import type { OpenDatabase } from './db/database.js';
 import { healthRoutes } from './health/health-routes.js';
+import { identityRoutes, jwksRoutes } from './identity/identity-routes.js';
+import type { Identity } from './identity/identity-service.js';
 import { ApiError } from './http/api-error.js';
 import { onError } from './http/error-handler.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
@@ -22,6 +24,8 @@ export interface AppDeps {
   /** The one path of every agent action (model calls, tools, payments…). */
   actions: ActionPipeline;
   logger: Logger;
+  /** Agents and credentials; without it, only API keys authenticate. */
+  identity?: Identity;
   metrics?: Metrics;
   /** Largest accepted request body; 1 MiB by default. */
   maxBodyBytes?: number;
@@ -44,14 +48,23 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', healthRoutes({ database: deps.database, metrics, isShuttingDown: deps.isShuttingDown ?? (() => false) }));
 
+  if (deps.identity) app.route('/', jwksRoutes(deps.identity));
+
   app.use('/v1/*', limitBody(deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES));
   app.use('/v1/*', async (c, next) => {
     const bearer = c.req.header('authorization')?.match(/^Bearer\s+(.+)$/i)?.[1];
-    c.set('auth', await deps.tenancy.authenticate(bearer ?? c.req.header('x-hangar-key')));
+    const presented = bearer ?? c.req.header('x-hangar-key');
+    c.set(
+      'auth',
+      deps.identity && presented && looksLikeJwt(presented)
+        ? await deps.identity.authenticate(presented)
+        : await deps.tenancy.authenticate(presented),
+    );
     await next();
   });
   app.route('/', tenancyRoutes(deps.tenancy));
   app.route('/', journalRoutes(deps.journal));
+  if (deps.identity) app.route('/', identityRoutes(deps.identity));
   app.all('/v1/*', (c) => {
     throw new ApiError('not_found', `No route ${c.req.method} ${c.req.path}. The API is described at /openapi.json.`);
   });
@@ -68,7 +81,7 @@ export function createApp(deps: AppDeps) {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
     scheme: 'bearer',
-    description: 'An API key (hk_…)',
+    description: 'An API key (hk_…) or an agent credential (a JWT)',
   });
 
   app.route('/', webRoutes(deps.webDir ?? null));
@@ -77,3 +90,8 @@ export function createApp(deps: AppDeps) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** A compact JWS (three base64url parts, the last possibly empty) rather than an hk_ key. */
+function looksLikeJwt(value: string): boolean {
+  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(value);
+}

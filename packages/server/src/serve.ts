@@ -5,6 +5,8 @@ import { pino, type Logger } from 'pino';
 import { createActionPipeline } from './actions/action-pipeline.js';
 import { defaultPolicyStage } from './actions/default-policy.js';
 import { createApp } from './app.js';
+import { createIdentity } from './identity/identity-service.js';
+import { createSigningKeys } from './identity/signing-keys.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import type { ServerConfig } from './config.js';
 import { openDatabase } from './db/database.js';
@@ -30,6 +32,8 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   const blobs = createBlobStore({ dir: database.blobDir });
   const journal = createJournal({ db: database.db, blobs });
   const tenancy = createTenancy({ db: database.db, journal });
+  const signingKeys = createSigningKeys({ db: database.db });
+  const identity = createIdentity({ db: database.db, journal, signingKeys });
   const traces = createTraces({ db: database.db, blobs });
   const actions = createActionPipeline({ db: database.db, journal, stages: [defaultPolicyStage()] });
   let bootstrap: { createdKey: string | null };
@@ -49,6 +53,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     journal,
     traces,
     actions,
+    identity,
     logger,
     maxBodyBytes: config.maxBodyBytes,
     webDir: config.webDir,

@@ -2,6 +2,8 @@ import { pino } from 'pino';
 import { createActionPipeline } from './actions/action-pipeline.js';
 import { defaultPolicyStage } from './actions/default-policy.js';
 import { createApp } from './app.js';
+import { createIdentity } from './identity/identity-service.js';
+import { createSigningKeys } from './identity/signing-keys.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import { openTestDatabase, type TestDialect } from './db/test-databases.js';
 import { createJournal } from './journal/journal-service.js';
@@ -18,6 +20,8 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
   const traces = createTraces({ db: database.db, blobs });
   const actions = createActionPipeline({ db: database.db, journal, stages: [defaultPolicyStage()] });
   const tenancy = createTenancy({ db: database.db, journal });
+  const signingKeys = createSigningKeys({ db: database.db });
+  const identity = createIdentity({ db: database.db, journal, signingKeys });
   await tenancy.bootstrap({ adminKey: ADMIN_KEY });
   const app = createApp({
     database,
@@ -25,6 +29,7 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
     tenancy,
     traces,
     actions,
+    identity,
     logger: pino({ level: process.env.HANGAR_TEST_LOG ?? 'silent' }),
     webDir: null,
     maxBodyBytes: options.maxBodyBytes,
@@ -54,7 +59,7 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
     return { status: res.status, json, text, headers: res.headers };
   }
 
-  return { app, database, journal, tenancy, traces, actions, request, close: () => database.close() };
+  return { app, database, journal, tenancy, traces, actions, identity, signingKeys, request, close: () => database.close() };
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;

@@ -64,4 +64,41 @@ export interface Database {
     source: string;
   };
   blobs: { sha256: string; size: number; created_at: string; content: Uint8Array | null };
+  agents: {
+    id: string;
+    project_id: string;
+    name: string;
+    owner: string;
+    description: string;
+    /** JSON object of string labels */
+    labels: string;
+    created_at: string;
+    revoked_at: string | null;
+  };
+  signing_keys: { kid: string; public_jwk: string; private_jwk: string; created_at: string; retired_at: string | null };
+  credentials: {
+    /** the JWT id (jti) */
+    id: string;
+    project_id: string;
+    agent_id: string;
+    /** the credential this one was delegated or exchanged from */
+    parent_id: string | null;
+    /** JSON array of every credential id above this one, root first */
+    ancestors: string;
+    kind: string;
+    audience: string;
+    acting_for: string;
+    /** JSON ActorChain principals, outermost first */
+    actor_chain: string;
+    /** JSON Scopes */
+    scopes: string;
+    spend_cap_micros: number | string;
+    spent_micros: number | string;
+    /** JSON Intent or null */
+    intent: string | null;
+    issued_by: string;
+    issued_at: string;
+    expires_at: string;
+    revoked_at: string | null;
+  };
 }

@@ -10,13 +10,17 @@ describe('project isolation, route by route', () => {
   let keyB: string;
   let memberKeyA: { id: string };
   let blobShaA: string;
+  let agentA: { id: string };
+  let credentialA: { token: string; credential: { id: string } };
 
   const snapshotA = async () => {
     const db = t.database.db;
     const keys = await db.selectFrom('api_keys').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const events = await db.selectFrom('journal_events').selectAll().where('project_id', '=', 'proj_default').orderBy('stream').orderBy('seq').execute();
     const project = await db.selectFrom('projects').selectAll().where('id', '=', 'proj_default').executeTakeFirst();
-    return JSON.stringify({ keys, events, project });
+    const agents = await db.selectFrom('agents').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const credentials = await db.selectFrom('credentials').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    return JSON.stringify({ keys, events, project, agents, credentials });
   };
 
   beforeAll(async () => {
@@ -30,6 +34,12 @@ describe('project isolation, route by route', () => {
     });
     expect(appended.status).toBe(201);
     blobShaA = (await t.request('GET', '/v1/streams/secret/events')).json.events[0].payloadSha256;
+    agentA = (await t.request('POST', '/v1/agents', { body: { name: 'a-agent', owner: 'a' } })).json;
+    credentialA = (
+      await t.request('POST', `/v1/agents/${agentA.id}/credentials`, {
+        body: { actingFor: { type: 'user', id: 'alice' }, scopes: { models: ['*'], tools: ['*'], actions: ['*'] }, spendCapMicros: 100 },
+      })
+    ).json;
   });
   afterAll(async () => {
     await t.close();
@@ -38,6 +48,15 @@ describe('project isolation, route by route', () => {
   type Case = (before: string) => Promise<void>;
   const asB = (method: string, path: string, body?: unknown) => t.request(method, path, { key: keyB, body });
   const unchanged = async (before: string) => expect(await snapshotA()).toBe(before);
+  const notFound = async (method: string, path: string, body?: unknown) => {
+    const res = await asB(method, path, body);
+    expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
+  };
+  const credentialB = async () => {
+    const agentB = (await asB('POST', '/v1/agents', { name: `b-${Math.random().toString(36).slice(2, 8)}`, owner: 'b' })).json;
+    const body = { actingFor: { type: 'user', id: 'bob' }, scopes: { models: ['*'], tools: ['*'], actions: ['*'] }, spendCapMicros: 100 };
+    return (await asB('POST', `/v1/agents/${agentB.id}/credentials`, body)).json.token as string;
+  };
 
   const cases: Record<string, Case> = {
     'GET /v1/whoami': async () => {
@@ -105,6 +124,45 @@ describe('project isolation, route by route', () => {
       const res = await asB('GET', `/v1/blobs/${blobShaA}`);
       expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
       expect((await t.request('GET', `/v1/blobs/${blobShaA}`)).status).toBe(200);
+    },
+    'POST /v1/agents': async (before) => {
+      expect((await asB('POST', '/v1/agents', { name: 'a-agent', owner: 'b' })).status).toBe(201); // names are per project
+      await unchanged(before);
+    },
+    'GET /v1/agents': async () => {
+      expect((await asB('GET', '/v1/agents')).json.agents.map((a: { id: string }) => a.id)).not.toContain(agentA.id);
+    },
+    'GET /v1/agents/{id}': async () => notFound('GET', `/v1/agents/${agentA.id}`),
+    'DELETE /v1/agents/{id}': async (before) => {
+      await notFound('DELETE', `/v1/agents/${agentA.id}`);
+      await unchanged(before);
+    },
+    'POST /v1/agents/{id}/credentials': async (before) => {
+      await notFound('POST', `/v1/agents/${agentA.id}/credentials`, { actingFor: { type: 'user', id: 'x' }, scopes: {}, spendCapMicros: 1 });
+      await unchanged(before);
+    },
+    'GET /v1/agents/{id}/credentials': async () => notFound('GET', `/v1/agents/${agentA.id}/credentials`),
+    'DELETE /v1/credentials/{id}': async (before) => {
+      await notFound('DELETE', `/v1/credentials/${credentialA.credential.id}`);
+      await unchanged(before);
+      expect((await t.request('GET', '/v1/whoami', { key: credentialA.token })).status).toBe(200);
+    },
+    'POST /v1/credentials/delegate': async (before) => {
+      const res = await t.request('POST', '/v1/credentials/delegate', {
+        key: await credentialB(),
+        body: { agentId: agentA.id, scopes: {}, spendCapMicros: 0 },
+      });
+      expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
+      await unchanged(before);
+    },
+    'POST /v1/token': async (before) => {
+      const res = await asB('POST', '/v1/token', {
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: credentialA.token,
+        audience: 'tool:search',
+      });
+      expect([res.status, res.json.error.code]).toEqual([401, 'credential_invalid']);
+      await unchanged(before);
     },
   };
 

@@ -2,6 +2,7 @@ import { Migrator, type Kysely, type Migration } from 'kysely';
 import type { ColumnTypes } from '../dialects/dialect.js';
 import * as initial from './001-initial.js';
 import * as traces from './002-traces.js';
+import * as identity from './007-identity.js';
 
 // Migrations see the schema as it was then, not today's Database type.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -15,6 +16,7 @@ interface HangarMigration {
 const MIGRATIONS: Record<string, HangarMigration> = {
   '001-initial': initial,
   '002-traces': traces,
+  '007-identity': identity,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1)!;

@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import { Timestamp } from './schemas.js';
+
+/** Every kind of action an agent can take through Hangar; what credential scopes and policies name. */
+export const ACTION_KINDS = [
+  'model.call',
+  'embedding.call',
+  'tool.call',
+  'sandbox.exec',
+  'payment.create',
+  'run.start',
+  'data.read',
+  'data.write',
+] as const;
+export const ActionKindName = z.enum(ACTION_KINDS);
+
+const ScopeList = z.array(z.string().min(1).max(200)).max(200);
+
+/**
+ * What a credential may do. Each list names allowed values; `"*"` allows any. A delegated credential's
+ * lists must be subsets of its parent's.
+ */
+export const Scopes = z
+  .object({
+    models: ScopeList.default([]).describe('Model names the credential may call, or ["*"]'),
+    tools: ScopeList.default([]).describe('Tool names the credential may call, or ["*"]'),
+    actions: z
+      .array(z.union([ActionKindName, z.literal('*')]))
+      .max(20)
+      .default([])
+      .describe('Action kinds the credential may take, or ["*"]'),
+  })
+  .strict();
+export type Scopes = z.infer<typeof Scopes>;
+
+/** What an agent declares it is going to do; actions outside it are refused with intent_violation. */
+export const Intent = z
+  .object({
+    readOnly: z.boolean().optional().describe('No writes, payments or code execution'),
+    tools: ScopeList.optional().describe('The only tools it will call'),
+    domains: ScopeList.optional().describe('The only domains its tool calls reach (arguments.url / arguments.domain)'),
+    maxSpendMicros: z.number().int().min(0).optional().describe('The most one action may cost'),
+    purpose: z.string().max(500).optional(),
+  })
+  .strict();
+export type Intent = z.infer<typeof Intent>;
+
+export const ActingFor = z.object({
+  type: z.enum(['user', 'service']),
+  id: z.string().min(1).max(200),
+});
+export type ActingFor = z.infer<typeof ActingFor>;
+
+export const AgentName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits and . _ - only, starting with a letter or digit');
+
+export const Agent = z.object({
+  id: z.string(),
+  projectId: z.string(),
+  name: z.string(),
+  owner: z.string(),
+  description: z.string(),
+  labels: z.record(z.string(), z.string()),
+  createdAt: Timestamp,
+  revokedAt: Timestamp.nullable().describe('Set once the agent is revoked: every credential in its name stops working'),
+});
+export type Agent = z.infer<typeof Agent>;
+
+export const CreateAgentRequest = z
+  .object({
+    name: AgentName,
+    owner: z.string().trim().min(1).max(200).describe('Who answers for the agent: a person or team'),
+    description: z.string().max(2000).default(''),
+    labels: z.record(z.string().max(100), z.string().max(200)).default({}),
+  })
+  .strict();
+export type CreateAgentRequest = z.input<typeof CreateAgentRequest>;
+
+export const ChainPrincipal = z.object({ type: z.enum(['user', 'agent', 'key', 'service']), id: z.string() });
+
+export const Credential = z.object({
+  id: z.string().describe('The JWT id (jti)'),
+  agentId: z.string(),
+  parentId: z.string().nullable().describe('The credential this one was delegated or exchanged from'),
+  kind: z.enum(['credential', 'exchanged']),
+  audience: z.string(),
+  actingFor: ActingFor,
+  chain: z.array(ChainPrincipal).describe('Who acts, outermost first: the user or service → agent → sub-agents'),
+  scopes: Scopes,
+  spendCapMicros: z.number().int(),
+  spentMicros: z.number().int(),
+  intent: Intent.nullable(),
+  issuedAt: Timestamp,
+  expiresAt: Timestamp,
+  revokedAt: Timestamp.nullable(),
+});
+export type Credential = z.infer<typeof Credential>;
+
+export const IssueCredentialRequest = z
+  .object({
+    actingFor: ActingFor.describe('The user or service the agent acts for'),
+    scopes: Scopes,
+    spendCapMicros: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    ttlSeconds: z.number().int().min(1).max(86_400).default(3600),
+    intent: Intent.optional(),
+  })
+  .strict();
+export type IssueCredentialRequest = z.input<typeof IssueCredentialRequest>;
+
+export const IssuedCredential = z.object({
+  token: z.string().describe('The signed credential (a JWT); send it as "Authorization: Bearer …"'),
+  credential: Credential,
+});
+export type IssuedCredential = z.infer<typeof IssuedCredential>;
+
+export const DelegateRequest = z
+  .object({
+    agentId: z.string().min(1).max(100).describe('The sub-agent that receives the credential'),
+    scopes: Scopes,
+    spendCapMicros: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    ttlSeconds: z.number().int().min(1).max(86_400).optional().describe("Defaults to the parent's remaining lifetime"),
+    intent: Intent.optional().describe("Defaults to the parent's"),
+  })
+  .strict();
+export type DelegateRequest = z.input<typeof DelegateRequest>;
+
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
+
+/** RFC 8693 token exchange request (JSON or form-encoded). */
+export const TokenExchangeRequest = z.object({
+  grant_type: z.literal(TOKEN_EXCHANGE_GRANT),
+  subject_token: z.string().min(1).max(8192),
+  subject_token_type: z
+    .enum([JWT_TOKEN_TYPE, 'urn:ietf:params:oauth:token-type:access_token'])
+    .optional(),
+  audience: z.string().min(1).max(500).optional(),
+  resource: z.string().min(1).max(500).optional(),
+  requested_token_type: z.literal(JWT_TOKEN_TYPE).optional(),
+});
+export type TokenExchangeRequest = z.input<typeof TokenExchangeRequest>;
+
+export const TokenExchangeResponse = z.object({
+  access_token: z.string(),
+  issued_token_type: z.literal(JWT_TOKEN_TYPE),
+  token_type: z.literal('Bearer'),
+  expires_in: z.number().int(),
+});
+export type TokenExchangeResponse = z.infer<typeof TokenExchangeResponse>;
