@@ -150,3 +150,50 @@ export const TokenExchangeResponse = z.object({
   expires_in: z.number().int(),
 });
 export type TokenExchangeResponse = z.infer<typeof TokenExchangeResponse>;
+
+export const PolicyName = AgentName;
+
+export const Policy = z.object({
+  id: z.string(),
+  projectId: z.string(),
+  name: z.string(),
+  description: z.string(),
+  text: z.string().describe('Cedar source: one or more policy statements'),
+  cedarIds: z.array(z.string()).describe('The ids its statements have in decisions: the policy id, or id.0, id.1, … for several'),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type Policy = z.infer<typeof Policy>;
+
+export const SavePolicyRequest = z
+  .object({
+    name: PolicyName,
+    description: z.string().max(2000).default(''),
+    text: z.string().min(1).max(100_000),
+  })
+  .strict();
+export type SavePolicyRequest = z.input<typeof SavePolicyRequest>;
+
+/** "Would this be allowed?": an action to decide, by the saved policies or by draft text. */
+export const PolicyCheckRequest = z
+  .object({
+    kind: ActionKindName,
+    resource: z.string().min(1).max(500),
+    principal: ChainPrincipal.optional().describe('Who acts; defaults to the calling key or credential'),
+    actingFor: ActingFor.optional().describe('The user or service the principal agent acts for'),
+    args: z.unknown().optional(),
+    amountMicros: z.number().int().min(0).optional(),
+    intent: Intent.optional(),
+    delegationDepth: z.number().int().min(-1).max(100).optional(),
+    draft: z.string().max(100_000).optional().describe('Decide with this Cedar text instead of the saved policies'),
+  })
+  .strict();
+export type PolicyCheckRequest = z.input<typeof PolicyCheckRequest>;
+
+export const PolicyDecision = z.object({
+  effect: z.enum(['allow', 'deny', 'require_approval']),
+  policyIds: z.array(z.string()),
+  reason: z.string(),
+  errors: z.array(z.string()).describe('Policies that failed to evaluate (they are skipped)'),
+});
+export type PolicyDecision = z.infer<typeof PolicyDecision>;

@@ -4,6 +4,8 @@ import type { OpenDatabase } from './db/database.js';
 import { healthRoutes } from './health/health-routes.js';
 import { identityRoutes, jwksRoutes } from './identity/identity-routes.js';
 import type { Identity } from './identity/identity-service.js';
+import { policyRoutes } from './policy/policy-routes.js';
+import type { Policies } from './policy/policy-service.js';
 import { ApiError } from './http/api-error.js';
 import { onError } from './http/error-handler.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
@@ -26,6 +28,8 @@ export interface AppDeps {
   logger: Logger;
   /** Agents and credentials; without it, only API keys authenticate. */
   identity?: Identity;
+  /** Cedar policies per project (the authorize stage of `actions` decides with them). */
+  policies?: Policies;
   metrics?: Metrics;
   /** Largest accepted request body; 1 MiB by default. */
   maxBodyBytes?: number;
@@ -65,6 +69,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', tenancyRoutes(deps.tenancy));
   app.route('/', journalRoutes(deps.journal));
   if (deps.identity) app.route('/', identityRoutes(deps.identity));
+  if (deps.policies) app.route('/', policyRoutes(deps.policies));
   app.all('/v1/*', (c) => {
     throw new ApiError('not_found', `No route ${c.req.method} ${c.req.path}. The API is described at /openapi.json.`);
   });

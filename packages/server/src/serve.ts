@@ -3,10 +3,11 @@ import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { pino, type Logger } from 'pino';
 import { createActionPipeline } from './actions/action-pipeline.js';
-import { defaultPolicyStage } from './actions/default-policy.js';
 import { createApp } from './app.js';
 import { createIdentity } from './identity/identity-service.js';
 import { createSigningKeys } from './identity/signing-keys.js';
+import { cedarPolicyStage, credentialSpendStage } from './policy/policy-stage.js';
+import { createPolicies } from './policy/policy-service.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import type { ServerConfig } from './config.js';
 import { openDatabase } from './db/database.js';
@@ -34,8 +35,13 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   const tenancy = createTenancy({ db: database.db, journal });
   const signingKeys = createSigningKeys({ db: database.db });
   const identity = createIdentity({ db: database.db, journal, signingKeys });
+  const policies = createPolicies({ db: database.db, journal });
+  const actions = createActionPipeline({
+    db: database.db,
+    journal,
+    stages: [cedarPolicyStage({ policies, identity }), credentialSpendStage(identity)],
+  });
   const traces = createTraces({ db: database.db, blobs });
-  const actions = createActionPipeline({ db: database.db, journal, stages: [defaultPolicyStage()] });
   let bootstrap: { createdKey: string | null };
   try {
     bootstrap = await tenancy.bootstrap({ adminKey: config.adminKey });
@@ -54,6 +60,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     traces,
     actions,
     identity,
+    policies,
     logger,
     maxBodyBytes: config.maxBodyBytes,
     webDir: config.webDir,

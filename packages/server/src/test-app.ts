@@ -1,9 +1,10 @@
 import { pino } from 'pino';
 import { createActionPipeline } from './actions/action-pipeline.js';
-import { defaultPolicyStage } from './actions/default-policy.js';
 import { createApp } from './app.js';
 import { createIdentity } from './identity/identity-service.js';
 import { createSigningKeys } from './identity/signing-keys.js';
+import { cedarPolicyStage, credentialSpendStage } from './policy/policy-stage.js';
+import { createPolicies } from './policy/policy-service.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import { openTestDatabase, type TestDialect } from './db/test-databases.js';
 import { createJournal } from './journal/journal-service.js';
@@ -18,10 +19,15 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
   const blobs = createBlobStore({ dir: database.blobDir });
   const journal = createJournal({ db: database.db, blobs });
   const traces = createTraces({ db: database.db, blobs });
-  const actions = createActionPipeline({ db: database.db, journal, stages: [defaultPolicyStage()] });
   const tenancy = createTenancy({ db: database.db, journal });
   const signingKeys = createSigningKeys({ db: database.db });
   const identity = createIdentity({ db: database.db, journal, signingKeys });
+  const policies = createPolicies({ db: database.db, journal });
+  const actions = createActionPipeline({
+    db: database.db,
+    journal,
+    stages: [cedarPolicyStage({ policies, identity }), credentialSpendStage(identity)],
+  });
   await tenancy.bootstrap({ adminKey: ADMIN_KEY });
   const app = createApp({
     database,
@@ -30,6 +36,7 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
     traces,
     actions,
     identity,
+    policies,
     logger: pino({ level: process.env.HANGAR_TEST_LOG ?? 'silent' }),
     webDir: null,
     maxBodyBytes: options.maxBodyBytes,
@@ -59,7 +66,7 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
     return { status: res.status, json, text, headers: res.headers };
   }
 
-  return { app, database, journal, tenancy, traces, actions, identity, signingKeys, request, close: () => database.close() };
+  return { app, database, journal, tenancy, traces, actions, identity, signingKeys, policies, request, close: () => database.close() };
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;

@@ -101,4 +101,14 @@ export interface Database {
     expires_at: string;
     revoked_at: string | null;
   };
+  policies: {
+    id: string;
+    project_id: string;
+    name: string;
+    description: string;
+    /** Cedar source: one or more policy statements */
+    text: string;
+    created_at: string;
+    updated_at: string;
+  };
 }

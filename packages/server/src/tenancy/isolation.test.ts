@@ -12,6 +12,7 @@ describe('project isolation, route by route', () => {
   let blobShaA: string;
   let agentA: { id: string };
   let credentialA: { token: string; credential: { id: string } };
+  let policyA: { id: string };
 
   const snapshotA = async () => {
     const db = t.database.db;
@@ -20,7 +21,8 @@ describe('project isolation, route by route', () => {
     const project = await db.selectFrom('projects').selectAll().where('id', '=', 'proj_default').executeTakeFirst();
     const agents = await db.selectFrom('agents').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const credentials = await db.selectFrom('credentials').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
-    return JSON.stringify({ keys, events, project, agents, credentials });
+    const policies = await db.selectFrom('policies').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    return JSON.stringify({ keys, events, project, agents, credentials, policies });
   };
 
   beforeAll(async () => {
@@ -40,6 +42,7 @@ describe('project isolation, route by route', () => {
         body: { actingFor: { type: 'user', id: 'alice' }, scopes: { models: ['*'], tools: ['*'], actions: ['*'] }, spendCapMicros: 100 },
       })
     ).json;
+    policyA = (await t.request('POST', '/v1/policies', { body: { name: 'tools', text: 'permit(principal, action == Action::"tool.call", resource);' } })).json;
   });
   afterAll(async () => {
     await t.close();
@@ -163,6 +166,35 @@ describe('project isolation, route by route', () => {
       });
       expect([res.status, res.json.error.code]).toEqual([401, 'credential_invalid']);
       await unchanged(before);
+    },
+    'GET /v1/policies': async () => {
+      expect((await asB('GET', '/v1/policies')).json.policies).toEqual([]);
+    },
+    'GET /v1/policies/schema': async () => {
+      expect((await asB('GET', '/v1/policies/schema')).status).toBe(200);
+    },
+    'POST /v1/policies': async (before) => {
+      expect((await asB('POST', '/v1/policies', { name: 'tools', text: 'forbid(principal, action, resource);' })).status).toBe(201);
+      await unchanged(before);
+    },
+    'GET /v1/policies/{id}': async () => notFound('GET', `/v1/policies/${policyA.id}`),
+    'PUT /v1/policies/{id}': async (before) => {
+      await notFound('PUT', `/v1/policies/${policyA.id}`, { name: 'tools', text: 'forbid(principal, action, resource);' });
+      await unchanged(before);
+    },
+    'DELETE /v1/policies/{id}': async (before) => {
+      await notFound('DELETE', `/v1/policies/${policyA.id}`);
+      await unchanged(before);
+    },
+    'POST /v1/policies/validate': async () => {
+      expect((await asB('POST', '/v1/policies/validate', { text: 'permit(principal, action, resource);' })).json.ok).toBe(true);
+    },
+    'POST /v1/policies/check': async () => {
+      const body = { kind: 'tool.call', resource: 'search', principal: { type: 'agent', id: agentA.id } };
+      expect((await t.request('POST', '/v1/policies/check', { body })).json.policyIds).toEqual([policyA.id]);
+      const b = (await asB('POST', '/v1/policies/check', body)).json;
+      expect(b.effect).toBe('deny'); // B's own policies decide (B has none allowing tools)
+      expect(b.policyIds).not.toContain(policyA.id);
     },
   };
 

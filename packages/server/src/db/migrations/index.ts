@@ -3,6 +3,7 @@ import type { ColumnTypes } from '../dialects/dialect.js';
 import * as initial from './001-initial.js';
 import * as traces from './002-traces.js';
 import * as identity from './007-identity.js';
+import * as policy from './008-policy.js';
 
 // Migrations see the schema as it was then, not today's Database type.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, HangarMigration> = {
   '001-initial': initial,
   '002-traces': traces,
   '007-identity': identity,
+  '008-policy': policy,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1)!;
