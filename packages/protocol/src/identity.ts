@@ -197,3 +197,45 @@ export const PolicyDecision = z.object({
   errors: z.array(z.string()).describe('Policies that failed to evaluate (they are skipped)'),
 });
 export type PolicyDecision = z.infer<typeof PolicyDecision>;
+
+export const APPROVAL_STATUSES = ['pending', 'approved', 'denied', 'expired', 'used'] as const;
+
+export const Approval = z.object({
+  id: z.string(),
+  projectId: z.string(),
+  status: z.enum(APPROVAL_STATUSES),
+  kind: ActionKindName,
+  resource: z.string(),
+  args: z.unknown().describe('The arguments of the action awaiting approval'),
+  argsSha256: z.string(),
+  costMicros: z.number().int().nullable().describe('The most the action may cost'),
+  actor: z.object({ principals: z.array(ChainPrincipal), keyId: z.string().optional(), credentialId: z.string().optional() }),
+  reason: z.string().describe('Why approval is needed: the policies that asked for it'),
+  policyIds: z.array(z.string()),
+  requestedAt: Timestamp,
+  expiresAt: Timestamp.describe('A request not decided by then expires'),
+  decidedBy: z.string().nullable(),
+  decidedAt: Timestamp.nullable(),
+  note: z.string().nullable(),
+  token: z
+    .string()
+    .nullable()
+    .describe('Once approved: the signed decision record; present it as "x-hangar-approval" to run the action, once'),
+  validUntil: Timestamp.nullable().describe('An approval not used by then is useless'),
+  usedAt: Timestamp.nullable(),
+});
+export type Approval = z.infer<typeof Approval>;
+
+export const DecideApprovalRequest = z.object({ note: z.string().max(2000).optional() }).strict();
+export type DecideApprovalRequest = z.input<typeof DecideApprovalRequest>;
+
+export const ApprovalWebhook = z.object({
+  url: z.string().url().nullable(),
+  secret: z.string().nullable().describe('Shown when the webhook is set: the HMAC-SHA256 key of "x-hangar-signature"'),
+});
+export type ApprovalWebhook = z.infer<typeof ApprovalWebhook>;
+
+export const SetApprovalWebhookRequest = z
+  .object({ url: z.string().url().max(2000).regex(/^https?:\/\//, 'http or https').nullable() })
+  .strict();
+export type SetApprovalWebhookRequest = z.input<typeof SetApprovalWebhookRequest>;

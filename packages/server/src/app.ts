@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { ActionPipeline } from './actions/action-pipeline.js';
 import type { OpenDatabase } from './db/database.js';
+import { approvalsRoutes } from './approvals/approvals-routes.js';
+import type { Approvals } from './approvals/approvals-service.js';
 import { healthRoutes } from './health/health-routes.js';
 import { identityRoutes, jwksRoutes } from './identity/identity-routes.js';
 import type { Identity } from './identity/identity-service.js';
@@ -30,6 +32,8 @@ export interface AppDeps {
   identity?: Identity;
   /** Cedar policies per project (the authorize stage of `actions` decides with them). */
   policies?: Policies;
+  /** Approval requests and signed decisions. */
+  approvals?: Approvals;
   metrics?: Metrics;
   /** Largest accepted request body; 1 MiB by default. */
   maxBodyBytes?: number;
@@ -70,6 +74,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', journalRoutes(deps.journal));
   if (deps.identity) app.route('/', identityRoutes(deps.identity));
   if (deps.policies) app.route('/', policyRoutes(deps.policies));
+  if (deps.approvals) app.route('/', approvalsRoutes(deps.approvals));
   app.all('/v1/*', (c) => {
     throw new ApiError('not_found', `No route ${c.req.method} ${c.req.path}. The API is described at /openapi.json.`);
   });

@@ -4,6 +4,8 @@ import { serve } from '@hono/node-server';
 import { pino, type Logger } from 'pino';
 import { createActionPipeline } from './actions/action-pipeline.js';
 import { createApp } from './app.js';
+import { createApprovals } from './approvals/approvals-service.js';
+import { createWebhookSender } from './approvals/webhooks.js';
 import { createIdentity } from './identity/identity-service.js';
 import { createSigningKeys } from './identity/signing-keys.js';
 import { cedarPolicyStage, credentialSpendStage } from './policy/policy-stage.js';
@@ -36,10 +38,11 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   const signingKeys = createSigningKeys({ db: database.db });
   const identity = createIdentity({ db: database.db, journal, signingKeys });
   const policies = createPolicies({ db: database.db, journal });
+  const approvals = createApprovals({ db: database.db, journal, signingKeys, webhooks: createWebhookSender({ logger }) });
   const actions = createActionPipeline({
     db: database.db,
     journal,
-    stages: [cedarPolicyStage({ policies, identity }), credentialSpendStage(identity)],
+    stages: [cedarPolicyStage({ policies, identity, approvals: approvals.gate }), credentialSpendStage(identity)],
   });
   const traces = createTraces({ db: database.db, blobs });
   let bootstrap: { createdKey: string | null };
@@ -61,6 +64,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     actions,
     identity,
     policies,
+    approvals,
     logger,
     maxBodyBytes: config.maxBodyBytes,
     webDir: config.webDir,

@@ -1,6 +1,8 @@
 import { pino } from 'pino';
 import { createActionPipeline } from './actions/action-pipeline.js';
 import { createApp } from './app.js';
+import { createApprovals } from './approvals/approvals-service.js';
+import { createWebhookSender } from './approvals/webhooks.js';
 import { createIdentity } from './identity/identity-service.js';
 import { createSigningKeys } from './identity/signing-keys.js';
 import { cedarPolicyStage, credentialSpendStage } from './policy/policy-stage.js';
@@ -23,10 +25,11 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
   const signingKeys = createSigningKeys({ db: database.db });
   const identity = createIdentity({ db: database.db, journal, signingKeys });
   const policies = createPolicies({ db: database.db, journal });
+  const approvals = createApprovals({ db: database.db, journal, signingKeys, webhooks: createWebhookSender({ retryDelaysMs: [50, 100, 200] }) });
   const actions = createActionPipeline({
     db: database.db,
     journal,
-    stages: [cedarPolicyStage({ policies, identity }), credentialSpendStage(identity)],
+    stages: [cedarPolicyStage({ policies, identity, approvals: approvals.gate }), credentialSpendStage(identity)],
   });
   await tenancy.bootstrap({ adminKey: ADMIN_KEY });
   const app = createApp({
@@ -37,6 +40,7 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
     actions,
     identity,
     policies,
+    approvals,
     logger: pino({ level: process.env.HANGAR_TEST_LOG ?? 'silent' }),
     webDir: null,
     maxBodyBytes: options.maxBodyBytes,
@@ -66,7 +70,7 @@ export async function createTestApp(dialect: TestDialect = 'sqlite', options: { 
     return { status: res.status, json, text, headers: res.headers };
   }
 
-  return { app, database, journal, tenancy, traces, actions, identity, signingKeys, policies, request, close: () => database.close() };
+  return { app, database, journal, tenancy, traces, actions, identity, signingKeys, policies, approvals, request, close: () => database.close() };
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;

@@ -14,7 +14,7 @@ describe('migrations', () => {
       const t = await openTestDatabase(dialect);
       opened.push(t);
       expect(await pendingMigrations(t.db, t.types)).toEqual([]);
-      expect(LATEST_MIGRATION).toBe('008-policy');
+      expect(LATEST_MIGRATION).toBe('009-approvals');
     });
   }
 

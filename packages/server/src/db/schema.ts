@@ -111,4 +111,31 @@ export interface Database {
     created_at: string;
     updated_at: string;
   };
+  approvals: {
+    id: string;
+    project_id: string;
+    /** pending → approved | denied | expired; approved → used */
+    status: string;
+    kind: string;
+    resource: string;
+    args_sha256: string;
+    /** canonical JSON of the arguments, for the approver to read */
+    args: string;
+    cost_micros: number | string | null;
+    /** JSON ActorChain */
+    actor: string;
+    reason: string;
+    /** JSON array */
+    policy_ids: string;
+    requested_at: string;
+    expires_at: string;
+    decided_by: string | null;
+    decided_at: string | null;
+    note: string | null;
+    /** the signed decision record (a JWS) */
+    decision_token: string | null;
+    valid_until: string | null;
+    used_at: string | null;
+  };
+  approval_webhooks: { project_id: string; url: string; secret: string; created_at: string };
 }

@@ -13,6 +13,7 @@ describe('project isolation, route by route', () => {
   let agentA: { id: string };
   let credentialA: { token: string; credential: { id: string } };
   let policyA: { id: string };
+  let approvalA: string;
 
   const snapshotA = async () => {
     const db = t.database.db;
@@ -22,7 +23,9 @@ describe('project isolation, route by route', () => {
     const agents = await db.selectFrom('agents').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const credentials = await db.selectFrom('credentials').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const policies = await db.selectFrom('policies').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
-    return JSON.stringify({ keys, events, project, agents, credentials, policies });
+    const approvals = await db.selectFrom('approvals').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const webhooks = await db.selectFrom('approval_webhooks').selectAll().where('project_id', '=', 'proj_default').execute();
+    return JSON.stringify({ keys, events, project, agents, credentials, policies, approvals, webhooks });
   };
 
   beforeAll(async () => {
@@ -43,6 +46,11 @@ describe('project isolation, route by route', () => {
       })
     ).json;
     policyA = (await t.request('POST', '/v1/policies', { body: { name: 'tools', text: 'permit(principal, action == Action::"tool.call", resource);' } })).json;
+    await t.request('POST', '/v1/policies', { body: { name: 'pay', text: '@effect("require_approval")\npermit(principal, action == Action::"payment.create", resource);' } });
+    await t.request('PUT', '/v1/approvals/webhook', { body: { url: 'http://127.0.0.1:9/a-only' } });
+    const payment = { kind: 'payment.create' as const, resource: 'acme', projectId: 'proj_default', args: { amount: 1 }, actor: { principals: [{ type: 'key' as const, id: 'key_a' }] } };
+    approvalA = await t.actions.run(payment, async () => ({ value: '', costMicros: 0 })).catch((e: { details: { approvalId: string } }) => e.details.approvalId);
+    expect(approvalA).toMatch(/^apr_/);
   });
   afterAll(async () => {
     await t.close();
@@ -195,6 +203,25 @@ describe('project isolation, route by route', () => {
       const b = (await asB('POST', '/v1/policies/check', body)).json;
       expect(b.effect).toBe('deny'); // B's own policies decide (B has none allowing tools)
       expect(b.policyIds).not.toContain(policyA.id);
+    },
+    'GET /v1/approvals': async () => {
+      expect((await asB('GET', '/v1/approvals')).json.approvals).toEqual([]);
+    },
+    'GET /v1/approvals/{id}': async () => notFound('GET', `/v1/approvals/${approvalA}`),
+    'POST /v1/approvals/{id}/approve': async (before) => {
+      await notFound('POST', `/v1/approvals/${approvalA}/approve`);
+      await unchanged(before);
+    },
+    'POST /v1/approvals/{id}/deny': async (before) => {
+      await notFound('POST', `/v1/approvals/${approvalA}/deny`);
+      await unchanged(before);
+    },
+    'GET /v1/approvals/webhook': async () => {
+      expect((await asB('GET', '/v1/approvals/webhook')).json.url).toBeNull();
+    },
+    'PUT /v1/approvals/webhook': async (before) => {
+      expect((await asB('PUT', '/v1/approvals/webhook', { url: 'http://127.0.0.1:9/b' })).status).toBe(200);
+      await unchanged(before);
     },
   };
 

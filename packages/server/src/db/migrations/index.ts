@@ -4,6 +4,7 @@ import * as initial from './001-initial.js';
 import * as traces from './002-traces.js';
 import * as identity from './007-identity.js';
 import * as policy from './008-policy.js';
+import * as approvals from './009-approvals.js';
 
 // Migrations see the schema as it was then, not today's Database type.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, HangarMigration> = {
   '002-traces': traces,
   '007-identity': identity,
   '008-policy': policy,
+  '009-approvals': approvals,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1)!;
