@@ -1,4 +1,6 @@
 import { Command, CommanderError } from 'commander';
+import { approvalsCommand } from './commands/approvals.js';
+import { auditCommand } from './commands/audit.js';
 import { doctorCommand } from './commands/doctor.js';
 import { keysCommand } from './commands/keys.js';
 import { upCommand } from './commands/up.js';
@@ -11,7 +13,9 @@ const program = new Command('hangar')
   .exitOverride()
   .addCommand(upCommand())
   .addCommand(keysCommand())
-  .addCommand(doctorCommand());
+  .addCommand(doctorCommand())
+  .addCommand(approvalsCommand())
+  .addCommand(auditCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -14,11 +14,12 @@ import type {
   Whoami,
 } from '@hangar/protocol';
 import { HangarError, errorFromResponse } from './errors.js';
+import { identityMethods } from './identity.js';
 
 export interface ClientOptions {
   /** Where Hangar listens, e.g. `http://127.0.0.1:7070`. */
   baseUrl: string;
-  /** An API key (`hk_…`). */
+  /** An API key (`hk_…`) or an agent credential (a JWT). */
   apiKey: string;
   /** A fetch implementation; the global one by default. */
   fetch?: typeof fetch;
@@ -85,6 +86,7 @@ export function createClient(options: ClientOptions) {
       verify: (stream?: string) => call<VerifyReport>('POST', '/v1/journal/verify', stream ? { stream } : {}),
       applyRetention: () => call<RetentionReport>('POST', '/v1/journal/retention'),
     },
+    ...identityMethods(call),
   };
 }
 
