@@ -130,7 +130,18 @@ const INSERT_COLUMNS = 'project_id, stream, seq, type, actor, time, payload, pay
 /** The raw row with the time taken at insert, as the journal does. */
 function rawValues(row: RawRow): unknown[] {
   const [projectId, stream, seq, type, actor, payload, payloadSha256, prevHash, hash] = row;
-  return [projectId, stream, seq, type, actor, new Date().toISOString(), payload, payloadSha256, prevHash, hash];
+  return [
+    projectId,
+    stream,
+    seq,
+    type,
+    actor,
+    new Date().toISOString(),
+    payload,
+    payloadSha256,
+    prevHash,
+    hash,
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -140,7 +151,12 @@ function journalTarget(opened: OpenDatabase, w: Workload, cleanup: () => Promise
   const journal = createJournal({ db: opened.db, blobs: createBlobStore({ dir: opened.blobDir }) });
   return {
     write: (i) =>
-      journal.append({ projectId: PROJECT, stream: w.streams[i]!, actor: ACTOR, events: [{ type: TYPE, payload: w.payloads[i] }] }),
+      journal.append({
+        projectId: PROJECT,
+        stream: w.streams[i]!,
+        actor: ACTOR,
+        events: [{ type: TYPE, payload: w.payloads[i] }],
+      }),
     close: async () => {
       await opened.close();
       await cleanup();
@@ -177,8 +193,11 @@ async function sqliteTarget(side: Side, w: Workload): Promise<Target> {
   const raw = new SQLite(path.join(dir, 'hangar.db'));
   for (const p of pragmas) raw.pragma(p);
   const check = SQLITE_PRAGMAS.map((p) => `${p}=${String(raw.pragma(p, { simple: true }))}`);
-  if (check.join() !== pragmas.join()) throw new Error(`raw SQLite pragmas ${check.join()} differ from Hangar's ${pragmas.join()}`);
-  const insert = raw.prepare(`insert into journal_events (${INSERT_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  if (check.join() !== pragmas.join())
+    throw new Error(`raw SQLite pragmas ${check.join()} differ from Hangar's ${pragmas.join()}`);
+  const insert = raw.prepare(
+    `insert into journal_events (${INSERT_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
   return {
     write: (i) => {
       insert.run(...rawValues(w.rows[i]!));
@@ -214,7 +233,9 @@ async function postgresTarget(side: Side, w: Workload): Promise<Target> {
   await migrateToLatest(opened.db, opened.types);
   if (side === 'journal') {
     // open every pooled connection now, so no pass pays for connecting
-    await Promise.all(Array.from({ length: PG_POOL_SIZE }, () => sql`select pg_sleep(0.01)`.execute(opened.db)));
+    await Promise.all(
+      Array.from({ length: PG_POOL_SIZE }, () => sql`select pg_sleep(0.01)`.execute(opened.db)),
+    );
     return journalTarget(opened, w, dropSchema);
   }
 
@@ -254,7 +275,13 @@ async function drive(target: Target, n: number, concurrency: number): Promise<nu
   return (performance.now() - start) / 1000;
 }
 
-async function pass(dialect: Dialect, side: Side, w: Workload, n: number, concurrency: number): Promise<number> {
+async function pass(
+  dialect: Dialect,
+  side: Side,
+  w: Workload,
+  n: number,
+  concurrency: number,
+): Promise<number> {
   const target = await (dialect === 'sqlite' ? sqliteTarget(side, w) : postgresTarget(side, w));
   try {
     return await drive(target, n, concurrency);
@@ -290,9 +317,17 @@ async function measure(dialect: Dialect, n: number): Promise<Result[]> {
       for (const side of round % 2 === 0 ? (['journal', 'raw'] as const) : (['raw', 'journal'] as const)) {
         seconds[side].push(await pass(dialect, side, w, n, scenario.concurrency));
       }
-      progress(`${dialect} ${scenario.name} round ${round + 1}/${ROUNDS}: journal ${rate(n, seconds.journal.at(-1)!)}/s, raw ${rate(n, seconds.raw.at(-1)!)}/s`);
+      progress(
+        `${dialect} ${scenario.name} round ${round + 1}/${ROUNDS}: journal ${rate(n, seconds.journal.at(-1)!)}/s, raw ${rate(n, seconds.raw.at(-1)!)}/s`,
+      );
     }
-    results.push({ dialect, scenario: scenario.name, events: n, journal: median(seconds.journal), raw: median(seconds.raw) });
+    results.push({
+      dialect,
+      scenario: scenario.name,
+      events: n,
+      journal: median(seconds.journal),
+      raw: median(seconds.raw),
+    });
   }
   return results;
 }
@@ -307,7 +342,9 @@ async function postgresReachable(): Promise<string | null> {
     const r = rows[0]!;
     return `PostgreSQL ${r.v} (fsync=${r.f}, synchronous_commit=${r.s})`;
   } catch (error) {
-    progress(`postgres: skipped — cannot connect to ${redact(PG_URL)} (${(error as Error).message}); set HANGAR_BENCH_PG_URL`);
+    progress(
+      `postgres: skipped — cannot connect to ${redact(PG_URL)} (${(error as Error).message}); set HANGAR_BENCH_PG_URL`,
+    );
     return null;
   } finally {
     await c.end().catch(() => {});
@@ -322,7 +359,16 @@ function rate(n: number, seconds: number): string {
 }
 
 function table(results: Result[]): string {
-  const head = ['dialect', 'scenario', 'events', 'journal s', 'journal ev/s', 'raw s', 'raw ev/s', 'journal/raw'];
+  const head = [
+    'dialect',
+    'scenario',
+    'events',
+    'journal s',
+    'journal ev/s',
+    'raw s',
+    'raw ev/s',
+    'journal/raw',
+  ];
   const body = results.map((r) => [
     r.dialect,
     r.scenario,
@@ -334,8 +380,9 @@ function table(results: Result[]): string {
     (r.raw / r.journal).toFixed(2),
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...body.map((row) => row[c]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((x, c) => (c < 2 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join(' | ')} |`;
-  const rule = `|${widths.map((w, c) => (c < 2 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((x, c) => (c < 2 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join(' | ')} |`;
+  const rule = `| ${widths.map((w, c) => (c < 2 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`;
   return [line(head), rule, ...body.map(line)].join('\n');
 }
 
@@ -390,11 +437,19 @@ async function main(): Promise<void> {
   console.log('journal append throughput: Hangar journal vs raw inserts of the same rows, same driver');
   console.log(`date:    ${new Date().toISOString()}`);
   console.log(`node:    ${process.version} (${process.platform}/${process.arch})`);
-  console.log(`cpu:     ${cpus[0]?.model ?? 'unknown'} × ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`);
-  console.log(`sqlite:  ${sqliteVersion()}, files in ${os.tmpdir()}, Hangar's pragmas (WAL, synchronous=NORMAL)`);
+  console.log(
+    `cpu:     ${cpus[0]?.model ?? 'unknown'} × ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`,
+  );
+  console.log(
+    `sqlite:  ${sqliteVersion()}, files in ${os.tmpdir()}, Hangar's pragmas (WAL, synchronous=NORMAL)`,
+  );
   const pgVersion = await postgresReachable();
-  console.log(`postgres: ${pgVersion ? `${pgVersion} at ${redact(PG_URL)}, pool ${PG_POOL_SIZE}` : 'skipped (unreachable)'}`);
-  console.log(`workload: 1 event (~${canonicalJson(payloadOf(0)).length} B payload) per append, ${STREAMS} streams round-robin, median of ${ROUNDS} pass(es) after a warm-up\n`);
+  console.log(
+    `postgres: ${pgVersion ? `${pgVersion} at ${redact(PG_URL)}, pool ${PG_POOL_SIZE}` : 'skipped (unreachable)'}`,
+  );
+  console.log(
+    `workload: 1 event (~${canonicalJson(payloadOf(0)).length} B payload) per append, ${STREAMS} streams round-robin, median of ${ROUNDS} pass(es) after a warm-up\n`,
+  );
 
   const results = await measure('sqlite', N_SQLITE);
   if (pgVersion) results.push(...(await measure('postgres', N_POSTGRES)));
@@ -402,7 +457,9 @@ async function main(): Promise<void> {
   console.log(`\n${table(results)}\n`);
   for (const r of results) {
     const ratio = r.raw / r.journal;
-    console.log(`goal journal/raw ≥ ${GOAL.toFixed(2)}: ${r.dialect} ${r.scenario} ${ratio.toFixed(2)} ${ratio >= GOAL ? 'met' : 'NOT met'}`);
+    console.log(
+      `goal journal/raw ≥ ${GOAL.toFixed(2)}: ${r.dialect} ${r.scenario} ${ratio.toFixed(2)} ${ratio >= GOAL ? 'met' : 'NOT met'}`,
+    );
   }
   console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }

@@ -20,7 +20,9 @@ if (!name || !available.includes(name)) {
   const why = name ? `unknown benchmark "${name}"` : 'no benchmark named';
   console.error(`bench: ${why}.`);
   console.error('usage: npm run bench -- <name> [args…]');
-  console.error(available.length ? `available: ${available.join(', ')}` : `no *${SUFFIX} files in ${benchDir}`);
+  console.error(
+    available.length ? `available: ${available.join(', ')}` : `no *${SUFFIX} files in ${benchDir}`,
+  );
   process.exit(1);
 }
 

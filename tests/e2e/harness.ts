@@ -70,7 +70,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     process: child,
     output: () => output,
     async stop({ keepData = false } = {}) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      if (!child.killed && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const code = await exited;
       if (!keepData) rmSync(dataDir, { recursive: true, force: true });
       return code;

@@ -1,6 +1,18 @@
 /**
  * @hangar/sdk — what agent code, the CLI and the UI import to talk to Hangar.
+ *
+ * Tracing lives in `@hangar/sdk/tracing` (setup, exporter, helpers, client wrappers). The helpers
+ * and wrappers, which need only `@opentelemetry/api` and run anywhere (browsers and edge runtimes
+ * included), are exported here too; the exporter and `setupHangarTracing` are Node-side and are
+ * exported from `@hangar/sdk/tracing` only, so they never reach a browser bundle.
  */
 export { createClient } from './client.js';
 export type { ClientOptions, HangarClient } from './client.js';
 export { HangarError } from './errors.js';
+export { withSpan, traced, traceTool } from './tracing/spans.js';
+export type { SpanOptions } from './tracing/spans.js';
+export { wrapOpenAI } from './tracing/openai.js';
+export { wrapAnthropic } from './tracing/anthropic.js';
+export { aiSdkTelemetry } from './tracing/ai-sdk.js';
+export type { AiSdkTelemetryOptions, AiSdkTelemetrySettings } from './tracing/ai-sdk.js';
+export type { WrapOptions } from './tracing/genai.js';

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { serve } from '@hono/node-server';
 import { pino, type Logger } from 'pino';
 import { createActionPipeline } from './actions/action-pipeline.js';
@@ -72,18 +72,14 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
   });
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({
-      fetch: async (req, env) => {
-        inFlight++;
-        try {
-          return await app.fetch(req, env);
-        } finally {
-          if (--inFlight === 0) idle?.();
-        }
-      },
-      port: config.port,
-      hostname: config.host,
-    }) as Server;
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
+    // In flight until the response is written out, not just until the handler returns it.
+    s.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+      inFlight++;
+      res.once('close', () => {
+        if (--inFlight === 0) idle?.();
+      });
+    });
     s.once('listening', () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) => {
       reject(
@@ -122,6 +118,7 @@ export async function startServer(config: ServerConfig, options: { logger?: Logg
     close() {
       closing ??= (async () => {
         shuttingDown = true;
+        logger.info({ inFlight }, 'shutting down');
         clearInterval(retention);
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();

@@ -18,6 +18,17 @@ describe('migrations', () => {
     });
   }
 
+  it.runIf(process.env.HANGAR_TEST_PG_URL)('keep two Hangars in two schemas of one Postgres database apart', async () => {
+    // Kysely looked for its bookkeeping tables in every schema: the second schema found the first's
+    // and skipped creating its own, then failed ("hangar_migrations_lock does not exist").
+    const first = await openTestDatabase('postgres');
+    opened.push(first);
+    const second = await openTestDatabase('postgres');
+    opened.push(second);
+    expect(await pendingMigrations(second.db, second.types)).toEqual([]);
+    expect(await second.db.selectFrom('journal_events').selectAll().execute()).toEqual([]);
+  });
+
   it.runIf(process.env.HANGAR_TEST_PG_URL)('are safe when several pools migrate at once (Postgres advisory lock)', async () => {
     const t = await openTestDatabase('postgres');
     opened.push(t);

@@ -40,24 +40,44 @@ export function createJournal(options: JournalOptions) {
   const heads = new Map<string, Head | null>();
   const headKey = (projectId: string, stream: string) => `${projectId}\u0000${stream}`;
 
+  // Appends to one stream from this process take turns, so they never race each other for the head
+  // (other processes still can: the guarded insert and a retry settle that).
+  const tails = new Map<string, Promise<unknown>>();
+  function oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const run = (tails.get(key) ?? Promise.resolve()).then(work, work);
+    const tail = run.catch(() => {});
+    tails.set(key, tail);
+    void tail.then(() => {
+      if (tails.get(key) === tail) tails.delete(key);
+    });
+    return run;
+  }
+
   function remember(key: string, head: Head | null) {
     heads.delete(key);
     heads.set(key, head);
     if (heads.size > HEAD_CACHE_SIZE) heads.delete(heads.keys().next().value!);
   }
 
-  async function appendIn(trx: Kysely<Database>, input: AppendInput): Promise<AppendedEvent[]> {
+  interface Prepared {
+    type: string;
+    json: string;
+    inline: boolean;
+    payloadSha256: string;
+  }
+
+  function prepare(input: AppendInput): Prepared[] {
+    return input.events.map((e) => {
+      const json = canonicalJson(e.payload ?? null);
+      return { type: e.type, json, inline: Buffer.byteLength(json) <= inlineLimit, payloadSha256: sha256Hex(json) };
+    });
+  }
+
+  async function appendIn(trx: Kysely<Database>, input: AppendInput, prepared: Prepared[]): Promise<AppendedEvent[]> {
     const store = createJournalStore(trx);
     const key = headKey(input.projectId, input.stream);
     const actor = canonicalJson(input.actor);
-    const prepared = [];
-    for (const e of input.events) {
-      const json = canonicalJson(e.payload ?? null);
-      const payloadSha256 = sha256Hex(json);
-      const inline = Buffer.byteLength(json) <= inlineLimit;
-      if (!inline) await blobs.put(trx, Buffer.from(json), payloadSha256);
-      prepared.push({ type: e.type, payload: inline ? json : null, payloadSha256 });
-    }
+    for (const p of prepared) if (!p.inline) await blobs.put(trx, Buffer.from(p.json), p.payloadSha256);
 
     let head = heads.has(key) ? heads.get(key)! : await store.head(input.projectId, input.stream);
     if (input.expectedSeq !== undefined && (head?.seq ?? 0) !== input.expectedSeq) {
@@ -95,7 +115,7 @@ export function createJournal(options: JournalOptions) {
           type: p.type,
           actor,
           time,
-          payload: p.payload,
+          payload: p.inline ? p.json : null,
           payload_sha256: p.payloadSha256,
           prev_hash: prevHash,
           hash,
@@ -179,8 +199,16 @@ export function createJournal(options: JournalOptions) {
      * transaction (a key created and its journal event commit together).
      */
     async append(input: AppendInput, trx?: Kysely<Database>): Promise<AppendedEvent[]> {
-      if (trx) return appendIn(trx, input);
-      return db.transaction().execute((t) => appendIn(t, input));
+      // Inside a caller's transaction the append cannot wait its turn: the transaction may hold the
+      // connection the turn ahead of it needs.
+      const prepared = prepare(input);
+      if (trx) return appendIn(trx, input, prepared);
+      // One event with an inline payload is one guarded INSERT, atomic on its own: no transaction
+      // needed (bench/journal: begin + commit were two of the three statements of an append).
+      const single = prepared.length === 1 && prepared[0]!.inline;
+      return oneAtATime(headKey(input.projectId, input.stream), () =>
+        single ? appendIn(db, input, prepared) : db.transaction().execute((t) => appendIn(t, input, prepared)),
+      );
     },
 
     async read(projectId: string, stream: string, afterSeq: number, limit: number) {

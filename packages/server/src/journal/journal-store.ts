@@ -39,66 +39,26 @@ export function createJournalStore(db: Kysely<Database>) {
      * database itself keeps the chain gap-free and unforked, across processes. False when it lost.
      */
     async insertAfter(row: EventRow, prev: Head | null): Promise<boolean> {
-      const values = db.selectNoFrom([
-        sql<string>`cast(${row.project_id} as text)`.as('project_id'),
-        sql<string>`cast(${row.stream} as text)`.as('stream'),
-        sql<number>`cast(${row.seq} as integer)`.as('seq'),
-        sql<string>`cast(${row.type} as text)`.as('type'),
-        sql<string>`cast(${row.actor} as text)`.as('actor'),
-        sql<string>`cast(${row.time} as text)`.as('time'),
-        sql<string | null>`cast(${row.payload} as text)`.as('payload'),
-        sql<string>`cast(${row.payload_sha256} as text)`.as('payload_sha256'),
-        sql<string | null>`cast(${row.prev_hash} as text)`.as('prev_hash'),
-        sql<string>`cast(${row.hash} as text)`.as('hash'),
-      ]);
-      const guarded = values.where(({ exists, not, or, selectFrom }) => {
-        if (prev === null) {
-          return not(
-            exists(
-              selectFrom('journal_anchors')
-                .select('seq')
-                .where('project_id', '=', row.project_id)
-                .where('stream', '=', row.stream),
-            ),
-          );
-        }
-        return or([
-          exists(
-            selectFrom('journal_events')
-              .select('seq')
-              .where('project_id', '=', row.project_id)
-              .where('stream', '=', row.stream)
-              .where('seq', '=', prev.seq)
-              .where('hash', '=', prev.hash),
-          ),
-          exists(
-            selectFrom('journal_anchors')
-              .select('seq')
-              .where('project_id', '=', row.project_id)
-              .where('stream', '=', row.stream)
-              .where('seq', '=', prev.seq)
-              .where('hash', '=', prev.hash),
-          ),
-        ]);
-      });
-      const result = await db
-        .insertInto('journal_events')
-        .columns([
-          'project_id',
-          'stream',
-          'seq',
-          'type',
-          'actor',
-          'time',
-          'payload',
-          'payload_sha256',
-          'prev_hash',
-          'hash',
-        ])
-        .expression(guarded)
-        .onConflict((oc) => oc.columns(['project_id', 'stream', 'seq']).doNothing())
-        .executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+      // One hand-written statement: the query builder took ~50 µs to build this same text on every
+      // append (bench/journal); a template builds in ~2 µs. Casts let Postgres type the SELECT's values.
+      const { project_id: project, stream } = row;
+      const guard =
+        prev === null
+          ? sql`not exists (select 1 from journal_anchors where project_id = ${project} and stream = ${stream})`
+          : sql`(exists (select 1 from journal_events where project_id = ${project} and stream = ${stream}
+                   and seq = ${prev.seq} and hash = ${prev.hash})
+              or exists (select 1 from journal_anchors where project_id = ${project} and stream = ${stream}
+                   and seq = ${prev.seq} and hash = ${prev.hash}))`;
+      const result = await sql`
+        insert into journal_events
+          (project_id, stream, seq, type, actor, time, payload, payload_sha256, prev_hash, hash)
+        select cast(${project} as text), cast(${stream} as text), cast(${row.seq} as integer),
+          cast(${row.type} as text), cast(${row.actor} as text), cast(${row.time} as text),
+          cast(${row.payload} as text), cast(${row.payload_sha256} as text), cast(${row.prev_hash} as text),
+          cast(${row.hash} as text)
+        where ${guard}
+        on conflict (project_id, stream, seq) do nothing`.execute(db);
+      return Number(result.numAffectedRows ?? 0) === 1;
     },
 
     async read(projectId: string, stream: string, afterSeq: number, limit: number): Promise<EventRow[]> {

@@ -1,9 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 
-/** Column types that differ between databases; the only dialect facts migrations may use. */
+/** What differs between databases that migrations need to know: column types, and schemas. */
 export interface ColumnTypes {
   bytes: 'blob' | 'bytea';
+  /** Postgres has schemas: migration bookkeeping must stay in the current one (see migrations/index.ts). */
+  hasSchemas: boolean;
 }
 
 /** An open database: the one thing outside this folder that knows which database it is. */

@@ -104,7 +104,7 @@ export function openPglite(dir: string | null = null, shared?: PGlite): OpenData
   return {
     db,
     describe: `pglite ${dir ?? '(memory)'}`,
-    types: { bytes: 'bytea' },
+    types: { bytes: 'bytea', hasSchemas: true },
     blobDir: null,
     close: () => db.destroy(),
   };

@@ -31,7 +31,7 @@ export function openPostgres(url: string, options: PostgresOptions = {}): OpenDa
   return {
     db,
     describe: `postgres ${redact(url)}${options.schema ? ` schema ${options.schema}` : ''}`,
-    types: { bytes: 'bytea' },
+    types: { bytes: 'bytea', hasSchemas: true },
     blobDir: null,
     close: () => db.destroy(),
   };

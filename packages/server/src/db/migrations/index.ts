@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import type { ColumnTypes } from '../dialects/dialect.js';
 import * as initial from './001-initial.js';
 import * as traces from './002-traces.js';
@@ -25,14 +25,20 @@ const MIGRATIONS: Record<string, HangarMigration> = {
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1)!;
 
-function migrator(db: AnyDb, types: ColumnTypes): Migrator {
+async function migrator(db: AnyDb, types: ColumnTypes): Promise<Migrator> {
   const migrations: Record<string, Migration> = {};
   for (const [name, m] of Object.entries(MIGRATIONS)) migrations[name] = { up: (d) => m.up(d, types) };
+  // Kysely decides whether its bookkeeping tables exist by looking in every schema unless told which:
+  // with two Hangars in one Postgres database (two schemas), the second would skip creating its own.
+  const schema = types.hasSchemas
+    ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
+    : undefined;
   return new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
     migrationTableName: 'hangar_migrations',
     migrationLockTableName: 'hangar_migrations_lock',
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
 }
 
@@ -41,13 +47,13 @@ function migrator(db: AnyDb, types: ColumnTypes): Migrator {
  * lock for the duration (a Postgres advisory lock; on SQLite the write lock of the transaction).
  */
 export async function migrateToLatest(db: AnyDb, types: ColumnTypes): Promise<string[]> {
-  const { error, results } = await migrator(db, types).migrateToLatest();
+  const { error, results } = await (await migrator(db, types)).migrateToLatest();
   if (error) throw new Error(`database migration failed: ${(error as Error).message}`, { cause: error });
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
 /** Names of migrations not yet applied (empty when the schema is current). */
 export async function pendingMigrations(db: AnyDb, types: ColumnTypes): Promise<string[]> {
-  const all = await migrator(db, types).getMigrations();
+  const all = await (await migrator(db, types)).getMigrations();
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import * as main from '@hangar/sdk';
+import * as tracing from '@hangar/sdk/tracing';
+
+describe('entry points', () => {
+  it('@hangar/sdk/tracing has the whole tracing API', () => {
+    expect(Object.keys(tracing).sort()).toEqual([
+      'HangarExporter',
+      'HangarSpanProcessor',
+      'aiSdkTelemetry',
+      'setupHangarTracing',
+      'traceTool',
+      'traced',
+      'withSpan',
+      'wrapAnthropic',
+      'wrapOpenAI',
+    ]);
+  });
+
+  it('@hangar/sdk has the browser-safe helpers and wrappers, the same functions, and no exporter', () => {
+    for (const name of [
+      'withSpan',
+      'traced',
+      'traceTool',
+      'wrapOpenAI',
+      'wrapAnthropic',
+      'aiSdkTelemetry',
+    ] as const) {
+      expect(main[name]).toBe(tracing[name]);
+    }
+    expect(Object.keys(main)).not.toContain('HangarExporter');
+    expect(Object.keys(main)).not.toContain('setupHangarTracing');
+  });
+});
