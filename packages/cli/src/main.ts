@@ -1,4 +1,6 @@
 import { Command, CommanderError } from 'commander';
+import { approvalsCommand } from './commands/approvals.js';
+import { auditCommand } from './commands/audit.js';
 import { doctorCommand } from './commands/doctor.js';
 import { keysCommand } from './commands/keys.js';
 import { ledgerCommand } from './commands/ledger.js';
@@ -13,7 +15,9 @@ const program = new Command('hangar')
   .addCommand(upCommand())
   .addCommand(keysCommand())
   .addCommand(ledgerCommand())
-  .addCommand(doctorCommand());
+  .addCommand(doctorCommand())
+  .addCommand(approvalsCommand())
+  .addCommand(auditCommand());
 
 try {
   await program.parseAsync(process.argv);

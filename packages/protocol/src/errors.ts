@@ -18,6 +18,21 @@ export const ERROR_CODES = {
   forbidden: { status: 403, summary: "The key's role does not allow this operation." },
   /** Policy refused the action (or no policy allows it: tools, code execution and payments are denied by default). */
   policy_denied: { status: 403, summary: 'Policy does not allow this action.' },
+  /** The credential (a JWT) is malformed, forged, signed by an unknown key, not yet valid, for another audience, or unknown. */
+  credential_invalid: { status: 401, summary: 'The credential is not valid.' },
+  /** The credential has expired: ask for a new one. */
+  credential_expired: { status: 401, summary: 'The credential has expired.' },
+  /** The credential, one it was delegated from, or its agent was revoked. */
+  credential_revoked: { status: 401, summary: 'The credential was revoked.' },
+  /** A delegation asked for more than the delegating credential has (scopes, spend cap or lifetime). */
+  delegation_escalation: { status: 403, summary: 'A delegated credential can only narrow, never widen.' },
+  /** The action is outside the intent its credential or run declared. */
+  intent_violation: { status: 403, summary: 'The action is outside the declared intent.' },
+  /** The action would take the credential (or one it was delegated from) past its spend cap. */
+  spend_cap_exceeded: { status: 403, summary: "The action would exceed the credential's spend cap." },
+  /** Policy allows the action once approved; `details.approvalId` names the request to wait on. */
+  /** The presented approval is forged, expired, already used, denied, or for a different action or arguments. */
+  approval_invalid: { status: 403, summary: 'The approval does not allow this action.' },
   /** The resource does not exist in this project (or belongs to another one). */
   not_found: { status: 404, summary: 'The resource was not found in this project.' },
   /** The HTTP method is not supported on this path. */

@@ -10,3 +10,4 @@ export * from './ledger.js';
 export * from './payments.js';
 export * from './prices.js';
 export * from './gateway.js';
+export * from './identity.js';

@@ -37,11 +37,12 @@ import type {
   Whoami,
 } from '@hangar/protocol';
 import { HangarError, errorFromResponse } from './errors.js';
+import { identityMethods } from './identity.js';
 
 export interface ClientOptions {
   /** Where Hangar listens, e.g. `http://127.0.0.1:7070`. */
   baseUrl: string;
-  /** An API key (`hk_…`). */
+  /** An API key (`hk_…`) or an agent credential (a JWT). */
   apiKey: string;
   /** A fetch implementation; the global one by default. */
   fetch?: typeof fetch;
@@ -175,6 +176,7 @@ export function createClient(options: ClientOptions) {
       reserve: (request: ReserveRequest) => call<Reservation>('POST', '/v1/budgets/reserve', request),
       settle: (request: SettleRequest) => call<Settlement>('POST', '/v1/budgets/settle', request),
     },
+    ...identityMethods(call),
   };
 }
 

@@ -1,5 +1,8 @@
 import type { Logger } from 'pino';
+import { approvalsRoutes } from './approvals/approvals-routes.js';
 import { healthRoutes } from './health/health-routes.js';
+import { identityRoutes, jwksRoutes } from './identity/identity-routes.js';
+import { policyRoutes } from './policy/policy-routes.js';
 import { ApiError } from './http/api-error.js';
 import { onError } from './http/error-handler.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
@@ -44,13 +47,21 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', healthRoutes({ database: deps.database, metrics, isShuttingDown: deps.isShuttingDown ?? (() => false) }));
 
+  app.route('/', jwksRoutes(deps.identity));
+
   const bodyLimit = limitBody(deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   // OTLP batches are larger than API calls: /v1/traces applies its own limit
   app.use('/v1/*', (c, next) => (c.req.path === '/v1/traces' ? next() : bodyLimit(c, next)));
   app.use('/v1/*', async (c, next) => {
     const bearer = c.req.header('authorization')?.match(/^Bearer\s+(.+)$/i)?.[1];
     // x-api-key is how the Anthropic SDK sends its key, so it can be pointed at the gateway unchanged
-    c.set('auth', await deps.tenancy.authenticate(bearer ?? c.req.header('x-hangar-key') ?? c.req.header('x-api-key')));
+    const presented = bearer ?? c.req.header('x-hangar-key') ?? c.req.header('x-api-key');
+    c.set(
+      'auth',
+      presented && looksLikeJwt(presented)
+        ? await deps.identity.authenticate(presented)
+        : await deps.tenancy.authenticate(presented),
+    );
     await next();
   });
   app.route('/', tenancyRoutes(deps.tenancy));
@@ -62,6 +73,9 @@ export function createApp(deps: AppDeps) {
   app.route('/', otlpRoutes(deps.traces, { maxBodyBytes: deps.maxTraceBodyBytes ?? DEFAULT_MAX_TRACE_BODY_BYTES }));
   app.route('/', pricingRoutes(deps.pricing));
   app.route('/', gatewayRoutes(deps.gateway));
+  app.route('/', identityRoutes(deps.identity));
+  app.route('/', policyRoutes(deps.policies));
+  app.route('/', approvalsRoutes(deps.approvals));
   app.all('/v1/*', (c) => {
     throw new ApiError('not_found', `No route ${c.req.method} ${c.req.path}. The API is described at /openapi.json.`);
   });
@@ -78,7 +92,7 @@ export function createApp(deps: AppDeps) {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
     scheme: 'bearer',
-    description: 'An API key (hk_…)',
+    description: 'An API key (hk_…) or an agent credential (a JWT)',
   });
 
   app.route('/', webRoutes(deps.webDir ?? null));
@@ -87,3 +101,8 @@ export function createApp(deps: AppDeps) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** A compact JWS (three base64url parts, the last possibly empty) rather than an hk_ key. */
+function looksLikeJwt(value: string): boolean {
+  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(value);
+}

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { createActionPipeline } from './actions/action-pipeline.js';
-import { defaultPolicyStage } from './actions/default-policy.js';
+import { createApprovals } from './approvals/approvals-service.js';
+import { createWebhookSender } from './approvals/webhooks.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import { budgetHoldStage } from './budgets/budget-stage.js';
 import { createBudgets } from './budgets/budgets-service.js';
@@ -8,10 +9,14 @@ import type { OpenDatabase } from './db/database.js';
 import { createGateway, type GatewayHooks } from './gateway/gateway-service.js';
 import { gatewayHooksFromStages } from './gateway/gateway-stages.js';
 import { createSecretBox } from './gateway/secret-box.js';
+import { createIdentity } from './identity/identity-service.js';
+import { createSigningKeys } from './identity/signing-keys.js';
 import { createJournal } from './journal/journal-service.js';
 import { createLedger } from './ledger/ledger-service.js';
 import { createSandboxRail, type SandboxRailOptions } from './payments/payment-rail.js';
 import { createPayments } from './payments/payments-service.js';
+import { cedarPolicyStage, credentialSpendStage } from './policy/policy-stage.js';
+import { createPolicies } from './policy/policy-service.js';
 import { createPricing } from './pricing/pricing.js';
 import { createTenancy } from './tenancy/tenancy-service.js';
 import { createTraceQuery } from './traces/trace-query-service.js';
@@ -27,6 +32,8 @@ export interface ServicesOptions {
   secret?: string | undefined;
   /** Replaces the pipeline's stages in the gateway (tests). */
   gatewayHooks?: GatewayHooks;
+  /** Delays between retries of approval webhooks (tests shorten them). */
+  approvalWebhookRetryDelaysMs?: number[];
 }
 
 /**
@@ -34,13 +41,8 @@ export interface ServicesOptions {
  * benchmarks hand to `createApp`. Dependencies are passed by hand, in the order they need each other.
  * Throws when HANGAR_SECRET is set but too short.
  */
-export function createServices({
-  database,
-  logger,
-  sandboxRail = {},
-  secret,
-  gatewayHooks,
-}: ServicesOptions) {
+export function createServices(options: ServicesOptions) {
+  const { database, logger, sandboxRail = {}, secret, gatewayHooks } = options;
   const { db } = database;
   const blobs = createBlobStore({ dir: database.blobDir });
   const journal = createJournal({ db, blobs });
@@ -52,7 +54,21 @@ export function createServices({
   const webhooks = createWebhooks({ db, logger });
   const budgets = createBudgets({ db, ledger, webhooks, logger });
   const payments = createPayments({ db, ledger, rail: createSandboxRail({ db, ...sandboxRail }), logger });
-  const stages = [defaultPolicyStage(), budgetHoldStage(budgets)];
+  const signingKeys = createSigningKeys({ db });
+  const identity = createIdentity({ db, journal, signingKeys });
+  const policies = createPolicies({ db, journal });
+  const approvals = createApprovals({
+    db,
+    journal,
+    signingKeys,
+    webhooks: createWebhookSender({ logger, retryDelaysMs: options.approvalWebhookRetryDelaysMs }),
+  });
+  // The action path: authorize (credential scopes, intent, Cedar, approvals) → spend caps → budget hold.
+  const stages = [
+    cedarPolicyStage({ policies, identity, approvals: approvals.gate }),
+    credentialSpendStage(identity),
+    budgetHoldStage(budgets),
+  ];
   const actions = createActionPipeline({ db, journal, stages });
   const gateway = createGateway({
     db,
@@ -74,6 +90,10 @@ export function createServices({
     webhooks,
     budgets,
     payments,
+    signingKeys,
+    identity,
+    policies,
+    approvals,
     actions,
     gateway,
   };

@@ -13,7 +13,13 @@ export async function createTestApp(
 ) {
   const database = await openTestDatabase(dialect);
   const logger = pino({ level: process.env.HANGAR_TEST_LOG ?? 'silent' });
-  const services = createServices({ database, logger, secret: options.secret, gatewayHooks: options.gatewayHooks });
+  const services = createServices({
+    database,
+    logger,
+    secret: options.secret,
+    gatewayHooks: options.gatewayHooks,
+    approvalWebhookRetryDelaysMs: [50, 100, 200],
+  });
   await services.tenancy.bootstrap({ adminKey: ADMIN_KEY });
   const app = createApp({
     ...services,

@@ -15,6 +15,7 @@ import {
 import { EmptyState } from './empty-state.js';
 import { ErrorMessage } from './error-message.js';
 import { Field } from './field.js';
+import { AgentsPage, ApprovalsPage, PoliciesPage } from './identity-pages.js';
 import { SecretBox } from './secret-box.js';
 import { Settings } from './settings.js';
 import { Traces } from './traces.js';
@@ -142,6 +143,12 @@ export function Shell({
           )
         ) : route === 'traces' ? (
           <Traces client={client} />
+        ) : route === 'agents' ? (
+          <AgentsPage client={client} />
+        ) : route === 'policies' ? (
+          <PoliciesPage client={client} />
+        ) : route === 'approvals' ? (
+          <ApprovalsPage client={client} />
         ) : (
           <EmptyState pillar={route} />
         )}

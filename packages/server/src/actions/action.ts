@@ -37,8 +37,11 @@ export interface Action {
   maxCostMicros?: number;
   idempotencyKey?: string;
   run?: { runId: string; stepId: string };
+  /** What the run declared it is going to do (an Intent); actions outside it are refused. */
   intent?: unknown;
   trace?: { traceId: string; spanId: string };
+  /** A signed approval (x-hangar-approval) for exactly this action, when policy requires one. */
+  approval?: string;
 }
 
 /** What policy said. `policyIds` are the policies that determined it (empty for a default). */

@@ -201,4 +201,78 @@ export interface Database {
   };
   gateway_routes: { project_id: string; name: string; config: string; created_at: string; updated_at: string };
   gateway_answers: { project_id: string; request_sha256: string; stream: string; seq: number; created_at: string };
+  agents: {
+    id: string;
+    project_id: string;
+    name: string;
+    owner: string;
+    description: string;
+    /** JSON object of string labels */
+    labels: string;
+    created_at: string;
+    revoked_at: string | null;
+  };
+  signing_keys: { kid: string; public_jwk: string; private_jwk: string; created_at: string; retired_at: string | null };
+  credentials: {
+    /** the JWT id (jti) */
+    id: string;
+    project_id: string;
+    agent_id: string;
+    /** the credential this one was delegated or exchanged from */
+    parent_id: string | null;
+    /** JSON array of every credential id above this one, root first */
+    ancestors: string;
+    kind: string;
+    audience: string;
+    acting_for: string;
+    /** JSON ActorChain principals, outermost first */
+    actor_chain: string;
+    /** JSON Scopes */
+    scopes: string;
+    spend_cap_micros: number | string;
+    spent_micros: number | string;
+    /** JSON Intent or null */
+    intent: string | null;
+    issued_by: string;
+    issued_at: string;
+    expires_at: string;
+    revoked_at: string | null;
+  };
+  policies: {
+    id: string;
+    project_id: string;
+    name: string;
+    description: string;
+    /** Cedar source: one or more policy statements */
+    text: string;
+    created_at: string;
+    updated_at: string;
+  };
+  approvals: {
+    id: string;
+    project_id: string;
+    /** pending → approved | denied | expired; approved → used */
+    status: string;
+    kind: string;
+    resource: string;
+    args_sha256: string;
+    /** canonical JSON of the arguments, for the approver to read */
+    args: string;
+    cost_micros: number | string | null;
+    /** JSON ActorChain */
+    actor: string;
+    reason: string;
+    /** JSON array */
+    policy_ids: string;
+    requested_at: string;
+    expires_at: string;
+    decided_by: string | null;
+    decided_at: string | null;
+    note: string | null;
+    /** the signed decision record (a JWS) */
+    decision_token: string | null;
+    valid_until: string | null;
+    used_at: string | null;
+  };
+  approval_webhooks: { project_id: string; url: string; secret: string; created_at: string };
 }

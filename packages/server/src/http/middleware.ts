@@ -43,11 +43,19 @@ export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
   });
 }
 
-/** Route middleware: the authenticated key's role must grant the permission. */
+/** What an agent credential may do on API routes; its scopes and policy decide the rest. */
+const CREDENTIAL_PERMISSIONS: ReadonlySet<Permission> = new Set(['read', 'ingest']);
+
+/** Route middleware: the authenticated key's role (or the credential) must grant the permission. */
 export function requires(permission: Permission): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const { role } = c.get('auth');
-    if (!roleAllows(role, permission)) {
+    const { role, credential } = c.get('auth');
+    if (credential && !CREDENTIAL_PERMISSIONS.has(permission)) {
+      throw new ApiError('forbidden', `A credential can read and ingest; this needs '${permission}' permission (use an API key).`, {
+        details: { role: 'credential', needs: permission },
+      });
+    }
+    if (!credential && !roleAllows(role, permission)) {
       throw new ApiError('forbidden', `A key with role '${role}' cannot do this; it needs '${permission}' permission.`, {
         details: { role, needs: permission },
       });

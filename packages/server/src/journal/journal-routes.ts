@@ -9,6 +9,7 @@ import {
   VerifyReport,
 } from '@hangar/protocol';
 import { ApiError } from '../http/api-error.js';
+import { journalActorOf } from '../http/app-env.js';
 import { requires } from '../http/middleware.js';
 import { createRouter, errorResponses, jsonBody, jsonResponse } from '../http/openapi.js';
 import type { Journal } from './journal-service.js';
@@ -101,7 +102,7 @@ export function journalRoutes(journal: Journal) {
       const events = await journal.append({
         projectId: auth.project.id,
         stream,
-        actor: { type: 'key', id: auth.key.id },
+        actor: journalActorOf(auth),
         events: body.events,
         expectedSeq: body.expectedSeq,
       });

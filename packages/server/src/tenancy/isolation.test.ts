@@ -20,6 +20,10 @@ describe('project isolation, route by route', () => {
   let mandateA: { id: string };
   let paymentA: { id: string };
   const human = generateKeyPairSync('ed25519');
+  let agentA: { id: string };
+  let credentialA: { token: string; credential: { id: string } };
+  let policyA: { id: string };
+  let approvalA: string;
 
   const snapshotA = async () => {
     const db = t.database.db;
@@ -37,7 +41,12 @@ describe('project isolation, route by route', () => {
         db.selectFrom(table).selectAll().where('project_id', '=', 'proj_default').execute(),
       ),
     );
-    return JSON.stringify({ keys, events, project, accounts, transfers, budgets, payments, mandates, limits, gateway });
+    const agents = await db.selectFrom('agents').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const credentials = await db.selectFrom('credentials').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const policies = await db.selectFrom('policies').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const approvals = await db.selectFrom('approvals').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const webhooks = await db.selectFrom('approval_webhooks').selectAll().where('project_id', '=', 'proj_default').execute();
+    return JSON.stringify({ keys, events, project, accounts, transfers, budgets, payments, mandates, limits, gateway, agents, credentials, policies, approvals, webhooks });
   };
 
   beforeAll(async () => {
@@ -108,6 +117,18 @@ describe('project isolation, route by route', () => {
     expect((await t.request('PUT', '/v1/gateway/providers/secretprov', { body: { type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1' } })).status).toBe(200);
     expect((await t.request('PUT', '/v1/gateway/routes/secret-route', { body: { targets: ['hangar/echo'], cache: { ttlSeconds: 600 } } })).status).toBe(200);
     expect((await t.request('POST', '/v1/chat/completions', { body: askA })).status).toBe(200);
+    agentA = (await t.request('POST', '/v1/agents', { body: { name: 'a-agent', owner: 'a' } })).json;
+    credentialA = (
+      await t.request('POST', `/v1/agents/${agentA.id}/credentials`, {
+        body: { actingFor: { type: 'user', id: 'alice' }, scopes: { models: ['*'], tools: ['*'], actions: ['*'] }, spendCapMicros: 100 },
+      })
+    ).json;
+    policyA = (await t.request('POST', '/v1/policies', { body: { name: 'tools', text: 'permit(principal, action == Action::"tool.call", resource);' } })).json;
+    await t.request('POST', '/v1/policies', { body: { name: 'pay', text: '@effect("require_approval")\npermit(principal, action == Action::"payment.create", resource);' } });
+    await t.request('PUT', '/v1/approvals/webhook', { body: { url: 'http://127.0.0.1:9/a-only' } });
+    const payment = { kind: 'payment.create' as const, resource: 'acme', projectId: 'proj_default', args: { amount: 1 }, actor: { principals: [{ type: 'key' as const, id: 'key_a' }] } };
+    approvalA = await t.actions.run(payment, async () => ({ value: '', costMicros: 0 })).catch((e: { details: { approvalId: string } }) => e.details.approvalId);
+    expect(approvalA).toMatch(/^apr_/);
   });
   afterAll(async () => {
     await t.close();
@@ -117,6 +138,15 @@ describe('project isolation, route by route', () => {
   type Case = (before: string) => Promise<void>;
   const asB = (method: string, path: string, body?: unknown) => t.request(method, path, { key: keyB, body });
   const unchanged = async (before: string) => expect(await snapshotA()).toBe(before);
+  const notFound = async (method: string, path: string, body?: unknown) => {
+    const res = await asB(method, path, body);
+    expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
+  };
+  const credentialB = async () => {
+    const agentB = (await asB('POST', '/v1/agents', { name: `b-${Math.random().toString(36).slice(2, 8)}`, owner: 'b' })).json;
+    const body = { actingFor: { type: 'user', id: 'bob' }, scopes: { models: ['*'], tools: ['*'], actions: ['*'] }, spendCapMicros: 100 };
+    return (await asB('POST', `/v1/agents/${agentB.id}/credentials`, body)).json.token as string;
+  };
 
   const cases: Record<string, Case> = {
     'GET /v1/whoami': async () => {
@@ -299,6 +329,36 @@ describe('project isolation, route by route', () => {
       expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
       await unchanged(before);
     },
+    'POST /v1/agents': async (before) => {
+      expect((await asB('POST', '/v1/agents', { name: 'a-agent', owner: 'b' })).status).toBe(201); // names are per project
+      await unchanged(before);
+    },
+    'GET /v1/agents': async () => {
+      expect((await asB('GET', '/v1/agents')).json.agents.map((a: { id: string }) => a.id)).not.toContain(agentA.id);
+    },
+    'GET /v1/agents/{id}': async () => notFound('GET', `/v1/agents/${agentA.id}`),
+    'DELETE /v1/agents/{id}': async (before) => {
+      await notFound('DELETE', `/v1/agents/${agentA.id}`);
+      await unchanged(before);
+    },
+    'POST /v1/agents/{id}/credentials': async (before) => {
+      await notFound('POST', `/v1/agents/${agentA.id}/credentials`, { actingFor: { type: 'user', id: 'x' }, scopes: {}, spendCapMicros: 1 });
+      await unchanged(before);
+    },
+    'GET /v1/agents/{id}/credentials': async () => notFound('GET', `/v1/agents/${agentA.id}/credentials`),
+    'DELETE /v1/credentials/{id}': async (before) => {
+      await notFound('DELETE', `/v1/credentials/${credentialA.credential.id}`);
+      await unchanged(before);
+      expect((await t.request('GET', '/v1/whoami', { key: credentialA.token })).status).toBe(200);
+    },
+    'POST /v1/credentials/delegate': async (before) => {
+      const res = await t.request('POST', '/v1/credentials/delegate', {
+        key: await credentialB(),
+        body: { agentId: agentA.id, scopes: {}, spendCapMicros: 0 },
+      });
+      expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
+      await unchanged(before);
+    },
     'GET /v1/ledger/transfers': async () => {
       expect((await asB('GET', `/v1/ledger/transfers?accountId=${accountA.id}`)).json.transfers).toEqual([]);
     },
@@ -383,6 +443,63 @@ describe('project isolation, route by route', () => {
     },
     'POST /v1/payments/{id}/refund': async (before) => {
       expect((await asB('POST', `/v1/payments/${paymentA.id}/refund`)).json.error.code).toBe('not_found');
+      await unchanged(before);
+    },
+    'POST /v1/token': async (before) => {
+      const res = await asB('POST', '/v1/token', {
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: credentialA.token,
+        audience: 'tool:search',
+      });
+      expect([res.status, res.json.error.code]).toEqual([401, 'credential_invalid']);
+      await unchanged(before);
+    },
+    'GET /v1/policies': async () => {
+      expect((await asB('GET', '/v1/policies')).json.policies).toEqual([]);
+    },
+    'GET /v1/policies/schema': async () => {
+      expect((await asB('GET', '/v1/policies/schema')).status).toBe(200);
+    },
+    'POST /v1/policies': async (before) => {
+      expect((await asB('POST', '/v1/policies', { name: 'tools', text: 'forbid(principal, action, resource);' })).status).toBe(201);
+      await unchanged(before);
+    },
+    'GET /v1/policies/{id}': async () => notFound('GET', `/v1/policies/${policyA.id}`),
+    'PUT /v1/policies/{id}': async (before) => {
+      await notFound('PUT', `/v1/policies/${policyA.id}`, { name: 'tools', text: 'forbid(principal, action, resource);' });
+      await unchanged(before);
+    },
+    'DELETE /v1/policies/{id}': async (before) => {
+      await notFound('DELETE', `/v1/policies/${policyA.id}`);
+      await unchanged(before);
+    },
+    'POST /v1/policies/validate': async () => {
+      expect((await asB('POST', '/v1/policies/validate', { text: 'permit(principal, action, resource);' })).json.ok).toBe(true);
+    },
+    'POST /v1/policies/check': async () => {
+      const body = { kind: 'tool.call', resource: 'search', principal: { type: 'agent', id: agentA.id } };
+      expect((await t.request('POST', '/v1/policies/check', { body })).json.policyIds).toEqual([policyA.id]);
+      const b = (await asB('POST', '/v1/policies/check', body)).json;
+      expect(b.effect).toBe('deny'); // B's own policies decide (B has none allowing tools)
+      expect(b.policyIds).not.toContain(policyA.id);
+    },
+    'GET /v1/approvals': async () => {
+      expect((await asB('GET', '/v1/approvals')).json.approvals).toEqual([]);
+    },
+    'GET /v1/approvals/{id}': async () => notFound('GET', `/v1/approvals/${approvalA}`),
+    'POST /v1/approvals/{id}/approve': async (before) => {
+      await notFound('POST', `/v1/approvals/${approvalA}/approve`);
+      await unchanged(before);
+    },
+    'POST /v1/approvals/{id}/deny': async (before) => {
+      await notFound('POST', `/v1/approvals/${approvalA}/deny`);
+      await unchanged(before);
+    },
+    'GET /v1/approvals/webhook': async () => {
+      expect((await asB('GET', '/v1/approvals/webhook')).json.url).toBeNull();
+    },
+    'PUT /v1/approvals/webhook': async (before) => {
+      expect((await asB('PUT', '/v1/approvals/webhook', { url: 'http://127.0.0.1:9/b' })).status).toBe(200);
       await unchanged(before);
     },
   };

@@ -2,11 +2,14 @@ import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import type { ColumnTypes } from '../dialects/dialect.js';
 import * as initial from './001-initial.js';
 import * as traces from './002-traces.js';
+import * as prices from './003-prices.js';
 import * as traceIndexes from './004-trace-indexes.js';
+import * as gateway from './005-gateway.js';
 import * as ledger from './006-ledger.js';
 import * as payments from './007-payments.js';
-import * as prices from './003-prices.js';
-import * as gateway from './005-gateway.js';
+import * as identity from './008-identity.js';
+import * as policy from './009-policy.js';
+import * as approvals from './010-approvals.js';
 
 // Migrations see the schema as it was then, not today's Database type.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -22,9 +25,12 @@ const MIGRATIONS: Record<string, HangarMigration> = {
   '002-traces': traces,
   '003-prices': prices,
   '004-trace-indexes': traceIndexes,
+  '005-gateway': gateway,
   '006-ledger': ledger,
   '007-payments': payments,
-  '005-gateway': gateway,
+  '008-identity': identity,
+  '009-policy': policy,
+  '010-approvals': approvals,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1)!;
