@@ -48,7 +48,12 @@ describe('gateway calls through the action stages', () => {
     });
     await ask(100);
     const events = (await t.journal.read('proj_default', 'gateway', 0, 100)).events;
-    const call = events.at(-1)!.payload as { kind: string; decision: { effect: string }; hold: { amountMicros: number } | null; costMicros: number };
+    const call = events.at(-1)!.payload as {
+      kind: string;
+      decision: { effect: string };
+      hold: { amountMicros: number } | null;
+      costMicros: number;
+    };
     expect(call.kind).toBe('model.call');
     expect(call.decision.effect).toBe('allow');
     // gpt-4o-mini is priced: the hold was the worst case (100 output tokens at $0.60/M and more), the charge the actual
@@ -77,7 +82,32 @@ describe('gateway calls through the action stages', () => {
     expect(err?.code).toBe('budget_exceeded');
     expect(JSON.stringify(err?.error)).toContain('tiny');
     expect(fake.requests.length).toBe(before);
-    const last = (await t.journal.read('proj_default', 'gateway', 0, 100)).events.at(-1)!.payload as { status: string; error: { code: string } };
+    const last = (await t.journal.read('proj_default', 'gateway', 0, 100)).events.at(-1)!.payload as {
+      status: string;
+      error: { code: string };
+    };
     expect([last.status, last.error.code]).toEqual(['error', 'budget_exceeded']);
+  });
+
+  it('authorizes model calls with Cedar: a forbid refuses, recorded with the policy that decided', async () => {
+    const policy = await t.request('POST', '/v1/policies', {
+      body: {
+        name: 'no-mini',
+        text: 'forbid(principal, action == Action::"model.call", resource == Model::"fakeai/gpt-4o-mini");',
+      },
+    });
+    expect(policy.status, policy.text).toBe(201);
+    const before = fake.requests.length;
+    const err = await ask(10).then(
+      () => null,
+      (e: unknown) => e as { status: number; code: string },
+    );
+    expect([err?.status, err?.code]).toEqual([403, 'policy_denied']);
+    expect(fake.requests.length).toBe(before);
+    const last = (await t.journal.read('proj_default', 'gateway', 0, 100)).events.at(-1)!.payload as {
+      decision: { effect: string; policyIds: string[] };
+    };
+    expect(last.decision).toMatchObject({ effect: 'deny', policyIds: [policy.json.id] });
+    await t.request('DELETE', `/v1/policies/${policy.json.id}`);
   });
 });

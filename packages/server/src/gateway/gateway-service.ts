@@ -13,7 +13,7 @@ import {
 } from '@hangar/protocol';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../http/api-error.js';
-import type { AuthContext } from '../http/app-env.js';
+import { journalActorOf, type AuthContext } from '../http/app-env.js';
 import type { Journal } from '../journal/journal-service.js';
 import { ADMIN_STREAM } from '../tenancy/tenancy-service.js';
 import type { SpanInput, Traces } from '../traces/traces-service.js';
@@ -526,7 +526,7 @@ export function createGateway(options: GatewayOptions) {
           {
             projectId: call.projectId,
             stream: GATEWAY_STREAM,
-            actor: { type: 'key', id: call.auth.key.id },
+            actor: journalActorOf(call.auth),
             events: [
               {
                 type: 'model.call',

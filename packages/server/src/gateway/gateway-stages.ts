@@ -1,5 +1,6 @@
 import type { ActionContext } from '../actions/action.js';
 import type { Stage } from '../actions/action-pipeline.js';
+import { actorChainOf } from '../http/app-env.js';
 import type { Pricing } from '../pricing/pricing.js';
 import type { GatewayCall, GatewayHooks } from './gateway-service.js';
 
@@ -51,7 +52,7 @@ export function gatewayHooksFromStages(stages: Stage[], pricing: Pricing): Gatew
         action: {
           kind: call.endpoint === 'embeddings' ? 'embedding.call' : 'model.call',
           projectId: call.projectId,
-          actor: { principals: [{ type: 'key', id: call.auth.key.id }], keyId: call.auth.key.id },
+          actor: actorChainOf(call.auth),
           resource: call.model,
           args: call.request,
           maxCostMicros: await worstCase(call),
