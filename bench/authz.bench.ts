@@ -36,19 +36,13 @@ import { compilePolicySet, decide, validatePolicyText, type AgentFacts, type Dec
 import { createPolicies } from '../packages/server/src/policy/policy-service.js';
 import { cedarPolicyStage } from '../packages/server/src/policy/policy-stage.js';
 import { canonicalJson, sha256Hex } from '../packages/server/src/util/hash.js';
+import { median, percentile, positiveInt } from './bench-kit.js';
 
 const N = positiveInt('BENCH_N', 20_000);
 const ACTIONS = positiveInt('BENCH_ACTIONS', 2000);
 const ROUNDS = positiveInt('BENCH_ROUNDS', 3);
 const GOAL_MS = 0.2;
 
-function positiveInt(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (!v) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer`);
-  return n;
-}
 
 const TEAMS = ['search', 'support', 'billing', 'ops', 'research'];
 const TOOLS = ['web_search', 'fetch_url', 'send_email', 'create_ticket', 'query_db', 'shell', 'calendar', 'slack_post', 'jira', 'github'];
@@ -114,14 +108,7 @@ const agents = new Map<string, AgentFacts>(
   ]),
 );
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
-}
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function timeEach(n: number, f: (i: number) => unknown): Promise<{ p50: number; p99: number; perSecond: number }> {
   const samples = new Array<number>(n);

@@ -38,6 +38,7 @@ import { normalizeSpan } from '../packages/server/src/traces/normalize.js';
 import { decodeTraceRequest } from '../packages/server/src/traces/otlp-decode.js';
 import { toSpanRow } from '../packages/server/src/traces/traces-store.js';
 import { canonicalJson, sha256Hex } from '../packages/server/src/util/hash.js';
+import { markdownTable, positiveInt, progress, rate } from './bench-kit.js';
 
 const N = positiveInt('BENCH_N', 20_000);
 const BATCH = positiveInt('BENCH_BATCH', 500);
@@ -130,7 +131,7 @@ function traceSpans(t: number): PlainSpan[] {
 interface PbRoot {
   opentelemetry: { proto: { collector: { trace: { v1: { ExportTraceServiceRequest: { encode(m: object): { finish(): Uint8Array } } } } } } };
 }
-const pb = (createRequire(import.meta.url)('@opentelemetry/otlp-transformer/build/src/generated/root.js') as PbRoot).opentelemetry.proto.collector.trace.v1;
+const pb = (createRequire(new URL('../packages/server/package.json', import.meta.url))('@opentelemetry/otlp-transformer/build/src/generated/root.js') as PbRoot).opentelemetry.proto.collector.trace.v1;
 
 const resource = { attributes: [kv('service.name', 'trip-planner'), kv('telemetry.sdk.language', 'nodejs'), kv('telemetry.sdk.name', 'opentelemetry')] };
 const scope = { name: 'bench', version: '1.0.0' };
@@ -350,9 +351,6 @@ async function measure(w: Workload, encoding: Encoding): Promise<Result> {
 // ---------------------------------------------------------------------------------------------
 // Output
 
-function rate(n: number, seconds: number): string {
-  return Math.round(n / seconds).toLocaleString('en-US');
-}
 
 function table(results: Result[]): string {
   const head = ['encoding', 'spans', 'ingest s', 'ingest spans/s', 'raw s', 'raw spans/s', 'ingest/raw'];
@@ -365,23 +363,10 @@ function table(results: Result[]): string {
     rate(r.spans, r.raw),
     (r.raw / r.ingest).toFixed(2),
   ]);
-  const widths = head.map((h, c) => Math.max(h.length, ...body.map((row) => row[c]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((x, c) => (c < 1 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join(' | ')} |`;
-  const rule = `|${widths.map((wd, c) => (c < 1 ? '-'.repeat(wd + 2) : `${'-'.repeat(wd + 1)}:`)).join('|')}|`;
-  return [line(head), rule, ...body.map(line)].join('\n');
+  return markdownTable(head, body, 1);
 }
 
-function progress(message: string): void {
-  process.stderr.write(`  ${message}\n`);
-}
 
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, not "${raw}"`);
-  return n;
-}
 
 async function cleanUp(): Promise<void> {
   for (const c of [...cleanups]) await c().catch(() => {});

@@ -35,6 +35,7 @@ import { migrateToLatest } from '../packages/server/src/db/migrations/index.js';
 import type { Database } from '../packages/server/src/db/schema.js';
 import { createJournal } from '../packages/server/src/journal/journal-service.js';
 import { canonicalJson, sha256Hex } from '../packages/server/src/util/hash.js';
+import { markdownTable, positiveInt, progress, rate } from './bench-kit.js';
 
 const PG_URL = process.env.HANGAR_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ROUNDS = positiveInt('BENCH_ROUNDS', 3);
@@ -354,9 +355,6 @@ async function postgresReachable(): Promise<string | null> {
 // ---------------------------------------------------------------------------------------------
 // Output
 
-function rate(n: number, seconds: number): string {
-  return Math.round(n / seconds).toLocaleString('en-US');
-}
 
 function table(results: Result[]): string {
   const head = [
@@ -379,11 +377,7 @@ function table(results: Result[]): string {
     rate(r.events, r.raw),
     (r.raw / r.journal).toFixed(2),
   ]);
-  const widths = head.map((h, c) => Math.max(h.length, ...body.map((row) => row[c]!.length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((x, c) => (c < 2 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join(' | ')} |`;
-  const rule = `| ${widths.map((w, c) => (c < 2 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`;
-  return [line(head), rule, ...body.map(line)].join('\n');
+  return markdownTable(head, body, 2);
 }
 
 function sqliteVersion(): string {
@@ -405,17 +399,7 @@ function redact(url: string): string {
   }
 }
 
-function progress(message: string): void {
-  process.stderr.write(`  ${message}\n`);
-}
 
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, not "${raw}"`);
-  return n;
-}
 
 // ---------------------------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ import { openSqlite } from '../packages/server/src/db/dialects/sqlite.js';
 import { migrateToLatest } from '../packages/server/src/db/migrations/index.js';
 import { createLedger, type Ledger } from '../packages/server/src/ledger/ledger-service.js';
 import { sha256Hex } from '../packages/server/src/util/hash.js';
+import { markdownTable, positiveInt, progress, rate } from './bench-kit.js';
 
 const PG_URL = process.env.HANGAR_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ROUNDS = positiveInt('BENCH_ROUNDS', 3);
@@ -278,9 +279,6 @@ async function measure(dialect: Dialect, n: number): Promise<Result[]> {
 // ---------------------------------------------------------------------------------------------
 // Output
 
-function rate(n: number, seconds: number): string {
-  return Math.round(n / seconds).toLocaleString('en-US');
-}
 
 function table(results: Result[]): string {
   const head = ['dialect', 'placement', 'batch', 'pairs', 'ledger pairs/s', 'raw pairs/s', 'ledger/raw'];
@@ -293,10 +291,7 @@ function table(results: Result[]): string {
     rate(r.pairs, r.raw),
     (r.raw / r.ledger).toFixed(2),
   ]);
-  const widths = head.map((h, c) => Math.max(h.length, ...body.map((row) => row[c]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((x, c) => (c < 2 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join(' | ')} |`;
-  const rule = `|${widths.map((w, c) => (c < 2 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
-  return [line(head), rule, ...body.map(line)].join('\n');
+  return markdownTable(head, body, 2);
 }
 
 async function postgresVersion(): Promise<string | null> {
@@ -315,17 +310,7 @@ async function postgresVersion(): Promise<string | null> {
   }
 }
 
-function progress(message: string): void {
-  process.stderr.write(`  ${message}\n`);
-}
 
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, not "${raw}"`);
-  return n;
-}
 
 async function cleanUp(): Promise<void> {
   for (const c of [...cleanups]) await c().catch(() => {});

@@ -32,6 +32,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { HangarExporter, HangarSpanProcessor, traced } from '../packages/sdk/src/tracing/index.js';
+import { positiveInt, progress } from './bench-kit.js';
 
 const N = positiveInt('BENCH_N', 100_000);
 const ROUNDS = positiveInt('BENCH_ROUNDS', 5);
@@ -179,17 +180,7 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)]!;
 };
 
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, not "${raw}"`);
-  return n;
-}
 
-function progress(message: string): void {
-  process.stderr.write(`  ${message}\n`);
-}
 
 async function main(): Promise<void> {
   const cpus = os.cpus();

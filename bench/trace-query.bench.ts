@@ -28,6 +28,7 @@ import { createBlobStore } from '../packages/server/src/blobs/blob-store.js';
 import { openSqlite } from '../packages/server/src/db/dialects/sqlite.js';
 import { migrateToLatest } from '../packages/server/src/db/migrations/index.js';
 import { createTraceQuery, type TraceQuery } from '../packages/server/src/traces/trace-query-service.js';
+import { positiveInt } from './bench-kit.js';
 
 const TRACES = positiveInt('BENCH_TRACES', 100_000);
 const SAMPLES = positiveInt('BENCH_SAMPLES', 200);
@@ -274,12 +275,5 @@ async function measureN(name: string, run: (random: () => number) => Promise<num
   return { name, p50: at(50), p95: at(95), rows: (rows / n).toFixed(0) };
 }
 
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, not ${raw}`);
-  return n;
-}
 
 await main();
