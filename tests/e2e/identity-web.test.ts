@@ -108,4 +108,30 @@ describe('identity and policy in the web UI', () => {
     expect(pageErrors).toEqual([]);
     await close();
   }, 60_000);
+
+  it('shows the audit log and finds an event changed behind its back', async () => {
+    const { page, pageErrors, close } = await signedIn();
+    await nav(page, 'Audit').click();
+    await page.getByRole('button', { name: 'Verify every chain' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toMatch(/^Intact: \d+ events in \d+ streams/);
+
+    await page.getByLabel('Stream prefix').fill('admin');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    const streams = page.getByRole('table', { name: 'Streams' });
+    await streams.getByRole('button', { name: 'Open' }).first().click();
+    const events = page.getByRole('table', { name: 'Events' });
+    await events.waitFor();
+    expect(await events.textContent()).toContain('key.created');
+
+    // someone edits the database directly: the check names the stream and the event
+    const db = new SQLite(path.join(server!.dataDir, 'hangar.db'));
+    db.prepare(`update journal_events set payload = '{"tampered":true}' where stream = 'admin' and seq = 1`).run();
+    db.close();
+    await page.getByRole('button', { name: 'Verify every chain' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('admin at seq 1 (payload mismatch)');
+    await page.screenshot({ path: fileURLToPath(new URL('./artifacts/audit.png', import.meta.url)), fullPage: true });
+    expect(pageErrors).toEqual([]);
+    await close();
+  });
 });
+

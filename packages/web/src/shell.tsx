@@ -15,6 +15,7 @@ import {
 import { EmptyState } from './empty-state.js';
 import { ErrorMessage } from './error-message.js';
 import { Field } from './field.js';
+import { AuditPage } from './audit.js';
 import { AgentsPage, ApprovalsPage, PoliciesPage } from './identity-pages.js';
 import { SecretBox } from './secret-box.js';
 import { Settings } from './settings.js';
@@ -29,6 +30,7 @@ export const PILLARS = [
   { id: 'spend', label: 'Spend' },
   { id: 'evals', label: 'Evals' },
   { id: 'approvals', label: 'Approvals' },
+  { id: 'audit', label: 'Audit' },
   { id: 'settings', label: 'Settings' },
 ] as const;
 
@@ -149,6 +151,8 @@ export function Shell({
           <PoliciesPage client={client} />
         ) : route === 'approvals' ? (
           <ApprovalsPage client={client} />
+        ) : route === 'audit' ? (
+          <AuditPage client={client} />
         ) : (
           <EmptyState pillar={route} />
         )}
