@@ -3,7 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
 import { createClient } from '@hangar/sdk';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, openPage } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from './harness.js';
 
@@ -14,13 +15,11 @@ let server: TestServer | undefined;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  if (!existsSync(DIST_INDEX)) throw new Error(`The web UI is not built (${DIST_INDEX} is missing). Run \`npm run build -w @hangar/web\` first.`);
-  await Promise.all([
-    startServer().then((s) => (server = s)),
-    chromium
-      .launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'] })
-      .then((b) => (browser = b)),
-  ]);
+  if (!existsSync(DIST_INDEX))
+    throw new Error(
+      `The web UI is not built (${DIST_INDEX} is missing). Run \`npm run build -w @hangar/web\` first.`,
+    );
+  await Promise.all([startServer().then((s) => (server = s)), launchChromium().then((b) => (browser = b))]);
 });
 
 afterAll(async () => {
@@ -29,25 +28,29 @@ afterAll(async () => {
 });
 
 async function signedIn(): Promise<{ page: Page; pageErrors: Error[]; close: () => Promise<void> }> {
-  const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(5_000);
-  const pageErrors: Error[] = [];
-  page.on('pageerror', (error) => pageErrors.push(error));
-  await page.goto(server!.url);
+  const { page, pageErrors, close } = await openPage(browser!, server!.url);
   await page.getByLabel('API key', { exact: true }).fill(server!.adminKey);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  return { page, pageErrors, close: () => context.close() };
+  return { page, pageErrors, close };
 }
 
-const nav = (page: Page, pillar: string) => page.getByRole('navigation', { name: 'Pillars' }).getByRole('link', { name: pillar, exact: true });
+const nav = (page: Page, pillar: string) =>
+  page.getByRole('navigation', { name: 'Pillars' }).getByRole('link', { name: pillar, exact: true });
 
 describe('identity and policy in the web UI', () => {
   it('lists agents with their credentials, edits policies with line-level errors, and tests a decision', async () => {
     const client = createClient({ baseUrl: server!.url, apiKey: server!.adminKey });
-    const agent = await client.agents.create({ name: 'researcher', owner: 'team-search', labels: { env: 'prod' } });
-    const { credential } = await client.agents.issueCredential(agent.id, { actingFor: { type: 'user', id: 'alice' }, scopes: { models: ['*'] }, spendCapMicros: 1000 });
+    const agent = await client.agents.create({
+      name: 'researcher',
+      owner: 'team-search',
+      labels: { env: 'prod' },
+    });
+    const { credential } = await client.agents.issueCredential(agent.id, {
+      actingFor: { type: 'user', id: 'alice' },
+      scopes: { models: ['*'] },
+      spendCapMicros: 1000,
+    });
     const { page, pageErrors, close } = await signedIn();
 
     await nav(page, 'Agents').click();
@@ -62,12 +65,18 @@ describe('identity and policy in the web UI', () => {
 
     await nav(page, 'Policies').click();
     await page.getByLabel('Policy name').fill('search');
-    await page.getByLabel('Cedar').fill('permit(principal, action == Action::"tool.call", resource == Tool::"search")\n  when { context.amout < 5 };');
+    await page
+      .getByLabel('Cedar')
+      .fill(
+        'permit(principal, action == Action::"tool.call", resource == Tool::"search")\n  when { context.amout < 5 };',
+      );
     await page.getByRole('button', { name: 'Save' }).click();
     const problems = page.getByRole('list', { name: 'Problems' });
     await problems.waitFor();
     expect(await problems.textContent()).toMatch(/Line 2, column \d+: .*amout/);
-    await page.getByLabel('Cedar').fill('permit(principal, action == Action::"tool.call", resource == Tool::"search");');
+    await page
+      .getByLabel('Cedar')
+      .fill('permit(principal, action == Action::"tool.call", resource == Tool::"search");');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('status').filter({ hasText: 'Saved search.' }).waitFor();
     expect((await client.policies.list()).policies.map((p) => p.name)).toEqual(['search']);
@@ -90,19 +99,33 @@ describe('identity and policy in the web UI', () => {
     db.prepare(
       `insert into approvals (id, project_id, status, kind, resource, args_sha256, args, cost_micros, actor, reason, policy_ids, requested_at, expires_at)
        values ('apr_ui1', 'proj_default', 'pending', 'payment.create', 'acme', ?, '{"memo":"invoice 7"}', 42000000, ?, 'allowed once approved (pol_x)', '["pol_x"]', ?, ?)`,
-    ).run('a'.repeat(64), JSON.stringify({ principals: [{ type: 'user', id: 'alice' }, { type: 'agent', id: 'agt_buyer' }] }), now.toISOString(), new Date(now.getTime() + 3600_000).toISOString());
+    ).run(
+      'a'.repeat(64),
+      JSON.stringify({
+        principals: [
+          { type: 'user', id: 'alice' },
+          { type: 'agent', id: 'agt_buyer' },
+        ],
+      }),
+      now.toISOString(),
+      new Date(now.getTime() + 3600_000).toISOString(),
+    );
     db.close();
 
     const { page, pageErrors, close } = await signedIn();
     await nav(page, 'Approvals').click();
     const inbox = page.getByRole('list', { name: 'Pending approvals' });
     await inbox.waitFor();
-    expect(await inbox.textContent()).toContain('payment.create acme by user:alice → agent:agt_buyer, up to 42 USD');
+    expect(await inbox.textContent()).toContain(
+      'payment.create acme by user:alice → agent:agt_buyer, up to 42 USD',
+    );
     expect(await inbox.textContent()).toContain('invoice 7');
     await inbox.getByRole('button', { name: 'Approve' }).click();
     await page.getByRole('status').filter({ hasText: 'Approved payment.create acme.' }).waitFor();
     await page.getByText('Nothing waits for approval.').waitFor();
-    const decided = await createClient({ baseUrl: server!.url, apiKey: server!.adminKey }).approvals.get('apr_ui1');
+    const decided = await createClient({ baseUrl: server!.url, apiKey: server!.adminKey }).approvals.get(
+      'apr_ui1',
+    );
     expect(decided.status).toBe('approved');
     expect(decided.token).toMatch(/^ey/);
     expect(pageErrors).toEqual([]);
@@ -113,7 +136,9 @@ describe('identity and policy in the web UI', () => {
     const { page, pageErrors, close } = await signedIn();
     await nav(page, 'Audit').click();
     await page.getByRole('button', { name: 'Verify every chain' }).click();
-    await expect.poll(() => page.getByRole('status').textContent()).toMatch(/^Intact: \d+ events in \d+ streams/);
+    await expect
+      .poll(() => page.getByRole('status').textContent())
+      .toMatch(/^Intact: \d+ events in \d+ streams/);
 
     await page.getByLabel('Stream prefix').fill('admin');
     await page.getByRole('button', { name: 'Filter' }).click();
@@ -125,13 +150,19 @@ describe('identity and policy in the web UI', () => {
 
     // someone edits the database directly: the check names the stream and the event
     const db = new SQLite(path.join(server!.dataDir, 'hangar.db'));
-    db.prepare(`update journal_events set payload = '{"tampered":true}' where stream = 'admin' and seq = 1`).run();
+    db.prepare(
+      `update journal_events set payload = '{"tampered":true}' where stream = 'admin' and seq = 1`,
+    ).run();
     db.close();
     await page.getByRole('button', { name: 'Verify every chain' }).click();
-    await expect.poll(() => page.getByRole('status').textContent()).toContain('admin at seq 1 (payload mismatch)');
-    await page.screenshot({ path: fileURLToPath(new URL('./artifacts/audit.png', import.meta.url)), fullPage: true });
+    await expect
+      .poll(() => page.getByRole('status').textContent())
+      .toContain('admin at seq 1 (payload mismatch)');
+    await page.screenshot({
+      path: fileURLToPath(new URL('./artifacts/audit.png', import.meta.url)),
+      fullPage: true,
+    });
     expect(pageErrors).toEqual([]);
     await close();
   });
 });
-

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, openPage } from './browser.js';
 import { createClient } from '@hangar/sdk';
 import { openDatabase, type OpenDatabase } from '@hangar/server';
 import { createBlobStore } from '../../packages/server/src/blobs/blob-store.js';
@@ -52,12 +53,22 @@ function span(traceId: string, agoMs: number, durationMs: number, more: Partial<
   };
 }
 
-const usage = (input: number, output: number) => ({ input, output, cacheRead: null, cacheWrite: null, reasoning: null });
+const usage = (input: number, output: number) => ({
+  input,
+  output,
+  cacheRead: null,
+  cacheWrite: null,
+  reasoning: null,
+});
 
 /** A trip-planning agent: an LLM call that asks for a tool, the tool, and the final answer. */
 function planTrip(): { spans: SpanInput[]; costs: Array<[string, number]> } {
   const trace = id(32);
-  const root = span(trace, 10 * MINUTE, 4200, { name: 'Plan a trip to Lisbon', kind: 'agent', agent: 'planner' });
+  const root = span(trace, 10 * MINUTE, 4200, {
+    name: 'Plan a trip to Lisbon',
+    kind: 'agent',
+    agent: 'planner',
+  });
   const firstCall = span(trace, 10 * MINUTE - 100, 1500, {
     parentSpanId: root.spanId,
     name: 'chat gpt-4o',
@@ -75,7 +86,13 @@ function planTrip(): { spans: SpanInput[]; costs: Array<[string, number]> } {
       {
         role: 'assistant',
         content: '',
-        toolCalls: [{ id: 'call_1', name: 'web_search', arguments: { query: 'Jerónimos Monastery opening hours Saturday' } }],
+        toolCalls: [
+          {
+            id: 'call_1',
+            name: 'web_search',
+            arguments: { query: 'Jerónimos Monastery opening hours Saturday' },
+          },
+        ],
       },
     ],
   });
@@ -98,7 +115,9 @@ function planTrip(): { spans: SpanInput[]; costs: Array<[string, number]> } {
     usage: usage(510, 160),
     attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.system': 'openai' },
     input: [{ role: 'user', content: 'Plan a day in Lisbon for Saturday.' }],
-    output: [{ role: 'assistant', content: 'Start at Jerónimos Monastery at 09:30, then pastéis de nata in Belém.' }],
+    output: [
+      { role: 'assistant', content: 'Start at Jerónimos Monastery at 09:30, then pastéis de nata in Belém.' },
+    ],
   });
   return {
     spans: [root, firstCall, tool, finalCall],
@@ -139,28 +158,30 @@ function summarizeInbox(agoMs: number): { spans: SpanInput[]; costs: Array<[stri
 
 beforeAll(async () => {
   if (!existsSync(DIST_INDEX)) {
-    throw new Error(`The web UI is not built (${DIST_INDEX} is missing). Run \`npm run build -w @hangar/web\` first.`);
+    throw new Error(
+      `The web UI is not built (${DIST_INDEX} is missing). Run \`npm run build -w @hangar/web\` first.`,
+    );
   }
-  await Promise.all([
-    startServer().then((s) => (server = s)),
-    chromium
-      .launch({
-        executablePath: '/usr/bin/chromium',
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-      })
-      .then((b) => (browser = b)),
-  ]);
+  await Promise.all([startServer().then((s) => (server = s)), launchChromium().then((b) => (browser = b))]);
 
   const me = await createClient({ baseUrl: server!.url, apiKey: server!.adminKey }).whoami();
   database = await openDatabase({ dataDir: server!.dataDir });
   const traces = createTraces({ db: database.db, blobs: createBlobStore({ dir: database.blobDir }) });
   // Today's two traces, and one inbox run on each of the five days before, for the cost chart.
-  const seeded = [planTrip(), summarizeInbox(5 * MINUTE), ...[1, 2, 3, 4, 5].map((d) => summarizeInbox(d * DAY + MINUTE))];
+  const seeded = [
+    planTrip(),
+    summarizeInbox(5 * MINUTE),
+    ...[1, 2, 3, 4, 5].map((d) => summarizeInbox(d * DAY + MINUTE)),
+  ];
   for (const { spans, costs } of seeded) {
     await traces.record(me.project.id, spans);
     // Cost comes from the price table once pricing lands; until then the test sets it on the row.
     for (const [spanId, costMicros] of costs) {
-      await database.db.updateTable('spans').set({ cost_micros: costMicros }).where('span_id', '=', spanId).execute();
+      await database.db
+        .updateTable('spans')
+        .set({ cost_micros: costMicros })
+        .where('span_id', '=', spanId)
+        .execute();
     }
   }
 });
@@ -172,19 +193,18 @@ afterAll(async () => {
 });
 
 async function signedInPage(): Promise<{ page: Page; pageErrors: Error[]; close: () => Promise<void> }> {
-  const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(5_000);
-  const pageErrors: Error[] = [];
-  page.on('pageerror', (error) => pageErrors.push(error));
-  await page.goto(server!.url);
+  const { page, pageErrors, close } = await openPage(browser!, server!.url, { width: 1280, height: 900 });
   await page.getByLabel('API key', { exact: true }).fill(server!.adminKey);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Traces', level: 1 }).waitFor();
-  return { page, pageErrors, close: () => context.close() };
+  return { page, pageErrors, close };
 }
 
-const traceRows = (page: Page) => page.getByRole('table').getByRole('row').filter({ has: page.getByRole('link') });
+const traceRows = (page: Page) =>
+  page
+    .getByRole('table')
+    .getByRole('row')
+    .filter({ has: page.getByRole('link') });
 
 describe('Traces UI', () => {
   it('finds the seeded traces through the SDK', async () => {
@@ -210,7 +230,8 @@ describe('Traces UI', () => {
     await expect.poll(() => traceRows(page).count()).toBe(2);
     expect(await traceRows(page).nth(0).textContent()).toContain('Summarize inbox');
     const plan = traceRows(page).filter({ hasText: 'Plan a trip to Lisbon' });
-    for (const text of ['planner', 'gpt-4o', '4.20 s', '1,128', '$0.0043']) expect(await plan.textContent()).toContain(text);
+    for (const text of ['planner', 'gpt-4o', '4.20 s', '1,128', '$0.0043'])
+      expect(await plan.textContent()).toContain(text);
     expect(await traceRows(page).nth(0).textContent()).toContain('1 error');
 
     // Filter by model, then by status; the filters live in the address.
@@ -240,7 +261,9 @@ describe('Traces UI', () => {
     await page.getByRole('heading', { name: 'Plan a trip to Lisbon', level: 1 }).waitFor();
     const tree = page.getByRole('tree');
     expect(await tree.getByRole('treeitem').count()).toBe(4);
-    expect(await tree.getByRole('treeitem').evaluateAll((items) => items.map((i) => i.getAttribute('aria-level')))).toEqual(['1', '2', '2', '2']);
+    expect(
+      await tree.getByRole('treeitem').evaluateAll((items) => items.map((i) => i.getAttribute('aria-level'))),
+    ).toEqual(['1', '2', '2', '2']);
     const bars = tree.locator('.span-bar');
     expect(await bars.nth(0).getAttribute('style')).toMatch(/left: 0%/);
     const width = async (i: number) => (await bars.nth(i).boundingBox())!.width;
@@ -252,9 +275,12 @@ describe('Traces UI', () => {
     await conversation.getByText('Plan a day in Lisbon for Saturday.').waitFor();
     expect(await conversation.getByRole('article').count()).toBe(3); // system, user, the assistant's tool call
     await conversation.getByText('web_search', { exact: true }).waitFor(); // the tool call, with its arguments
-    expect(await conversation.locator('.tool-call pre').textContent()).toContain('Jerónimos Monastery opening hours Saturday');
+    expect(await conversation.locator('.tool-call pre').textContent()).toContain(
+      'Jerónimos Monastery opening hours Saturday',
+    );
     const detail = page.getByRole('region', { name: 'Span detail' });
-    for (const text of ['gpt-4o', '420 in · 38 out', '$0.00143']) expect(await detail.textContent()).toContain(text);
+    for (const text of ['gpt-4o', '420 in · 38 out', '$0.00143'])
+      expect(await detail.textContent()).toContain(text);
     await page.screenshot({ path: `${ARTIFACTS}trace-view.png`, fullPage: true });
 
     // The tool span shows its arguments and result.

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, openPage as openBrowserPage } from './browser.js';
 import { createClient, type HangarError } from '@hangar/sdk';
 import { startServer, type TestServer } from './harness.js';
 
@@ -20,24 +21,7 @@ beforeAll(async () => {
     );
   }
   // Each is assigned as soon as it is up, so afterAll cleans up whichever started even if the other failed.
-  await Promise.all([
-    startServer().then((s) => (server = s)),
-    chromium
-      .launch({
-        executablePath: '/usr/bin/chromium',
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-          '--disable-quic',
-        ],
-      })
-      .then((b) => (browser = b)),
-  ]);
+  await Promise.all([startServer().then((s) => (server = s)), launchChromium().then((b) => (browser = b))]);
 });
 
 afterAll(async () => {
@@ -46,14 +30,8 @@ afterAll(async () => {
 });
 
 /** A fresh browser profile (empty localStorage) at 1280×800 that fails the test on any uncaught page error. */
-async function openPage(): Promise<{ page: Page; context: BrowserContext; pageErrors: Error[] }> {
-  const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(5_000);
-  const pageErrors: Error[] = [];
-  page.on('pageerror', (error) => pageErrors.push(error));
-  await page.goto(server!.url);
-  return { page, context, pageErrors };
+function openPage() {
+  return openBrowserPage(browser!, server!.url);
 }
 
 async function signIn(page: Page, key: string): Promise<void> {
