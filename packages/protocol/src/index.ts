@@ -11,3 +11,4 @@ export * from './payments.js';
 export * from './prices.js';
 export * from './gateway.js';
 export * from './identity.js';
+export * from './evals.js';
