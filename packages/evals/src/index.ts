@@ -73,3 +73,4 @@ export {
   latencyCeiling,
   type ToolOrderMode,
 } from './scorers/trajectory.js';
+export { fromOnlineScorer } from './scorers/online.js';
