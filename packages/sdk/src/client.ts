@@ -143,12 +143,18 @@ export function createClient(options: ClientOptions) {
         call<SpanDetail>('GET', `/v1/traces/${encodeURIComponent(traceId)}/spans/${encodeURIComponent(spanId)}`),
       /**
        * Calls, errors, cost, tokens and p50/p95 latency by model, agent or UTC day; `percentiles: false`
-       * skips the latencies (null) and is several times faster.
+       * skips the latencies (null) and is several times faster; `splitBy` adds a second dimension
+       * (e.g. day × agent), one row per pair with its value in `split`.
        */
-      aggregates: (filter: TraceFilter, groupBy: AggregateGroupBy, options: { percentiles?: boolean } = {}) =>
+      aggregates: (
+        filter: TraceFilter,
+        groupBy: AggregateGroupBy,
+        options: { percentiles?: boolean; splitBy?: AggregateGroupBy } = {},
+      ) =>
         call<AggregateReport>('GET', '/v1/spans/aggregates', undefined, {
           ...filterQuery(filter),
           groupBy,
+          ...(options.splitBy ? { splitBy: options.splitBy } : {}),
           ...(options.percentiles === false ? { percentiles: 'false' } : {}),
         }),
     },
