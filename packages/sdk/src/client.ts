@@ -38,6 +38,7 @@ import type {
 } from '@hangar/protocol';
 import { HangarError, errorFromResponse } from './errors.js';
 import { identityMethods } from './identity.js';
+import { paymentMethods } from './payments.js';
 
 export interface ClientOptions {
   /** Where Hangar listens, e.g. `http://127.0.0.1:7070`. */
@@ -183,6 +184,7 @@ export function createClient(options: ClientOptions) {
       settle: (request: SettleRequest) => call<Settlement>('POST', '/v1/budgets/settle', request),
     },
     ...identityMethods(call),
+    ...paymentMethods(call),
   };
 }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Budget } from '@hangar/protocol';
 import { createTestApp, type TestApp } from '../test-app.js';
 
 const HOUR = 3_600_000;
@@ -16,12 +17,12 @@ describe('budgets over HTTP', () => {
   });
 
   it("shows a period's use, burn rate and forecast against the limit, as a read-only key sees them", async () => {
-    const tight = (await t.request('POST', '/v1/budgets', {
+    await t.request('POST', '/v1/budgets', {
       body: { name: 'tight', scope: 'agent', scopeId: 'agt_a', period: 'daily', timeZone: 'Europe/Paris', limitMicros: 100_000 },
-    })).json;
-    const roomy = (await t.request('POST', '/v1/budgets', {
+    });
+    await t.request('POST', '/v1/budgets', {
       body: { name: 'roomy', scope: 'project', scopeId: 'proj_default', period: 'monthly', limitMicros: 1_000_000_000_000 },
-    })).json;
+    });
     const forever = (await t.request('POST', '/v1/budgets', {
       body: { name: 'forever', scope: 'agent', scopeId: 'agt_a', period: 'total', limitMicros: 100_000 },
     })).json;
@@ -32,11 +33,11 @@ describe('budgets over HTTP', () => {
 
     const list = await t.request('GET', '/v1/budgets', { key: readOnly });
     expect(list.status).toBe(200);
-    const byName = new Map(list.json.budgets.map((b: { name: string }) => [b.name, b]));
-    const day = (byName.get('tight') as typeof tight).current;
+    const byName = new Map<string, Budget>(list.json.budgets.map((b: Budget) => [b.name, b]));
+    const day = byName.get('tight')!.current;
     expect(day).toMatchObject({ postedMicros: 60_000, pendingMicros: 0, usedMicros: 60_000, remainingMicros: 40_000 });
     // today in Paris: from local midnight to the next, 23 to 25 hours, and now inside it
-    const [start, end, asOf] = [Date.parse(day.periodStart), Date.parse(day.periodEnd), Date.parse(day.asOf)];
+    const [start, end, asOf] = [Date.parse(day.periodStart), Date.parse(day.periodEnd!), Date.parse(day.asOf)];
     expect(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', timeStyle: 'short' }).format(start)).toBe('00:00');
     expect(end - start).toBeGreaterThanOrEqual(23 * HOUR);
     expect(end - start).toBeLessThanOrEqual(25 * HOUR);
@@ -45,10 +46,10 @@ describe('budgets over HTTP', () => {
     // that pace passes the $0.10 limit
     expect(day.burnRateMicrosPerDay).toBe(1_440_000);
     expect(day.forecastMicros).toBe(60_000 + Math.floor((60_000 * (end - asOf)) / HOUR));
-    expect(day.forecastExceedsLimit).toBe(day.forecastMicros > 100_000);
+    expect(day.forecastExceedsLimit).toBe(day.forecastMicros! > 100_000);
     expect(day.forecastExceedsLimit).toBe(end - asOf > 40 * 60_000); // true unless run in the day's last 40 minutes
 
-    const month = (byName.get('roomy') as typeof roomy).current;
+    const month = byName.get('roomy')!.current;
     expect(month).toMatchObject({ usedMicros: 60_000, forecastExceedsLimit: false });
     expect(new Date(month.periodStart).toISOString()).toMatch(/-01T00:00:00.000Z$/);
 
