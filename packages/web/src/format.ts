@@ -1,12 +1,18 @@
 /** Formatting shared by the screens. Money arrives in integer micro-units (1 USD = 1,000,000). */
 
-/** `$0.0042`, `$1.25`, `$1,204.50`: enough digits to tell small model calls apart. */
-export function formatCost(micros: number | null): string {
+/**
+ * `$0.0042`, `$1.25`, `$1,204.50`: enough digits to tell small model calls apart, rounded (for costs
+ * and estimates; {@link formatMoney} is exact). Another currency than USD comes after the number.
+ */
+export function formatCost(micros: number | null, currency = 'USD'): string {
   if (micros === null) return '—';
-  const usd = micros / 1_000_000;
-  if (usd === 0) return '$0';
-  const digits = usd >= 100 ? 2 : usd >= 1 ? 3 : usd >= 0.01 ? 4 : 6;
-  return `$${usd.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: digits })}`;
+  const amount = micros / 1_000_000;
+  if (amount === 0) return currency === 'USD' ? '$0' : `0 ${currency}`;
+  const size = Math.abs(amount);
+  const digits = size >= 100 ? 2 : size >= 1 ? 3 : size >= 0.01 ? 4 : 6;
+  const text = Math.abs(amount).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: digits });
+  const sign = amount < 0 ? '−' : '';
+  return currency === 'USD' ? `${sign}$${text}` : `${sign}${text} ${currency}`;
 }
 
 /** `850 ms`, `2.41 s`, `3 min 5 s`. */

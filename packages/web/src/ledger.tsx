@@ -20,6 +20,11 @@ const KIND_LABELS: Record<Transfer['kind'], string> = {
   expire_pending: 'expiry',
 };
 
+/** Transfers by time, newest first (ids order by time only to the millisecond). */
+function newestFirst(transfers: Transfer[]): Transfer[] {
+  return [...transfers].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+}
+
 /**
  * The ledger explorer: accounts with their balances; an account's open holds and transfers; a
  * transfer with the hold it resolves (or its resolution) and the transfers committed with it.
@@ -280,7 +285,7 @@ function AccountDetail({ client, accountId, names }: { client: HangarClient; acc
               </tr>
             </thead>
             <tbody>
-              {[...transfers].reverse().map((t) => (
+              {newestFirst(transfers).map((t) => (
                 <tr key={t.id} aria-selected={transferId === t.id}>
                   <td>
                     <button type="button" className="ghost link" onClick={() => setTransferId(t.id)} title={t.id}>

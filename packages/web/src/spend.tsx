@@ -230,6 +230,7 @@ function BudgetTable({ budgets }: { budgets: Budget[] }) {
         <tbody>
           {budgets.map((b) => {
             const c = b.current;
+            // what happened, exactly; the pace and the forecast are estimates, rounded
             const money = (micros: number | null) => formatMoney(micros, b.currency);
             return (
               <tr key={b.id} className={c.forecastExceedsLimit || c.remainingMicros <= 0 ? 'warn-row' : undefined}>
@@ -249,8 +250,10 @@ function BudgetTable({ budgets }: { budgets: Budget[] }) {
                 <td className="num">{money(b.limitMicros)}</td>
                 <td className="num">{money(c.usedMicros)}</td>
                 <td className="num">{money(c.remainingMicros)}</td>
-                <td className="num">{money(c.burnRateMicrosPerDay)} / day</td>
-                <td className="num">{c.forecastMicros === null ? <span className="muted">—</span> : money(c.forecastMicros)}</td>
+                <td className="num">{formatCost(c.burnRateMicrosPerDay, b.currency)} / day</td>
+                <td className="num">
+                  {c.forecastMicros === null ? <span className="muted">—</span> : formatCost(c.forecastMicros, b.currency)}
+                </td>
                 <td>
                   {c.remainingMicros <= 0 ? (
                     <span className="badge badge-danger">Exhausted</span>
