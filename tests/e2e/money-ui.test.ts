@@ -23,7 +23,9 @@ let client: HangarClient;
 
 beforeAll(async () => {
   if (!existsSync(DIST_INDEX))
-    throw new Error(`The web UI is not built (${DIST_INDEX} is missing). Run \`npm run build -w @hangar/web\` first.`);
+    throw new Error(
+      `The web UI is not built (${DIST_INDEX} is missing). Run \`npm run build -w @hangar/web\` first.`,
+    );
   await Promise.all([
     startServer({ env: { HANGAR_SANDBOX_RAIL_FAIL_PAYEES: 'shop:closed' } }).then((s) => (server = s)),
     launchChromium().then((b) => (browser = b)),
@@ -62,8 +64,16 @@ async function chat(agent: string, text: string): Promise<void> {
   expect(text).toHaveLength(40);
   const res = await fetch(`${server!.url}/v1/chat/completions`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${server!.adminKey}`, 'content-type': 'application/json', 'x-hangar-agent': agent },
-    body: JSON.stringify({ model: 'hangar/echo', max_tokens: 10, messages: [{ role: 'user', content: text }] }),
+    headers: {
+      authorization: `Bearer ${server!.adminKey}`,
+      'content-type': 'application/json',
+      'x-hangar-agent': agent,
+    },
+    body: JSON.stringify({
+      model: 'hangar/echo',
+      max_tokens: 10,
+      messages: [{ role: 'user', content: text }],
+    }),
   });
   expect(res.status).toBe(200);
 }
@@ -77,7 +87,13 @@ describe('money in the web UI', () => {
       body: JSON.stringify({
         overrides: [
           // '*echo': the span records the model as hangar/echo, the budget's worst case prices it as echo
-          { provider: 'hangar', model: '*echo', effectiveFrom: '2020-01-01', input: MICROS_PER_TOKEN * 1e6, output: MICROS_PER_TOKEN * 1e6 },
+          {
+            provider: 'hangar',
+            model: '*echo',
+            effectiveFrom: '2020-01-01',
+            input: MICROS_PER_TOKEN * 1e6,
+            output: MICROS_PER_TOKEN * 1e6,
+          },
         ],
       }),
     });
@@ -90,7 +106,13 @@ describe('money in the web UI', () => {
       timeZone: zoneAtSixInTheMorning(),
       limitMicros: DOLLAR / 2,
     });
-    await client.budgets.create({ name: 'ops monthly', scope: 'project', scopeId: me.project.id, period: 'monthly', limitMicros: 100 * DOLLAR });
+    await client.budgets.create({
+      name: 'ops monthly',
+      scope: 'project',
+      scopeId: me.project.id,
+      period: 'monthly',
+      limitMicros: 100 * DOLLAR,
+    });
 
     await chat('planner', 'Plan a day in Lisbon for Saturday please');
     await chat('planner', 'Find opening hours of Jeronimos Monastry');
@@ -98,7 +120,11 @@ describe('money in the web UI', () => {
     await chat('researcher', 'Summarise reviews of pasteis de nata shp');
     const perCall = 20 * MICROS_PER_TOKEN; // $0.02
     const today = new Date().toISOString().slice(0, 10);
-    const { groups } = await client.traces.aggregates({ from: `${today}T00:00:00Z`, to: new Date(Date.now() + 60_000).toISOString() }, 'day', { percentiles: false });
+    const { groups } = await client.traces.aggregates(
+      { from: `${today}T00:00:00Z`, to: new Date(Date.now() + 60_000).toISOString() },
+      'day',
+      { percentiles: false },
+    );
     expect(groups.map((g) => [g.key, g.costMicros])).toEqual([[today, 4 * perCall]]);
 
     const { page, pageErrors, close } = await signedIn();
@@ -108,12 +134,16 @@ describe('money in the web UI', () => {
       const chart = page.getByRole('img', { name: /^Cost per day/ });
       await chart.waitFor();
       expect(await chart.getAttribute('aria-label')).toBe('Cost per day, $0.08 in total');
-      expect(await chart.locator('title').filter({ hasText: today }).textContent()).toBe(`${today}: $0.08 in 4 spans`);
+      expect(await chart.locator('title').filter({ hasText: today }).textContent()).toBe(
+        `${today}: $0.08 in 4 spans`,
+      );
 
       // stacked by agent: one bar segment each, planner $0.06 and researcher $0.02, and a legend
       await page.getByLabel('Stack by').selectOption('agent');
       await page.getByRole('list', { name: 'Legend' }).waitFor();
-      expect(await page.getByRole('list', { name: 'Legend' }).getByRole('listitem').allTextContents()).toEqual(['planner', 'researcher']);
+      expect(
+        await page.getByRole('list', { name: 'Legend' }).getByRole('listitem').allTextContents(),
+      ).toEqual(['planner', 'researcher']);
       expect(await chart.locator('title').filter({ hasText: today }).allTextContents()).toEqual([
         `${today} · planner: $0.06 (day: $0.08)`,
         `${today} · researcher: $0.02 (day: $0.08)`,
@@ -121,15 +151,23 @@ describe('money in the web UI', () => {
 
       const byAgent = page.getByRole('table', { name: 'Cost by agent' });
       expect(await byAgent.getByRole('row').allInnerTexts()).toEqual(
-        expect.arrayContaining([expect.stringMatching(/^planner\s+3\s+60\s+\$0\.06$/), expect.stringMatching(/^researcher\s+1\s+20\s+\$0\.02$/)]),
+        expect.arrayContaining([
+          expect.stringMatching(/^planner\s+3\s+60\s+\$0\.06$/),
+          expect.stringMatching(/^researcher\s+1\s+20\s+\$0\.02$/),
+        ]),
       );
       const byModel = page.getByRole('table', { name: 'Cost by model' });
-      expect(await byModel.getByRole('row', { name: /hangar\/echo/ }).innerText()).toMatch(/hangar\/echo\s+4\s+80\s+\$0\.08/);
+      expect(await byModel.getByRole('row', { name: /hangar\/echo/ }).innerText()).toMatch(
+        /hangar\/echo\s+4\s+80\s+\$0\.08/,
+      );
 
       // budgets: what a user reads in each row
       const budgets = page.getByRole('table', { name: 'Budgets' });
       const cells = async (name: string) =>
-        budgets.getByRole('row', { name: new RegExp(name) }).getByRole('cell').allInnerTexts();
+        budgets
+          .getByRole('row', { name: new RegExp(name) })
+          .getByRole('cell')
+          .allInnerTexts();
       const [, , limit, used, remaining, burn, forecast, outlook] = await cells('ops daily');
       expect([limit, used, remaining]).toEqual(['$0.50', '$0.08', '$0.42']);
       // created moments ago: $0.08 paced over the minimum hour is $1.92 a day
@@ -150,20 +188,52 @@ describe('money in the web UI', () => {
     } finally {
       await close();
     }
-  });
+  }, 120_000);
 
   it('Ledger: an account’s balance, its open hold, and a posted hold with its post', async () => {
-    const card = await client.ledger.createAccount({ kind: 'funding_source', name: 'company card', currency: 'USD' });
-    const wallet = await client.ledger.createAccount({ kind: 'agent', name: 'planner wallet', code: 'agent:planner', currency: 'USD', minBalanceMicros: 0 });
-    const payable = await client.ledger.createAccount({ kind: 'provider_payable', name: 'openai payable', currency: 'USD' });
+    const card = await client.ledger.createAccount({
+      kind: 'funding_source',
+      name: 'company card',
+      currency: 'USD',
+    });
+    const wallet = await client.ledger.createAccount({
+      kind: 'agent',
+      name: 'planner wallet',
+      code: 'agent:planner',
+      currency: 'USD',
+      minBalanceMicros: 0,
+    });
+    const payable = await client.ledger.createAccount({
+      kind: 'provider_payable',
+      name: 'openai payable',
+      currency: 'USD',
+    });
     await client.ledger.transfer({
-      transfers: [{ debitAccountId: card.id, creditAccountId: wallet.id, amountMicros: 10 * DOLLAR, idempotencyKey: 'top-up-1', memo: 'top-up' }],
+      transfers: [
+        {
+          debitAccountId: card.id,
+          creditAccountId: wallet.id,
+          amountMicros: 10 * DOLLAR,
+          idempotencyKey: 'top-up-1',
+          memo: 'top-up',
+        },
+      ],
     });
     const open = await client.ledger.hold({
-      debitAccountId: wallet.id, creditAccountId: payable.id, amountMicros: 2_500_000, timeoutMs: 3_600_000, idempotencyKey: 'call-open', memo: 'long call',
+      debitAccountId: wallet.id,
+      creditAccountId: payable.id,
+      amountMicros: 2_500_000,
+      timeoutMs: 3_600_000,
+      idempotencyKey: 'call-open',
+      memo: 'long call',
     });
     const settled = await client.ledger.hold({
-      debitAccountId: wallet.id, creditAccountId: payable.id, amountMicros: DOLLAR, timeoutMs: 3_600_000, idempotencyKey: 'call-done', memo: 'short call',
+      debitAccountId: wallet.id,
+      creditAccountId: payable.id,
+      amountMicros: DOLLAR,
+      timeoutMs: 3_600_000,
+      idempotencyKey: 'call-done',
+      memo: 'short call',
     });
     const posted = await client.ledger.post(settled.id, 600_000);
 
@@ -174,7 +244,12 @@ describe('money in the web UI', () => {
       const walletRow = accounts.getByRole('row', { name: /planner wallet/ });
       await walletRow.waitFor();
       // $10 in, $0.60 charged: balance $9.40; the open $2.50 hold leaves $6.90 available
-      expect((await walletRow.getByRole('cell').allInnerTexts()).slice(1)).toEqual(['agent', '$9.40', '$6.90', '$2.50']);
+      expect((await walletRow.getByRole('cell').allInnerTexts()).slice(1)).toEqual([
+        'agent',
+        '$9.40',
+        '$6.90',
+        '$2.50',
+      ]);
 
       await walletRow.getByRole('button', { name: 'planner wallet' }).click();
       const detail = page.getByRole('region', { name: 'Account planner wallet' });
@@ -182,12 +257,16 @@ describe('money in the web UI', () => {
       await holds.waitFor();
       const holdRows = holds.getByRole('row');
       expect(await holdRows.count()).toBe(2); // the header and the one open hold
-      expect(await holdRows.nth(1).innerText()).toMatch(new RegExp(`${open.id}\\s+long call\\s+this account → openai payable\\s+.+\\s+\\$2\\.50$`));
+      expect(await holdRows.nth(1).innerText()).toMatch(
+        new RegExp(`${open.id}\\s+long call\\s+this account → openai payable\\s+.+\\s+\\$2\\.50$`),
+      );
 
       const transfers = detail.getByRole('table', { name: 'Transfers' });
       const kinds = await transfers.locator('tbody tr td:nth-child(2)').allInnerTexts();
       expect(kinds).toEqual(['post', 'hold', 'hold', 'transfer']); // newest first
-      expect(await transfers.locator('tbody tr').first().innerText()).toMatch(/^.+\s+post\s+this account → openai payable\s+(.*\s+)?−\$0\.60$/);
+      expect(await transfers.locator('tbody tr').first().innerText()).toMatch(
+        /^.+\s+post\s+this account → openai payable\s+(.*\s+)?−\$0\.60$/,
+      );
 
       // the post, opened: it resolves the $1.00 hold, which shows as posted with $0.60 charged
       await transfers.locator('tbody tr').first().getByRole('button').click();
@@ -195,18 +274,23 @@ describe('money in the web UI', () => {
       await transfer.waitFor();
       expect(await transfer.innerText()).toContain('posted $1.00 held, $0.60 charged');
       const linked = transfer.getByRole('list', { name: 'Linked transfers' });
-      expect(await linked.innerText()).toMatch(new RegExp(`^hold\\s+${settled.id}\\s+\\$1\\.00, this account → openai payable \\(the hold\\)$`));
+      expect(await linked.innerText()).toMatch(
+        new RegExp(`^hold\\s+${settled.id}\\s+\\$1\\.00, this account → openai payable \\(the hold\\)$`),
+      );
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: `${ARTIFACTS}ledger.png`, fullPage: true });
       expect(pageErrors).toEqual([]);
     } finally {
       await close();
     }
-  });
+  }, 120_000);
 
   it('Payments: captured and declined payments with payee, amount, purpose and status; the mandate’s cap and what remains', async () => {
     const human = generateKeyPairSync('ed25519');
-    const signer = await client.mandates.registerSigner({ name: 'alice@example.com', publicKey: human.publicKey.export({ format: 'jwk' }).x! });
+    const signer = await client.mandates.registerSigner({
+      name: 'alice@example.com',
+      publicKey: human.publicKey.export({ format: 'jwk' }).x!,
+    });
     const terms = {
       signerId: signer.id,
       agentId: 'agt_buyer',
@@ -218,14 +302,32 @@ describe('money in the web UI', () => {
       use: 'multiple' as const,
       nonce: 'e2e-mandate-1',
     };
-    const canonical = JSON.stringify(Object.fromEntries(Object.entries(terms).sort(([a], [b]) => a.localeCompare(b))));
-    const mandate = await client.mandates.create({ terms, signature: sign(null, Buffer.from(canonical), human.privateKey).toString('base64url') });
-    await client.payments.setLimits('agt_buyer', { perTransactionMicros: 50 * DOLLAR, perDayMicros: 80 * DOLLAR });
+    const canonical = JSON.stringify(
+      Object.fromEntries(Object.entries(terms).sort(([a], [b]) => a.localeCompare(b))),
+    );
+    const mandate = await client.mandates.create({
+      terms,
+      signature: sign(null, Buffer.from(canonical), human.privateKey).toString('base64url'),
+    });
+    await client.payments.setLimits('agt_buyer', {
+      perTransactionMicros: 50 * DOLLAR,
+      perDayMicros: 80 * DOLLAR,
+    });
     const paid = await client.payments.create({
-      agentId: 'agt_buyer', mandateId: mandate.id, payee: 'shop:books', amountMicros: 12_340_000, purpose: 'Lisbon guidebook', idempotencyKey: 'buy-1',
+      agentId: 'agt_buyer',
+      mandateId: mandate.id,
+      payee: 'shop:books',
+      amountMicros: 12_340_000,
+      purpose: 'Lisbon guidebook',
+      idempotencyKey: 'buy-1',
     });
     const declined = await client.payments.create({
-      agentId: 'agt_buyer', mandateId: mandate.id, payee: 'shop:closed', amountMicros: 5 * DOLLAR, purpose: 'Tram tickets', idempotencyKey: 'buy-2',
+      agentId: 'agt_buyer',
+      mandateId: mandate.id,
+      payee: 'shop:closed',
+      amountMicros: 5 * DOLLAR,
+      purpose: 'Tram tickets',
+      idempotencyKey: 'buy-2',
     });
     expect([paid.status, declined.status]).toEqual(['captured', 'failed']);
 
@@ -235,14 +337,19 @@ describe('money in the web UI', () => {
       const payments = page.getByRole('table', { name: 'Payments' });
       await payments.waitFor();
       const row = (purpose: string) => payments.getByRole('row', { name: new RegExp(purpose) });
-      expect(await row('Lisbon guidebook').innerText()).toMatch(/agt_buyer\s+shop:books\s+Lisbon guidebook\s+captured\s+sandbox .+\s+\$12\.34$/);
+      expect(await row('Lisbon guidebook').innerText()).toMatch(
+        /agt_buyer\s+shop:books\s+Lisbon guidebook\s+captured\s+sandbox .+\s+\$12\.34$/,
+      );
       const failed = await row('Tram tickets').innerText();
       expect(failed).toMatch(/shop:closed\s+Tram tickets\s+failed/);
       expect(failed).toContain(declined.failureReason!);
       expect(failed).toMatch(/\$5\.00$/);
 
       const mandates = page.getByRole('table', { name: 'Mandates' });
-      const cells = await mandates.getByRole('row', { name: new RegExp(mandate.id) }).getByRole('cell').allInnerTexts();
+      const cells = await mandates
+        .getByRole('row', { name: new RegExp(mandate.id) })
+        .getByRole('cell')
+        .allInnerTexts();
       expect(cells.slice(1)).toEqual([
         'agt_buyer',
         'shop:books, shop:closed',
@@ -258,5 +365,5 @@ describe('money in the web UI', () => {
     } finally {
       await close();
     }
-  });
+  }, 120_000);
 });

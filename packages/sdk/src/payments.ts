@@ -10,7 +10,12 @@ import type {
   Signer,
 } from '@hangar/protocol';
 
-type Call = <T>(method: string, path: string, body?: unknown, query?: Record<string, string | number | undefined>) => Promise<T>;
+type Call = <T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  query?: Record<string, string | number | undefined>,
+) => Promise<T>;
 const enc = encodeURIComponent;
 
 /** Payments under mandates, the agents' payment limits and the humans who sign mandates. */
@@ -20,7 +25,8 @@ export function paymentMethods(call: Call) {
       /** Pays under a mandate: `captured`, or `failed` with `failureReason`; `payment_refused` names the rule that stopped it. */
       create: (request: CreatePaymentRequest) => call<Payment>('POST', '/v1/payments', request),
       /** Newest first. */
-      list: (options: { limit?: number } = {}) => call<PaymentList>('GET', '/v1/payments', undefined, options),
+      list: (options: { limit?: number } = {}) =>
+        call<PaymentList>('GET', '/v1/payments', undefined, options),
       get: (id: string) => call<Payment>('GET', `/v1/payments/${enc(id)}`),
       /** Admin: refunds on the rail; the amount returns to the mandate. */
       refund: (id: string) => call<Payment>('POST', `/v1/payments/${enc(id)}/refund`),
@@ -36,7 +42,8 @@ export function paymentMethods(call: Call) {
       /** A mandate signed (Ed25519, over the canonical JSON of its terms) by a registered signer. */
       create: (request: CreateMandateRequest) => call<Mandate>('POST', '/v1/mandates', request),
       /** Admin: registers a human's public key, to sign mandates. */
-      registerSigner: (request: RegisterSignerRequest) => call<Signer>('POST', '/v1/mandates/signers', request),
+      registerSigner: (request: RegisterSignerRequest) =>
+        call<Signer>('POST', '/v1/mandates/signers', request),
     },
   };
 }

@@ -20,17 +20,32 @@ function seriesOf(groups: AggregateRow[]): { names: string[]; nameOf: (row: Aggr
     const name = g.split ?? '(none)';
     totals.set(name, (totals.get(name) ?? 0) + g.costMicros);
   }
-  const ranked = [...totals.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([name]) => name);
+  const ranked = [...totals.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([name]) => name);
   const shown = ranked.length > MAX_SERIES + 1 ? ranked.slice(0, MAX_SERIES) : ranked;
   const names = shown.length < ranked.length ? [...shown, 'other'] : shown;
-  return { names, nameOf: (row) => (shown.includes(row.split ?? '(none)') ? (row.split ?? '(none)') : 'other') };
+  return {
+    names,
+    nameOf: (row) => (shown.includes(row.split ?? '(none)') ? (row.split ?? '(none)') : 'other'),
+  };
 }
 
 /**
  * Cost per UTC day over the window as bars (hand-written SVG); days without spans show as zero. Rows
  * split by a second dimension (`split`, from `splitBy`) stack, one colour per agent or model, with a legend.
  */
-export function CostChart({ groups, from, to, label = 'Cost per day' }: { groups: AggregateRow[]; from: string; to: string; label?: string }) {
+export function CostChart({
+  groups,
+  from,
+  to,
+  label = 'Cost per day',
+}: {
+  groups: AggregateRow[];
+  from: string;
+  to: string;
+  label?: string;
+}) {
   const split = groups.some((g) => g.split !== undefined);
   const { names, nameOf } = split ? seriesOf(groups) : { names: ['cost'], nameOf: () => 'cost' };
   const byDay = new Map<string, { calls: number; series: Map<string, number> }>();
@@ -60,8 +75,18 @@ export function CostChart({ groups, from, to, label = 'Cost per day' }: { groups
       <figcaption className="muted small">
         {formatCost(total)} over {days.length} {days.length === 1 ? 'day' : 'days'} (UTC)
       </figcaption>
-      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={`${label}, ${formatCost(total)} in total`}>
-        <line x1={PAD.left} x2={WIDTH - PAD.right} y1={PAD.top + plotH} y2={PAD.top + plotH} className="axis" />
+      <svg
+        viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+        role="img"
+        aria-label={`${label}, ${formatCost(total)} in total`}
+      >
+        <line
+          x1={PAD.left}
+          x2={WIDTH - PAD.right}
+          y1={PAD.top + plotH}
+          y2={PAD.top + plotH}
+          className="axis"
+        />
         <line x1={PAD.left} x2={WIDTH - PAD.right} y1={PAD.top} y2={PAD.top} className="gridline" />
         <text x={PAD.left - 8} y={PAD.top + 4} textAnchor="end" className="tick">
           {formatCost(max === 1 && total === 0 ? 0 : max)}
@@ -78,7 +103,15 @@ export function CostChart({ groups, from, to, label = 'Cost per day' }: { groups
                 const h = (s.cost / max) * plotH;
                 top -= h;
                 return (
-                  <rect key={s.name} x={x} y={top} width={barW} height={h} rx={split ? 0 : 2} className={split ? `bar series-${n}` : 'bar'}>
+                  <rect
+                    key={s.name}
+                    x={x}
+                    y={top}
+                    width={barW}
+                    height={h}
+                    rx={split ? 0 : 2}
+                    className={split ? `bar series-${n}` : 'bar'}
+                  >
                     <title>
                       {split
                         ? `${d.day} · ${s.name}: ${formatCost(s.cost)} (day: ${formatCost(d.cost)})`

@@ -10,7 +10,10 @@ export function formatCost(micros: number | null, currency = 'USD'): string {
   if (amount === 0) return currency === 'USD' ? '$0' : `0 ${currency}`;
   const size = Math.abs(amount);
   const digits = size >= 100 ? 2 : size >= 1 ? 3 : size >= 0.01 ? 4 : 6;
-  const text = Math.abs(amount).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: digits });
+  const text = Math.abs(amount).toLocaleString('en-US', {
+    minimumFractionDigits: 2,
+    maximumFractionDigits: digits,
+  });
   const sign = amount < 0 ? '−' : '';
   return currency === 'USD' ? `${sign}$${text}` : `${sign}${text} ${currency}`;
 }
@@ -50,7 +53,9 @@ export function formatMoney(micros: number | null, currency = 'USD'): string {
   if (micros === null) return '—';
   const abs = Math.abs(micros);
   const whole = Math.floor(abs / 1_000_000).toLocaleString('en-US');
-  const fraction = String(abs % 1_000_000).padStart(6, '0').replace(/0{1,4}$/, '');
+  const fraction = String(abs % 1_000_000)
+    .padStart(6, '0')
+    .replace(/0{1,4}$/, '');
   const amount = `${whole}.${fraction}`;
   const sign = micros < 0 ? '−' : '';
   return currency === 'USD' ? `${sign}$${amount}` : `${sign}${amount} ${currency}`;
@@ -58,5 +63,11 @@ export function formatMoney(micros: number | null, currency = 'USD'): string {
 
 /** A day and time in the browser's zone, to the minute: `Nov 25, 14:05`. */
 export function formatDateTime(iso: string): string {
-  return new Date(iso).toLocaleString('en-US', { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false });
+  return new Date(iso).toLocaleString('en-US', {
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+  });
 }

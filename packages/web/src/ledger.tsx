@@ -31,7 +31,10 @@ function newestFirst(transfers: Transfer[]): Transfer[] {
  */
 export function LedgerPage({ client }: { client: HangarClient }) {
   const [kind, setKind] = useState<AccountKind | ''>('');
-  const loadFirst = useCallback(() => client.ledger.accounts({ limit: 200, ...(kind ? { kind } : {}) }), [client, kind]);
+  const loadFirst = useCallback(
+    () => client.ledger.accounts({ limit: 200, ...(kind ? { kind } : {}) }),
+    [client, kind],
+  );
   const [first, reload] = useRequest(loadFirst);
   const [more, setMore] = useState<{ accounts: Account[]; nextCursor: string | null } | null>(null);
   const [moreError, setMoreError] = useState<HangarError | null>(null);
@@ -48,7 +51,11 @@ export function LedgerPage({ client }: { client: HangarClient }) {
     if (!nextCursor) return;
     setMoreError(null);
     try {
-      const page = await client.ledger.accounts({ limit: 200, cursor: nextCursor, ...(kind ? { kind } : {}) });
+      const page = await client.ledger.accounts({
+        limit: 200,
+        cursor: nextCursor,
+        ...(kind ? { kind } : {}),
+      });
       setMore({ accounts: [...(more?.accounts ?? []), ...page.accounts], nextCursor: page.nextCursor });
     } catch (e) {
       setMoreError(toHangarError(e));
@@ -77,8 +84,8 @@ export function LedgerPage({ client }: { client: HangarClient }) {
         </button>
       </div>
       <p className="muted">
-        Double-entry accounts in integer micro-units. A balance is credits minus debits; available is the balance
-        minus what holds reserve. Nothing is ever changed or deleted: corrections are new transfers.
+        Double-entry accounts in integer micro-units. A balance is credits minus debits; available is the
+        balance minus what holds reserve. Nothing is ever changed or deleted: corrections are new transfers.
       </p>
       {verifyError ? <ErrorMessage error={verifyError} /> : null}
       {report ? (
@@ -112,17 +119,11 @@ export function LedgerPage({ client }: { client: HangarClient }) {
       {first.status === 'loading' ? (
         <p className="muted">Loading accounts…</p>
       ) : first.status === 'error' ? (
-        <ErrorMessage error={first.error}>
-          <div className="actions">
-            <button type="button" onClick={reload}>
-              Try again
-            </button>
-          </div>
-        </ErrorMessage>
+        <ErrorMessage error={first.error} onRetry={reload} />
       ) : accounts.length === 0 ? (
         <p className="muted">
-          No {kind ? `${kind.replaceAll('_', ' ')} ` : ''}accounts yet. Budgets and payments open theirs; create your own
-          with POST /v1/ledger/accounts.
+          No {kind ? `${kind.replaceAll('_', ' ')} ` : ''}accounts yet. Budgets and payments open theirs;
+          create your own with POST /v1/ledger/accounts.
         </p>
       ) : (
         <div className="table-scroll panel flush">
@@ -154,7 +155,13 @@ export function LedgerPage({ client }: { client: HangarClient }) {
                   <td>{a.kind.replaceAll('_', ' ')}</td>
                   <td className="num">{formatMoney(a.balanceMicros, a.currency)}</td>
                   <td className="num">{formatMoney(a.availableMicros, a.currency)}</td>
-                  <td className="num">{a.debitsPendingMicros ? formatMoney(a.debitsPendingMicros, a.currency) : <span className="muted">—</span>}</td>
+                  <td className="num">
+                    {a.debitsPendingMicros ? (
+                      formatMoney(a.debitsPendingMicros, a.currency)
+                    ) : (
+                      <span className="muted">—</span>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -174,7 +181,15 @@ export function LedgerPage({ client }: { client: HangarClient }) {
   );
 }
 
-function AccountDetail({ client, accountId, names }: { client: HangarClient; accountId: string; names: Map<string, string> }) {
+function AccountDetail({
+  client,
+  accountId,
+  names,
+}: {
+  client: HangarClient;
+  accountId: string;
+  names: Map<string, string>;
+}) {
   const load = useCallback(async () => {
     const [account, page] = await Promise.all([
       client.ledger.account(accountId),
@@ -183,9 +198,16 @@ function AccountDetail({ client, accountId, names }: { client: HangarClient; acc
     // A hold is open until a post, void or expiry resolves it; the candidates are checked with the
     // server, since a resolution can be past the loaded page.
     const resolved = new Set(page.transfers.flatMap((t) => (t.pendingId ? [t.pendingId] : [])));
-    const candidates = page.transfers.filter((t) => t.kind === 'pending' && !resolved.has(t.id)).slice(-MAX_OPEN_HOLDS);
+    const candidates = page.transfers
+      .filter((t) => t.kind === 'pending' && !resolved.has(t.id))
+      .slice(-MAX_OPEN_HOLDS);
     const holds = await Promise.all(candidates.map((t) => client.ledger.getHold(t.id)));
-    return { account, transfers: page.transfers, more: page.nextCursor !== null, openHolds: holds.filter((h) => h.status === 'pending') };
+    return {
+      account,
+      transfers: page.transfers,
+      more: page.nextCursor !== null,
+      openHolds: holds.filter((h) => h.status === 'pending'),
+    };
   }, [client, accountId]);
   const [state, reload] = useRequest(load);
   const [transferId, setTransferId] = useState<string | null>(null);
@@ -222,7 +244,10 @@ function AccountDetail({ client, accountId, names }: { client: HangarClient; acc
         <dd>
           {a.minBalanceMicros === null && a.maxBalanceMicros === null
             ? 'none'
-            : [a.minBalanceMicros !== null ? `at least ${money(a.minBalanceMicros)}` : '', a.maxBalanceMicros !== null ? `at most ${money(a.maxBalanceMicros)}` : '']
+            : [
+                a.minBalanceMicros !== null ? `at least ${money(a.minBalanceMicros)}` : '',
+                a.maxBalanceMicros !== null ? `at most ${money(a.maxBalanceMicros)}` : '',
+              ]
                 .filter(Boolean)
                 .join(', ')}
         </dd>
@@ -288,7 +313,12 @@ function AccountDetail({ client, accountId, names }: { client: HangarClient; acc
               {newestFirst(transfers).map((t) => (
                 <tr key={t.id} aria-selected={transferId === t.id}>
                   <td>
-                    <button type="button" className="ghost link" onClick={() => setTransferId(t.id)} title={t.id}>
+                    <button
+                      type="button"
+                      className="ghost link"
+                      onClick={() => setTransferId(t.id)}
+                      title={t.id}
+                    >
                       {formatTime(t.createdAt)}
                     </button>
                   </td>
@@ -309,7 +339,9 @@ function AccountDetail({ client, accountId, names }: { client: HangarClient; acc
           </table>
         </div>
       )}
-      {more ? <p className="muted small">Showing the first {TRANSFER_PAGE} transfers of this account.</p> : null}
+      {more ? (
+        <p className="muted small">Showing the first {TRANSFER_PAGE} transfers of this account.</p>
+      ) : null}
       {transferId ? (
         <TransferDetail
           key={transferId}
@@ -398,8 +430,11 @@ function TransferDetail({
           <>
             <dt>Hold</dt>
             <dd>
-              <span className={`badge hold-${hold.status}`}>{hold.status}</span> {money(hold.transfer.amountMicros)} held
-              {hold.resolution && hold.status === 'posted' ? `, ${money(hold.resolution.amountMicros)} charged` : ''}
+              <span className={`badge hold-${hold.status}`}>{hold.status}</span>{' '}
+              {money(hold.transfer.amountMicros)} held
+              {hold.resolution && hold.status === 'posted'
+                ? `, ${money(hold.resolution.amountMicros)} charged`
+                : ''}
             </dd>
           </>
         ) : null}
@@ -417,7 +452,13 @@ function TransferDetail({
               {money(x.amountMicros)}, {nameOf(x.debitAccountId)} → {nameOf(x.creditAccountId)}
               <span className="muted small">
                 {' '}
-                ({x.id === hold?.transfer.id ? 'the hold' : x.pendingId && x.pendingId === hold?.transfer.id ? 'resolves the hold' : 'same batch'})
+                (
+                {x.id === hold?.transfer.id
+                  ? 'the hold'
+                  : x.pendingId && x.pendingId === hold?.transfer.id
+                    ? 'resolves the hold'
+                    : 'same batch'}
+                )
               </span>
             </li>
           ))}

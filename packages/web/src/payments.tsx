@@ -19,7 +19,10 @@ const STATUS_LABELS: Record<Payment['status'], string> = {
 /** Payments agents made, newest first, and the mandates they were made under. */
 export function PaymentsPage({ client }: { client: HangarClient }) {
   const load = useCallback(async () => {
-    const [payments, mandates] = await Promise.all([client.payments.list({ limit: PAYMENTS_SHOWN }), client.mandates.list()]);
+    const [payments, mandates] = await Promise.all([
+      client.payments.list({ limit: PAYMENTS_SHOWN }),
+      client.mandates.list(),
+    ]);
     return { payments: payments.payments, mandates: mandates.mandates };
   }, [client]);
   const [state, reload] = useRequest(load);
@@ -33,19 +36,13 @@ export function PaymentsPage({ client }: { client: HangarClient }) {
         </button>
       </div>
       <p className="muted">
-        Agents pay under mandates signed by a human: a cap, payees or merchant categories, an expiry. Each payment
-        holds its amount against the mandate and the agent’s daily limit, then captures on the rail.
+        Agents pay under mandates signed by a human: a cap, payees or merchant categories, an expiry. Each
+        payment holds its amount against the mandate and the agent’s daily limit, then captures on the rail.
       </p>
       {state.status === 'loading' ? (
         <p className="muted">Loading payments…</p>
       ) : state.status === 'error' ? (
-        <ErrorMessage error={state.error}>
-          <div className="actions">
-            <button type="button" onClick={reload}>
-              Try again
-            </button>
-          </div>
-        </ErrorMessage>
+        <ErrorMessage error={state.error} onRetry={reload} />
       ) : (
         <>
           <section className="panel" aria-labelledby="payments-list">
@@ -63,7 +60,8 @@ export function PaymentsPage({ client }: { client: HangarClient }) {
             <h2 id="mandates-list">Mandates</h2>
             {state.data.mandates.length === 0 ? (
               <p className="muted">
-                No mandates yet. A human signs the terms with a registered key; POST /v1/mandates records them.
+                No mandates yet. A human signs the terms with a registered key; POST /v1/mandates records
+                them.
               </p>
             ) : (
               <MandateTable
@@ -129,9 +127,19 @@ function PaymentTable({ payments }: { payments: Payment[] }) {
   );
 }
 
-function MandateTable({ mandates, payments, complete }: { mandates: Mandate[]; payments: Payment[]; complete: boolean }) {
+function MandateTable({
+  mandates,
+  payments,
+  complete,
+}: {
+  mandates: Mandate[];
+  payments: Payment[];
+  complete: boolean;
+}) {
   const uses = new Map<string, number>();
-  for (const p of payments) if (p.status === 'captured' || p.status === 'refunded') uses.set(p.mandateId, (uses.get(p.mandateId) ?? 0) + 1);
+  for (const p of payments)
+    if (p.status === 'captured' || p.status === 'refunded')
+      uses.set(p.mandateId, (uses.get(p.mandateId) ?? 0) + 1);
   return (
     <div className="table-scroll">
       <table className="data" aria-label="Mandates">
@@ -163,7 +171,9 @@ function MandateTable({ mandates, payments, complete }: { mandates: Mandate[]; p
                   <code>{m.agentId}</code>
                 </td>
                 <td>
-                  {[...(m.payees ?? []), ...(m.merchantCategories ?? []).map((c) => `category ${c}`)].join(', ')}
+                  {[...(m.payees ?? []), ...(m.merchantCategories ?? []).map((c) => `category ${c}`)].join(
+                    ', ',
+                  )}
                 </td>
                 <td>
                   {m.use === 'single' ? 'once' : 'many times'}

@@ -22,7 +22,10 @@ export function SpendPage({ client }: { client: HangarClient }) {
   // Anything at all: a span that cost something, ever, or a budget.
   const loadAny = useCallback(async () => {
     const [spent, budgets] = await Promise.all([
-      client.traces.search({ from: '1970-01-01T00:00:00Z', to: '9999-12-31T00:00:00Z', minCostMicros: 1 }, { limit: 1 }),
+      client.traces.search(
+        { from: '1970-01-01T00:00:00Z', to: '9999-12-31T00:00:00Z', minCostMicros: 1 },
+        { limit: 1 },
+      ),
       client.budgets.list(),
     ]);
     return spent.spans.length > 0 || budgets.budgets.length > 0;
@@ -34,13 +37,7 @@ export function SpendPage({ client }: { client: HangarClient }) {
     return (
       <section className="page">
         <h1>Spend</h1>
-        <ErrorMessage error={any.error}>
-          <div className="actions">
-            <button type="button" onClick={reloadAny}>
-              Try again
-            </button>
-          </div>
-        </ErrorMessage>
+        <ErrorMessage error={any.error} onRetry={reloadAny} />
       </section>
     );
   }
@@ -104,7 +101,11 @@ function Spend({ client }: { client: HangarClient }) {
         </Field>
         <Field label="Stack by">
           {(id) => (
-            <select id={id} value={splitBy} onChange={(e) => setSplitBy(e.target.value as '' | 'agent' | 'model')}>
+            <select
+              id={id}
+              value={splitBy}
+              onChange={(e) => setSplitBy(e.target.value as '' | 'agent' | 'model')}
+            >
               <option value="">Nothing (total)</option>
               <option value="agent">Agent</option>
               <option value="model">Model</option>
@@ -233,7 +234,10 @@ function BudgetTable({ budgets }: { budgets: Budget[] }) {
             // what happened, exactly; the pace and the forecast are estimates, rounded
             const money = (micros: number | null) => formatMoney(micros, b.currency);
             return (
-              <tr key={b.id} className={c.forecastExceedsLimit || c.remainingMicros <= 0 ? 'warn-row' : undefined}>
+              <tr
+                key={b.id}
+                className={c.forecastExceedsLimit || c.remainingMicros <= 0 ? 'warn-row' : undefined}
+              >
                 <td>
                   <strong>{b.name}</strong>
                   <div className="muted small">
@@ -252,13 +256,20 @@ function BudgetTable({ budgets }: { budgets: Budget[] }) {
                 <td className="num">{money(c.remainingMicros)}</td>
                 <td className="num">{formatCost(c.burnRateMicrosPerDay, b.currency)} / day</td>
                 <td className="num">
-                  {c.forecastMicros === null ? <span className="muted">—</span> : formatCost(c.forecastMicros, b.currency)}
+                  {c.forecastMicros === null ? (
+                    <span className="muted">—</span>
+                  ) : (
+                    formatCost(c.forecastMicros, b.currency)
+                  )}
                 </td>
                 <td>
                   {c.remainingMicros <= 0 ? (
                     <span className="badge badge-danger">Exhausted</span>
                   ) : c.forecastExceedsLimit ? (
-                    <span className="badge badge-warn" title="At this pace the period uses more than its limit">
+                    <span
+                      className="badge badge-warn"
+                      title="At this pace the period uses more than its limit"
+                    >
                       Forecast over limit
                     </span>
                   ) : (
