@@ -29,6 +29,8 @@ export async function openPage(
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.setDefaultTimeout(5_000);
+  // loading the app itself (a 400 kB bundle) can take longer than 5 s on a busy shared machine
+  page.setDefaultNavigationTimeout(30_000);
   const pageErrors: Error[] = [];
   page.on('pageerror', (error) => pageErrors.push(error));
   await page.goto(url);

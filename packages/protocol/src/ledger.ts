@@ -242,8 +242,24 @@ export const Budget = z
         postedMicros: z.number().int(),
         pendingMicros: z.number().int(),
         remainingMicros: z.number().int(),
+        usedMicros: z.number().int().describe('charged + reserved this period (postedMicros + pendingMicros)'),
+        periodStart: Timestamp.describe('When this period started (for total: when the budget was created)'),
+        periodEnd: Timestamp.nullable().describe('When this period ends (exclusive); null for total'),
+        asOf: Timestamp.describe('The moment these figures are for'),
+        burnRateMicrosPerDay: z
+          .number()
+          .int()
+          .describe(
+            'usedMicros per day over the part of the period the budget existed for (at least one hour, so the first call of a period does not extrapolate wildly)',
+          ),
+        forecastMicros: z
+          .number()
+          .int()
+          .nullable()
+          .describe('usedMicros + the burn rate until periodEnd: what the period will have used at this pace; null for total'),
+        forecastExceedsLimit: z.boolean().describe('forecastMicros > limitMicros (false for total)'),
       })
-      .describe('This period so far'),
+      .describe('This period so far, and where it is heading'),
   });
 export type Budget = z.infer<typeof Budget>;
 

@@ -137,6 +137,11 @@ export type AggregateGroupBy = z.infer<typeof AggregateGroupBy>;
 /** Totals of the spans in one group. Latency percentiles are nearest-rank over span durations. */
 export const AggregateRow = z.object({
   key: z.string().nullable().describe('the model, agent or UTC day (YYYY-MM-DD); null for spans without one'),
+  split: z
+    .string()
+    .nullable()
+    .optional()
+    .describe('with splitBy: the model, agent or day within the group (null for spans without one); absent otherwise'),
   calls: z.number().int().describe('spans in the group'),
   errors: z.number().int(),
   errorRate: z.number().describe('errors / calls'),
@@ -149,5 +154,9 @@ export const AggregateRow = z.object({
 });
 export type AggregateRow = z.infer<typeof AggregateRow>;
 
-export const AggregateReport = z.object({ groupBy: AggregateGroupBy, groups: z.array(AggregateRow) });
+export const AggregateReport = z.object({
+  groupBy: AggregateGroupBy,
+  splitBy: AggregateGroupBy.optional().describe('present when the groups are split by a second dimension'),
+  groups: z.array(AggregateRow),
+});
 export type AggregateReport = z.infer<typeof AggregateReport>;

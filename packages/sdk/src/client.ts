@@ -38,6 +38,7 @@ import type {
 } from '@hangar/protocol';
 import { HangarError, errorFromResponse } from './errors.js';
 import { identityMethods } from './identity.js';
+import { paymentMethods } from './payments.js';
 
 export interface ClientOptions {
   /** Where Hangar listens, e.g. `http://127.0.0.1:7070`. */
@@ -143,12 +144,18 @@ export function createClient(options: ClientOptions) {
         call<SpanDetail>('GET', `/v1/traces/${encodeURIComponent(traceId)}/spans/${encodeURIComponent(spanId)}`),
       /**
        * Calls, errors, cost, tokens and p50/p95 latency by model, agent or UTC day; `percentiles: false`
-       * skips the latencies (null) and is several times faster.
+       * skips the latencies (null) and is several times faster; `splitBy` adds a second dimension
+       * (e.g. day × agent), one row per pair with its value in `split`.
        */
-      aggregates: (filter: TraceFilter, groupBy: AggregateGroupBy, options: { percentiles?: boolean } = {}) =>
+      aggregates: (
+        filter: TraceFilter,
+        groupBy: AggregateGroupBy,
+        options: { percentiles?: boolean; splitBy?: AggregateGroupBy } = {},
+      ) =>
         call<AggregateReport>('GET', '/v1/spans/aggregates', undefined, {
           ...filterQuery(filter),
           groupBy,
+          ...(options.splitBy ? { splitBy: options.splitBy } : {}),
           ...(options.percentiles === false ? { percentiles: 'false' } : {}),
         }),
     },
@@ -177,6 +184,7 @@ export function createClient(options: ClientOptions) {
       settle: (request: SettleRequest) => call<Settlement>('POST', '/v1/budgets/settle', request),
     },
     ...identityMethods(call),
+    ...paymentMethods(call),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { PillarId } from './shell.js';
 
-type EmptyPillar = Exclude<PillarId, 'settings' | 'audit'>;
+type EmptyPillar = Exclude<PillarId, 'settings' | 'audit' | 'ledger' | 'payments'>;
 
 // What each page will show, and how data gets there. No sample data: an empty project looks empty.
 // `shipped: false` says plainly that the server does not do this yet; flip it when the pillar lands.
@@ -38,8 +38,9 @@ const EMPTY_STATES: Record<EmptyPillar, { title: string; lead: string; how: stri
     title: 'Spend',
     lead: 'Nothing spent yet.',
     how:
-      'Model calls through the gateway and payments are charged to this project’s ledger. Spend per agent, model and ' +
-      'budget will appear here once calls go through this server.',
+      'Model calls through the gateway (and any traced span with a price) cost money. Cost per day, agent and model, ' +
+      'and each budget with its burn rate and forecast, appear here once calls go through this server or a budget exists.',
+    shipped: true,
   },
   evals: {
     title: 'Evals',

@@ -1,8 +1,19 @@
 import type { ReactNode } from 'react';
 import type { HangarError } from '@hangar/sdk';
 
-/** A failed request as a person should see it: the server's message, and the request id to quote. */
-export function ErrorMessage({ error, children }: { error: HangarError; children?: ReactNode }) {
+/**
+ * A failed request as a person should see it: the server's message, and the request id to quote;
+ * with `onRetry`, a Try again button.
+ */
+export function ErrorMessage({
+  error,
+  onRetry,
+  children,
+}: {
+  error: HangarError;
+  onRetry?: () => void;
+  children?: ReactNode;
+}) {
   return (
     <div className="alert" role="alert">
       <p>{error.message}</p>
@@ -10,6 +21,13 @@ export function ErrorMessage({ error, children }: { error: HangarError; children
         <p className="muted small">
           Request id: <code>{error.requestId}</code>
         </p>
+      ) : null}
+      {onRetry ? (
+        <div className="actions">
+          <button type="button" onClick={onRetry}>
+            Try again
+          </button>
+        </div>
       ) : null}
       {children}
     </div>

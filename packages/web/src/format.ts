@@ -1,12 +1,21 @@
-/** Formatting shared by the trace screens. Money arrives in integer micro-units (1 USD = 1,000,000). */
+/** Formatting shared by the screens. Money arrives in integer micro-units (1 USD = 1,000,000). */
 
-/** `$0.0042`, `$1.25`, `$1,204.50`: enough digits to tell small model calls apart. */
-export function formatCost(micros: number | null): string {
+/**
+ * `$0.0042`, `$1.25`, `$1,204.50`: enough digits to tell small model calls apart, rounded (for costs
+ * and estimates; {@link formatMoney} is exact). Another currency than USD comes after the number.
+ */
+export function formatCost(micros: number | null, currency = 'USD'): string {
   if (micros === null) return '—';
-  const usd = micros / 1_000_000;
-  if (usd === 0) return '$0';
-  const digits = usd >= 100 ? 2 : usd >= 1 ? 3 : usd >= 0.01 ? 4 : 6;
-  return `$${usd.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: digits })}`;
+  const amount = micros / 1_000_000;
+  if (amount === 0) return currency === 'USD' ? '$0' : `0 ${currency}`;
+  const size = Math.abs(amount);
+  const digits = size >= 100 ? 2 : size >= 1 ? 3 : size >= 0.01 ? 4 : 6;
+  const text = Math.abs(amount).toLocaleString('en-US', {
+    minimumFractionDigits: 2,
+    maximumFractionDigits: digits,
+  });
+  const sign = amount < 0 ? '−' : '';
+  return currency === 'USD' ? `${sign}$${text}` : `${sign}${text} ${currency}`;
 }
 
 /** `850 ms`, `2.41 s`, `3 min 5 s`. */
@@ -32,4 +41,33 @@ export function formatTime(iso: string): string {
 
 export function formatCount(n: number | null): string {
   return n === null ? '—' : n.toLocaleString('en-US');
+}
+
+/**
+ * An exact amount from integer micro-units, for the ledger: every significant digit (at least two
+ * decimals), digits grouped, a minus sign for negative balances; `$` for USD, the code after others.
+ * Integer arithmetic only, so `$0.000001` and `$9,007,199,254.740991` both come out exact.
+ * @example formatMoney(-1_500_000, 'USD') // '−$1.50'; formatMoney(2_000_123, 'EUR') // '2.000123 EUR'
+ */
+export function formatMoney(micros: number | null, currency = 'USD'): string {
+  if (micros === null) return '—';
+  const abs = Math.abs(micros);
+  const whole = Math.floor(abs / 1_000_000).toLocaleString('en-US');
+  const fraction = String(abs % 1_000_000)
+    .padStart(6, '0')
+    .replace(/0{1,4}$/, '');
+  const amount = `${whole}.${fraction}`;
+  const sign = micros < 0 ? '−' : '';
+  return currency === 'USD' ? `${sign}$${amount}` : `${sign}${amount} ${currency}`;
+}
+
+/** A day and time in the browser's zone, to the minute: `Nov 25, 14:05`. */
+export function formatDateTime(iso: string): string {
+  return new Date(iso).toLocaleString('en-US', {
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+  });
 }

@@ -17,8 +17,11 @@ import { ErrorMessage } from './error-message.js';
 import { Field } from './field.js';
 import { AuditPage } from './audit.js';
 import { AgentsPage, ApprovalsPage, PoliciesPage } from './identity-pages.js';
+import { LedgerPage } from './ledger.js';
+import { PaymentsPage } from './payments.js';
 import { SecretBox } from './secret-box.js';
 import { Settings } from './settings.js';
+import { SpendPage } from './spend.js';
 import { Traces } from './traces.js';
 
 /** The pillars, in navigation order; each is a page at `#/<id>`. */
@@ -28,6 +31,8 @@ export const PILLARS = [
   { id: 'agents', label: 'Agents' },
   { id: 'policies', label: 'Policies' },
   { id: 'spend', label: 'Spend' },
+  { id: 'ledger', label: 'Ledger' },
+  { id: 'payments', label: 'Payments' },
   { id: 'evals', label: 'Evals' },
   { id: 'approvals', label: 'Approvals' },
   { id: 'audit', label: 'Audit' },
@@ -153,6 +158,12 @@ export function Shell({
           <ApprovalsPage client={client} />
         ) : route === 'audit' ? (
           <AuditPage client={client} />
+        ) : route === 'spend' ? (
+          <SpendPage client={client} />
+        ) : route === 'ledger' ? (
+          <LedgerPage client={client} />
+        ) : route === 'payments' ? (
+          <PaymentsPage client={client} />
         ) : (
           <EmptyState pillar={route} />
         )}

@@ -108,13 +108,7 @@ export function Traces({ client }: { client: HangarClient }) {
     return (
       <section className="page">
         <h1>Traces</h1>
-        <ErrorMessage error={any.error}>
-          <div className="actions">
-            <button type="button" onClick={reloadAny}>
-              Try again
-            </button>
-          </div>
-        </ErrorMessage>
+        <ErrorMessage error={any.error} onRetry={reloadAny} />
       </section>
     );
   }
@@ -207,13 +201,7 @@ function TraceList({ client, filters }: { client: HangarClient; filters: Filters
       {first.status === 'loading' ? (
         <p className="muted">Loading traces…</p>
       ) : first.status === 'error' ? (
-        <ErrorMessage error={first.error}>
-          <div className="actions">
-            <button type="button" onClick={reload}>
-              Try again
-            </button>
-          </div>
-        </ErrorMessage>
+        <ErrorMessage error={first.error} onRetry={reload} />
       ) : traces.length === 0 ? (
         <div className="notice" role="note">
           <p>No traces match these filters in the last {filters.window}.</p>

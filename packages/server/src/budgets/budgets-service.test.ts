@@ -5,7 +5,7 @@ import { DIALECTS, openTestDatabase, type TestDatabase } from '../db/test-databa
 import { createLedger, type Ledger } from '../ledger/ledger-service.js';
 import { newId } from '../util/ids.js';
 import { createWebhooks, signature, type Webhooks } from '../webhooks/webhook-service.js';
-import { periodKey } from './budget-periods.js';
+import { burnRate, periodBounds, periodKey } from './budget-periods.js';
 import { createBudgets, type Budgets } from './budgets-service.js';
 
 const CENT = 10_000;
@@ -19,6 +19,44 @@ describe('budget periods', () => {
     expect(periodKey('monthly', 'Asia/Tokyo', at)).toBe('2026-12');
     expect(periodKey('daily', 'America/Los_Angeles', new Date('2026-12-01T07:59:00Z'))).toBe('2026-11-30');
     expect(periodKey('total', 'Europe/Paris', at)).toBe('total');
+  });
+
+  it('start and end at local midnight, across DST changes and where midnight does not exist', () => {
+    const iso = (b: { start: number; end: number } | null) => b && [new Date(b.start).toISOString(), new Date(b.end).toISOString()];
+    expect(iso(periodBounds('daily', 'Europe/Paris', new Date('2026-11-25T10:00:00Z')))).toEqual(['2026-11-24T23:00:00.000Z', '2026-11-25T23:00:00.000Z']);
+    // the day clocks go forward is 23 hours long, the day they go back 25
+    expect(iso(periodBounds('daily', 'Europe/Paris', new Date('2026-03-29T10:00:00Z')))).toEqual(['2026-03-28T23:00:00.000Z', '2026-03-29T22:00:00.000Z']);
+    expect(iso(periodBounds('daily', 'America/New_York', new Date('2026-11-01T10:00:00Z')))).toEqual(['2026-11-01T04:00:00.000Z', '2026-11-02T05:00:00.000Z']);
+    // Santiago skips from 23:59 to 01:00 on 6 September 2026: that day starts at 01:00 (-03)
+    expect(iso(periodBounds('daily', 'America/Santiago', new Date('2026-09-06T12:00:00Z')))).toEqual(['2026-09-06T04:00:00.000Z', '2026-09-07T03:00:00.000Z']);
+    // 01:00 on 1 January in Tokyo is in January, across the year
+    expect(iso(periodBounds('monthly', 'Asia/Tokyo', new Date('2026-12-31T16:00:00Z')))).toEqual(['2026-12-31T15:00:00.000Z', '2027-01-31T15:00:00.000Z']);
+    expect(periodBounds('total', 'UTC', new Date())).toBeNull();
+  });
+
+  it('burn rate is use per day so far, counted over at least an hour; the forecast extends it to the period end', () => {
+    const midnight = Date.parse('2026-11-25T00:00:00Z');
+    const HOUR = 3_600_000;
+    const day = { since: midnight, end: midnight + 24 * HOUR, limitMicros: 20 * DOLLAR };
+    expect(burnRate({ ...day, usedMicros: 6 * DOLLAR, now: midnight + 6 * HOUR })).toEqual({
+      burnRateMicrosPerDay: 24 * DOLLAR,
+      forecastMicros: 24 * DOLLAR,
+      forecastExceedsLimit: true,
+    });
+    expect(burnRate({ ...day, usedMicros: 4 * DOLLAR, now: midnight + 6 * HOUR })).toEqual({
+      burnRateMicrosPerDay: 16 * DOLLAR,
+      forecastMicros: 16 * DOLLAR,
+      forecastExceedsLimit: false,
+    });
+    // a cent one minute into the day: paced over an hour, not over a minute (which would say $14.40)
+    expect(burnRate({ ...day, usedMicros: CENT, now: midnight + 60_000 }).forecastMicros).toBe(CENT + Math.floor((CENT * (24 * HOUR - 60_000)) / HOUR));
+    // integer micro-units, rounded down; no forecast for a period that never ends
+    expect(burnRate({ ...day, usedMicros: 1, now: midnight + 7 * HOUR })).toEqual({ burnRateMicrosPerDay: 3, forecastMicros: 3, forecastExceedsLimit: false });
+    expect(burnRate({ ...day, end: null, usedMicros: DOLLAR, now: midnight + 12 * HOUR })).toEqual({
+      burnRateMicrosPerDay: 2 * DOLLAR,
+      forecastMicros: null,
+      forecastExceedsLimit: false,
+    });
   });
 });
 
@@ -95,12 +133,13 @@ for (const dialect of DIALECTS) {
         settled: r1.holdIds.map((holdId) => ({ holdId, postedMicros: 7 * CENT, releasedMicros: 13 * CENT })),
         overrunMicros: 0,
       });
-      expect((await budgets.get(P, run.id, { includeSecrets: false })).current).toEqual({
+      expect((await budgets.get(P, run.id, { includeSecrets: false })).current).toMatchObject({
         periodKey: '2026-11',
         accountId: expect.any(String),
         postedMicros: 7 * CENT,
         pendingMicros: 0,
         remainingMicros: 23 * CENT,
+        usedMicros: 7 * CENT,
       });
       // settling again is a replay; settling with another amount is refused
       expect(await budgets.settle(P, r1.holdIds, 7 * CENT)).toEqual(settled);
@@ -136,6 +175,37 @@ for (const dialect of DIALECTS) {
       const next = await budgets.holdForAction({ projectId: P, chain: chain(), amountMicros: CENT, timeoutMs: 60_000, idempotencyKey: 'next-day' });
       expect(next.budgets[0]!.remainingMicros).toBe(49 * CENT);
       expect((await budgets.get(P, daily.id, { includeSecrets: false })).current.periodKey).toBe('2026-11-26');
+    });
+
+    it("paces a daily budget from when it was created, and warns when the period's forecast passes the limit", async () => {
+      // created at 10:00 UTC on a UTC day: the pace counts from 10:00, not from midnight
+      const daily = await budgets.create(P, { name: 'daily', scope: 'project', scopeId: P, period: 'daily', limitMicros: 20 * DOLLAR });
+      const spend = async (key: string, amount: number) => {
+        const r = await budgets.holdForAction({ projectId: P, chain: chain(), amountMicros: amount, timeoutMs: 60_000, idempotencyKey: key });
+        await budgets.settle(P, r.holdIds, amount);
+      };
+      await spend('morning', 3 * DOLLAR);
+      clock = Date.parse('2026-11-25T16:00:00Z');
+      expect((await budgets.get(P, daily.id, { includeSecrets: false })).current).toMatchObject({
+        periodKey: '2026-11-25',
+        periodStart: '2026-11-25T00:00:00.000Z',
+        periodEnd: '2026-11-26T00:00:00.000Z',
+        asOf: '2026-11-25T16:00:00.000Z',
+        usedMicros: 3 * DOLLAR,
+        remainingMicros: 17 * DOLLAR,
+        burnRateMicrosPerDay: 12 * DOLLAR, // $3 in 6 hours
+        forecastMicros: 7 * DOLLAR, // + 8 more hours at $0.50 an hour
+        forecastExceedsLimit: false,
+      });
+      // a reservation not yet settled counts as used too
+      await budgets.holdForAction({ projectId: P, chain: chain(), amountMicros: 6 * DOLLAR, timeoutMs: 60_000, idempotencyKey: 'open' });
+      expect((await budgets.list(P, { includeSecrets: false }))[0]!.current).toMatchObject({
+        usedMicros: 9 * DOLLAR,
+        remainingMicros: 11 * DOLLAR,
+        burnRateMicrosPerDay: 36 * DOLLAR,
+        forecastMicros: 21 * DOLLAR,
+        forecastExceedsLimit: true,
+      });
     });
 
     it('a soft budget never refuses, and its thresholds fire signed webhooks once per period, retried until delivered', async () => {

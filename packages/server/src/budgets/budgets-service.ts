@@ -7,7 +7,7 @@ import { ApiError } from '../http/api-error.js';
 import type { Ledger } from '../ledger/ledger-service.js';
 import { newId } from '../util/ids.js';
 import type { Webhooks } from '../webhooks/webhook-service.js';
-import { periodKey } from './budget-periods.js';
+import { burnRate, periodBounds, periodKey } from './budget-periods.js';
 import { createBudgetsStore, type BudgetRow } from './budgets-store.js';
 
 export interface BudgetsOptions {
@@ -81,9 +81,20 @@ export function createBudgets(options: BudgetsOptions) {
   }
 
   async function view(b: BudgetRow, includeSecret: boolean): Promise<Budget> {
-    const key = periodKey(b.period as BudgetPeriod, b.time_zone, new Date(now()));
+    const at = now();
+    const key = periodKey(b.period as BudgetPeriod, b.time_zone, new Date(at));
     const account = await ledger.getAccountByCode(b.project_id, code.period(b, key));
     const limit = Number(b.limit_micros);
+    const posted = account?.debitsPostedMicros ?? 0;
+    const pending = account?.debitsPendingMicros ?? 0;
+    const bounds = periodBounds(b.period as BudgetPeriod, b.time_zone, new Date(at));
+    const pace = burnRate({
+      usedMicros: posted + pending,
+      limitMicros: limit,
+      since: Math.max(bounds?.start ?? 0, Date.parse(b.created_at)),
+      now: at,
+      end: bounds?.end ?? null,
+    });
     return {
       id: b.id,
       name: b.name,
@@ -101,9 +112,14 @@ export function createBudgets(options: BudgetsOptions) {
       current: {
         periodKey: key,
         accountId: account?.id ?? null,
-        postedMicros: account?.debitsPostedMicros ?? 0,
-        pendingMicros: account?.debitsPendingMicros ?? 0,
+        postedMicros: posted,
+        pendingMicros: pending,
         remainingMicros: account?.availableMicros ?? limit,
+        usedMicros: posted + pending,
+        periodStart: new Date(bounds?.start ?? Date.parse(b.created_at)).toISOString(),
+        periodEnd: bounds ? new Date(bounds.end).toISOString() : null,
+        asOf: new Date(at).toISOString(),
+        ...pace,
       },
     };
   }

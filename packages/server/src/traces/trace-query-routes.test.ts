@@ -84,6 +84,8 @@ describe('trace query routes', () => {
       [`/v1/spans?from=${from}&to=${to}&cursor=nope`, 'query.cursor'],
       [`/v1/spans/aggregates?from=${from}&to=${to}&groupBy=color`, 'query.groupBy'],
       [`/v1/spans/aggregates?from=${from}&to=${to}&groupBy=day&percentiles=no`, 'query.percentiles'],
+      [`/v1/spans/aggregates?from=${from}&to=${to}&groupBy=day&splitBy=day`, 'query.splitBy'],
+      [`/v1/spans/aggregates?from=${from}&to=${to}&groupBy=day&splitBy=colour`, 'query.splitBy'],
       [`/v1/traces/not-a-trace-id`, 'param.traceId'],
     ];
     for (const [path, field] of cases) {

@@ -28,6 +28,7 @@ const KNOWN = new Set([
   'cursor',
   'limit',
   'groupBy',
+  'splitBy',
   'percentiles',
 ]);
 
@@ -83,6 +84,9 @@ const traceListQuery = withAttributes({ ...filterFields, ...pageFields(200) });
 const aggregateQuery = withAttributes({
   ...filterFields,
   groupBy: AggregateGroupBy,
+  splitBy: AggregateGroupBy.optional().describe(
+    'A second dimension: one row per group and value of this, e.g. groupBy=day&splitBy=agent for cost per agent per day',
+  ),
   percentiles: z
     .enum(['true', 'false'])
     .default('true')
@@ -106,7 +110,7 @@ const aggregates = createRoute({
   method: 'get',
   path: '/v1/spans/aggregates',
   tags: ['traces'],
-  summary: 'Calls, errors, cost, tokens and p50/p95 latency of spans, by model, agent or day',
+  summary: 'Calls, errors, cost, tokens and p50/p95 latency of spans, by model, agent or day (optionally split by another)',
   middleware: [requires('read')] as const,
   request: { query: aggregateQuery },
   responses: { 200: jsonResponse(AggregateReport, 'One row per group'), ...errorResponses() },
@@ -183,7 +187,11 @@ export function traceQueryRoutes(query: TraceQueryService) {
     .openapi(aggregates, async (c) => {
       const q = c.req.valid('query');
       const percentiles = q.percentiles === 'true';
-      return c.json(await query.aggregates(c.get('auth').project.id, toQuery(q), q.groupBy, { percentiles }), 200);
+      if (q.splitBy === q.groupBy) {
+        const message = 'splitBy must differ from groupBy';
+        throw new ApiError('validation_failed', `query.splitBy: ${message}`, { details: { issues: [{ path: 'query.splitBy', message }] } });
+      }
+      return c.json(await query.aggregates(c.get('auth').project.id, toQuery(q), q.groupBy, { percentiles, splitBy: q.splitBy }), 200);
     })
     .openapi(listTraces, async (c) => {
       const q = c.req.valid('query');

@@ -486,6 +486,26 @@ for (const dialect of DIALECTS) {
         ['2026-03-01', 21],
         ['2026-03-02', 3],
       ]);
+
+      // day × agent: one row per pair, agents by cost within each day, with their own percentiles
+      const split = await query.aggregates(p, { from: at(-DAY), to: at(2 * DAY) }, 'day', { splitBy: 'agent' });
+      expect(split.splitBy).toBe('agent');
+      expect(split.groups.map((g) => [g.key, g.split, g.calls, g.costMicros, g.p50DurationMs])).toEqual([
+        ['2026-03-01', 'a', 15, 1500, 8],
+        ['2026-03-01', 'b', 5, 500, 18],
+        ['2026-03-01', null, 1, 0, 7],
+        ['2026-03-02', 'b', 3, 0, 20],
+      ]);
+      const splitQuick = await query.aggregates(p, { from: at(-DAY), to: at(2 * DAY) }, 'day', { splitBy: 'agent', percentiles: false });
+      expect(splitQuick.groups).toEqual(split.groups.map((g) => ({ ...g, p50DurationMs: null, p95DurationMs: null })));
+      // model × agent: models by their total cost, then their agents
+      const byModelAgent = await query.aggregates(p, window({ kinds: ['llm'] }), 'model', { splitBy: 'agent', percentiles: false });
+      expect(byModelAgent.groups.map((g) => [g.key, g.split, g.costMicros])).toEqual([
+        ['gpt-4o', 'a', 1500],
+        ['gpt-4o', 'b', 500],
+        ['gpt-4o-mini', 'b', 0],
+      ]);
+      expect(byDay.groups[0]).not.toHaveProperty('split');
     });
   });
 }

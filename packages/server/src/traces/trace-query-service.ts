@@ -173,12 +173,14 @@ export function createTraceQuery(options: TraceQueryOptions) {
       projectId: string,
       query: TraceQuery,
       groupBy: AggregateGroupBy,
-      options: { percentiles?: boolean } = {},
+      options: { percentiles?: boolean; splitBy?: AggregateGroupBy } = {},
     ): Promise<AggregateReport> {
-      const rows = await store.aggregates(projectId, toConditions(query), groupBy, options.percentiles ?? true);
+      const { splitBy } = options;
+      const rows = await store.aggregates(projectId, toConditions(query), groupBy, options.percentiles ?? true, splitBy);
       const groups = rows.map(
         (r): AggregateRow => ({
           key: r.key,
+          ...(splitBy ? { split: r.split ?? null } : {}),
           calls: r.calls,
           errors: r.errors,
           errorRate: r.calls === 0 ? 0 : r.errors / r.calls,
@@ -190,13 +192,22 @@ export function createTraceQuery(options: TraceQueryOptions) {
           p95DurationMs: r.p95,
         }),
       );
-      // Days in time order; models and agents by what they cost, then by name.
+      // Days in time order; models and agents by what they cost (then calls), most first, then by name.
+      // Split rows stay with their group (ranked by the group's totals), ordered the same way by the split.
+      const totals = new Map<string | null, { cost: number; calls: number }>();
+      for (const g of groups) {
+        const t = totals.get(g.key) ?? { cost: 0, calls: 0 };
+        totals.set(g.key, { cost: t.cost + g.costMicros, calls: t.calls + g.calls });
+      }
+      const rank = (by: AggregateGroupBy, a: string | null, b: string | null, ta: { cost: number; calls: number }, tb: typeof ta) =>
+        by === 'day' ? (a ?? '').localeCompare(b ?? '') : tb.cost - ta.cost || tb.calls - ta.calls || (a ?? '').localeCompare(b ?? '');
+      const own = (g: AggregateRow) => ({ cost: g.costMicros, calls: g.calls });
       groups.sort(
-        groupBy === 'day'
-          ? (a, b) => (a.key ?? '').localeCompare(b.key ?? '')
-          : (a, b) => b.costMicros - a.costMicros || b.calls - a.calls || (a.key ?? '').localeCompare(b.key ?? ''),
+        (a, b) =>
+          rank(groupBy, a.key, b.key, totals.get(a.key)!, totals.get(b.key)!) ||
+          (splitBy ? rank(splitBy, a.split ?? null, b.split ?? null, own(a), own(b)) : 0),
       );
-      return { groupBy, groups };
+      return { groupBy, ...(splitBy ? { splitBy } : {}), groups };
     },
   };
 }

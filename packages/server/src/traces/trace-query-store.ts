@@ -60,6 +60,8 @@ export interface TraceLabelRow {
 
 export interface AggregateSqlRow {
   key: string | null;
+  /** The second dimension's value when split, else undefined. */
+  split?: string | null;
   calls: number;
   errors: number;
   cost_micros: number;
@@ -281,15 +283,22 @@ export function createTraceQueryStore(db: Kysely<Database>, functions: DialectFu
       f: SpanConditions,
       groupBy: AggregateGroupBy,
       percentiles: boolean,
+      splitBy?: AggregateGroupBy,
     ): Promise<AggregateSqlRow[]> {
-      const group =
-        groupBy === 'day' ? sql<string>`substr(s.start_time, 1, 10)` : groupBy === 'model' ? sql.ref('s.model') : sql.ref('s.agent');
+      const dimension = (by: AggregateGroupBy) =>
+        by === 'day' ? sql<string>`substr(s.start_time, 1, 10)` : by === 'model' ? sql<string>`s.model` : sql<string>`s.agent`;
+      const group = dimension(groupBy);
+      // Unsplit, the second dimension is a constant: the same statements group by one column in effect.
+      const split = splitBy ? dimension(splitBy) : sql<string>`null`;
+      const partition = splitBy ? sql`${group}, ${split}` : group;
+      const splitOf = (value: unknown) => (splitBy ? { split: (value as string | null) ?? null } : {});
       if (!percentiles) {
         // Without percentiles there is nothing to rank: a plain GROUP BY, several times cheaper.
         const rows = await db
           .selectFrom('spans as s')
           .select([
             group.as('key'),
+            split.as('split'),
             sql<number>`count(*)`.as('calls'),
             sql<number>`sum(case when s.status = 'error' then 1 else 0 end)`.as('errors'),
             sql<number>`coalesce(sum(s.cost_micros), 0)`.as('cost_micros'),
@@ -298,10 +307,11 @@ export function createTraceQueryStore(db: Kysely<Database>, functions: DialectFu
           ])
           .where('s.project_id', '=', projectId)
           .where((eb) => eb.and([...window('s', f), ...filters('s', f)]))
-          .groupBy(group)
+          .groupBy(splitBy ? [group, split] : [group])
           .execute();
         return rows.map((r) => ({
           key: r.key as string | null,
+          ...splitOf(r.split),
           calls: Number(r.calls),
           errors: Number(r.errors),
           cost_micros: Number(r.cost_micros),
@@ -315,13 +325,14 @@ export function createTraceQueryStore(db: Kysely<Database>, functions: DialectFu
         .selectFrom('spans as s')
         .select([
           group.as('grp'),
+          split.as('spl'),
           's.status',
           's.cost_micros',
           's.tokens_input',
           's.tokens_output',
           's.duration_ms',
-          sql<number>`row_number() over (partition by ${group} order by s.duration_ms)`.as('rn'),
-          sql<number>`count(*) over (partition by ${group})`.as('n'),
+          sql<number>`row_number() over (partition by ${partition} order by s.duration_ms)`.as('rn'),
+          sql<number>`count(*) over (partition by ${partition})`.as('n'),
         ])
         .where('s.project_id', '=', projectId)
         .where((eb) => eb.and([...window('s', f), ...filters('s', f)]));
@@ -329,6 +340,7 @@ export function createTraceQueryStore(db: Kysely<Database>, functions: DialectFu
         .selectFrom(ranked.as('r'))
         .select([
           sql<string | null>`r.grp`.as('key'),
+          sql<string | null>`r.spl`.as('split'),
           sql<number>`count(*)`.as('calls'),
           sql<number>`sum(case when r.status = 'error' then 1 else 0 end)`.as('errors'),
           sql<number>`coalesce(sum(r.cost_micros), 0)`.as('cost_micros'),
@@ -337,10 +349,11 @@ export function createTraceQueryStore(db: Kysely<Database>, functions: DialectFu
           sql<number>`max(case when r.rn = (50 * r.n + 99) / 100 then r.duration_ms end)`.as('p50'),
           sql<number>`max(case when r.rn = (95 * r.n + 99) / 100 then r.duration_ms end)`.as('p95'),
         ])
-        .groupBy('r.grp')
+        .groupBy(['r.grp', 'r.spl'])
         .execute();
       return rows.map((r) => ({
         key: r.key,
+        ...splitOf(r.split),
         calls: Number(r.calls),
         errors: Number(r.errors),
         cost_micros: Number(r.cost_micros),

@@ -1,0 +1,49 @@
+import type {
+  CreateMandateRequest,
+  CreatePaymentRequest,
+  Mandate,
+  Payment,
+  PaymentLimits,
+  PaymentList,
+  RegisterSignerRequest,
+  SetPaymentLimitsRequest,
+  Signer,
+} from '@hangar/protocol';
+
+type Call = <T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  query?: Record<string, string | number | undefined>,
+) => Promise<T>;
+const enc = encodeURIComponent;
+
+/** Payments under mandates, the agents' payment limits and the humans who sign mandates. */
+export function paymentMethods(call: Call) {
+  return {
+    payments: {
+      /** Pays under a mandate: `captured`, or `failed` with `failureReason`; `payment_refused` names the rule that stopped it. */
+      create: (request: CreatePaymentRequest) => call<Payment>('POST', '/v1/payments', request),
+      /** Newest first. */
+      list: (options: { limit?: number } = {}) =>
+        call<PaymentList>('GET', '/v1/payments', undefined, options),
+      get: (id: string) => call<Payment>('GET', `/v1/payments/${enc(id)}`),
+      /** Admin: refunds on the rail; the amount returns to the mandate. */
+      refund: (id: string) => call<Payment>('POST', `/v1/payments/${enc(id)}/refund`),
+      /** Admin: an agent's limits in one currency; without limits an agent cannot pay. */
+      setLimits: (agentId: string, request: SetPaymentLimitsRequest) =>
+        call<PaymentLimits>('PUT', `/v1/payments/limits/${enc(agentId)}`, request),
+      limits: (agentId: string, currency = 'USD') =>
+        call<PaymentLimits>('GET', `/v1/payments/limits/${enc(agentId)}`, undefined, { currency }),
+    },
+    mandates: {
+      /** Mandates with their status and what remains of their caps. */
+      list: () => call<{ mandates: Mandate[] }>('GET', '/v1/mandates'),
+      /** A mandate signed (Ed25519, over the canonical JSON of its terms) by a registered signer. */
+      create: (request: CreateMandateRequest) => call<Mandate>('POST', '/v1/mandates', request),
+      /** Admin: registers a human's public key, to sign mandates. */
+      registerSigner: (request: RegisterSignerRequest) =>
+        call<Signer>('POST', '/v1/mandates/signers', request),
+    },
+  };
+}
