@@ -71,7 +71,7 @@ const amountOf = (i: number) => 1 + (i % 1000);
 // Ledger side
 
 async function ledgerTarget(opened: OpenDatabase, placement: Placement, n: number, cleanup: () => Promise<void>): Promise<Target> {
-  const ledger: Ledger = createLedger({ db: opened.db });
+  const ledger: Ledger = createLedger({ db: opened.db, direct: opened.direct });
   const count = placement === 'spread' ? SPREAD : 1;
   const funding = (await ledger.createAccount(PROJECT, { kind: 'funding_source', name: 'funding', currency: 'USD' })).account.id;
   const debit: string[] = [];

@@ -50,7 +50,7 @@ export function createServices(options: ServicesOptions) {
   const pricing = createPricing({ db });
   const traces = createTraces({ db, blobs, pricing });
   const traceQuery = createTraceQuery({ db, functions: database.functions, blobs });
-  const ledger = createLedger({ db });
+  const ledger = createLedger({ db, direct: database.direct });
   const webhooks = createWebhooks({ db, logger });
   const budgets = createBudgets({ db, ledger, webhooks, logger });
   const payments = createPayments({ db, ledger, rail: createSandboxRail({ db, ...sandboxRail }), logger });
