@@ -438,13 +438,23 @@ export function createLedger(options: LedgerOptions) {
     const queue: Job[] = [];
     let running = false;
     const store = direct ? createDirectLedgerStore(direct) : null;
+    // prepared once: exec() would compile each of them on every call
+    const control = direct
+      ? Object.fromEntries(
+          (['begin immediate', 'commit', 'rollback', 'savepoint caller', 'release caller', 'rollback to caller'] as const).map((q) => [
+            q,
+            direct.prepare(q),
+          ]),
+        )
+      : {};
+    const run = (q: string) => void control[q]!.run();
 
     async function runJob(job: Job): Promise<{ rows: TransferRow[]; replayed: boolean }> {
       for (let attempt = 1; ; attempt++) {
         try {
           return await commitOnce(store!, job.projectId, job.ops, attempt > 1);
         } catch (error) {
-          direct!.exec('rollback to caller');
+          run('rollback to caller');
           if (error instanceof RaceLost && attempt < MAX_ATTEMPTS) continue;
           if (error instanceof RaceLost)
             throw new ApiError('conflict', 'Another request changed these holds at the same time; retry.');
@@ -459,10 +469,10 @@ export function createLedger(options: LedgerOptions) {
       > = [];
       try {
         await db.connection().execute(async () => {
-          direct!.exec('begin immediate');
+          run('begin immediate');
           try {
             for (const job of jobs) {
-              direct!.exec('savepoint caller');
+              run('savepoint caller');
               try {
                 outcomes.push({ ok: true, value: await runJob(job) });
               } catch (error) {
@@ -470,11 +480,11 @@ export function createLedger(options: LedgerOptions) {
                 if (!direct!.inTransaction) throw error;
                 outcomes.push({ ok: false, error });
               }
-              direct!.exec('release caller');
+              run('release caller');
             }
-            direct!.exec('commit');
+            run('commit');
           } catch (error) {
-            if (direct!.inTransaction) direct!.exec('rollback');
+            if (direct!.inTransaction) run('rollback');
             throw error;
           }
         });
@@ -633,6 +643,14 @@ export function createLedger(options: LedgerOptions) {
     },
 
     getHold: holdView,
+
+    /** The transfers committed under these idempotency keys (resolutions: `hold:<id>:resolve`). */
+    async transfersByKeys(projectId: string, keys: string[]): Promise<Transfer[]> {
+      const store = createLedgerStore(db);
+      const rows: TransferRow[] = [];
+      for (let i = 0; i < keys.length; i += 500) rows.push(...(await store.findTransfersByKeys(projectId, keys.slice(i, i + 500))));
+      return rows.map(toTransfer);
+    },
 
     /**
      * Voids holds past their timeout (as `expire_pending` transfers). Safe with many processes
