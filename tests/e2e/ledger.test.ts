@@ -147,11 +147,11 @@ for (const target of targets) {
       const signer = (await call('POST', '/v1/mandates/signers', { name: 'alice', publicKey: human.publicKey.export({ format: 'jwk' }).x })).json;
       const terms = {
         signerId: signer.id, agentId: 'agt_buyer', amountCapMicros: 100 * DOLLAR, currency: 'USD', payees: ['shop:books'],
-        merchantCategories: null, expiresAt: new Date(Date.now() + 3_600_000).toISOString(), use: 'multiple', nonce: 'crash-1',
+        merchantCategories: null, expiresAt: new Date(Date.now() + 3_600_000).toISOString(), use: 'multiple', nonce: 'crash-test-1',
       };
       const canonical = JSON.stringify(Object.fromEntries(Object.entries(terms).sort(([a], [b]) => a.localeCompare(b))));
       const mandate = (await call('POST', '/v1/mandates', { terms, signature: sign(null, Buffer.from(canonical), human.privateKey).toString('base64url') })).json;
-      expect(mandate.id).toMatch(/^mdt_/);
+      expect(mandate, JSON.stringify(mandate)).toMatchObject({ id: expect.stringMatching(/^mdt_/) });
       expect((await call('PUT', '/v1/payments/limits/agt_buyer', { perTransactionMicros: 50 * DOLLAR, perDayMicros: 80 * DOLLAR })).status).toBe(200);
 
       // The sandbox rail captures the money and the server dies at once, before the ledger hears of it.
