@@ -13,7 +13,10 @@
  *   one account: every hold debits the same account and credits the same account;
  *   spread:      pair i debits account i mod 1000 and credits account i mod 1000 of another 1000.
  * Two batchings:
- *   batch 1:   each hold and each post is its own transaction (ledger.commit of one step), 16 in flight;
+ *   batch 1:   each hold and each post is its own ledger.commit of one step, 16 in flight — how callers
+ *              (requests, the gateway's budget stage) use it. On SQLite the ledger's group commit
+ *              coalesces the commits in flight into one transaction (a savepoint each); on Postgres
+ *              each is its own transaction;
  *   batch 100: 100 holds in one linked commit, then their 100 posts in another, one batch in flight.
  *
  * Baseline ("raw"): the two rows the ledger writes per pair (the pending transfer and its post), with
@@ -71,7 +74,7 @@ const amountOf = (i: number) => 1 + (i % 1000);
 // Ledger side
 
 async function ledgerTarget(opened: OpenDatabase, placement: Placement, n: number, cleanup: () => Promise<void>): Promise<Target> {
-  const ledger: Ledger = createLedger({ db: opened.db });
+  const ledger: Ledger = createLedger({ db: opened.db, direct: opened.direct });
   const count = placement === 'spread' ? SPREAD : 1;
   const funding = (await ledger.createAccount(PROJECT, { kind: 'funding_source', name: 'funding', currency: 'USD' })).account.id;
   const debit: string[] = [];

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -39,6 +40,25 @@ async function pgEnv(): Promise<Record<string, string>> {
 }
 
 const targets = [{ name: 'sqlite', env: async () => ({}) }, ...(PG_URL ? [{ name: 'postgres', env: pgEnv }] : [])];
+
+async function cliJson<T>(url: string, key: string, args: string[]): Promise<T> {
+  const { stdout } = await promisify(execFile)(process.execPath, [HANGAR, ...args, '--json'], {
+    env: { ...process.env, HANGAR_URL: url, HANGAR_API_KEY: key },
+  }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
+  return JSON.parse(stdout) as T;
+}
+
+/** The API over plain HTTP, for the routes the SDK does not wrap (mandates, payments). */
+function api(url: string, key: string) {
+  return async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(url + path, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
+}
 
 async function ledgerVerify(url: string, key: string) {
   const { stdout } = await promisify(execFile)(process.execPath, [HANGAR, 'ledger', 'verify', '--json'], {
@@ -114,6 +134,46 @@ for (const target of targets) {
         expect(await ledgerVerify(second.url, second.adminKey)).toMatchObject({ ok: true, problems: [], openHolds: 0 });
         // the late settle of the dead process's call is refused, not charged twice or past the limit
         await expect(again.budgets.settle({ holdIds: [holdId], actualMicros: CENT })).rejects.toMatchObject({ code: 'conflict' });
+      } finally {
+        await second.stop();
+      }
+    }, 90_000);
+
+    it('a server killed between the rail capture and the ledger post: on restart the payment is posted and the books reconcile with zero drift', async () => {
+      const env = await target.env();
+      const first = await startServer({ env: { ...env, HANGAR_SANDBOX_RAIL_CRASH_AFTER_CAPTURE: '1' } });
+      const call = api(first.url, first.adminKey);
+      const human = generateKeyPairSync('ed25519');
+      const signer = (await call('POST', '/v1/mandates/signers', { name: 'alice', publicKey: human.publicKey.export({ format: 'jwk' }).x })).json;
+      const terms = {
+        signerId: signer.id, agentId: 'agt_buyer', amountCapMicros: 100 * DOLLAR, currency: 'USD', payees: ['shop:books'],
+        merchantCategories: null, expiresAt: new Date(Date.now() + 3_600_000).toISOString(), use: 'multiple', nonce: 'crash-test-1',
+      };
+      const canonical = JSON.stringify(Object.fromEntries(Object.entries(terms).sort(([a], [b]) => a.localeCompare(b))));
+      const mandate = (await call('POST', '/v1/mandates', { terms, signature: sign(null, Buffer.from(canonical), human.privateKey).toString('base64url') })).json;
+      expect(mandate, JSON.stringify(mandate)).toMatchObject({ id: expect.stringMatching(/^mdt_/) });
+      expect((await call('PUT', '/v1/payments/limits/agt_buyer', { perTransactionMicros: 50 * DOLLAR, perDayMicros: 80 * DOLLAR })).status).toBe(200);
+
+      // The sandbox rail captures the money and the server dies at once, before the ledger hears of it.
+      const payment = { agentId: 'agt_buyer', mandateId: mandate.id, payee: 'shop:books', amountMicros: 7 * DOLLAR, purpose: 'a book', idempotencyKey: 'order-1' };
+      await expect(call('POST', '/v1/payments', payment)).rejects.toThrow();
+      await first.kill('SIGKILL');
+      expect(first.process.signalCode).toBe('SIGKILL');
+
+      const second = await startServer({ env: { ...env, HANGAR_PAYMENT_RECOVERY_GRACE_MS: '0' }, dataDir: first.dataDir });
+      try {
+        const again = api(second.url, second.adminKey);
+        const [recovered] = (await again('GET', '/v1/payments')).json.payments;
+        expect(recovered).toMatchObject({ status: 'captured', amountMicros: 7 * DOLLAR, idempotencyKey: 'order-1' });
+        // the client's retry gets the recovered payment, not a second charge
+        expect((await again('POST', '/v1/payments', payment)).json).toMatchObject({ id: recovered.id, status: 'captured' });
+        expect((await again('GET', '/v1/mandates')).json.mandates[0]).toMatchObject({ remainingMicros: 93 * DOLLAR });
+        expect(await ledgerVerify(second.url, second.adminKey)).toMatchObject({ ok: true, problems: [], openHolds: 0 });
+        expect(await cliJson(second.url, second.adminKey, ['ledger', 'reconcile'])).toMatchObject({
+          ok: true,
+          rails: [{ rail: 'sandbox', payments: 1, statementEntries: 1, ledgerMicros: 7 * DOLLAR, railMicros: 7 * DOLLAR, differenceMicros: 0 }],
+          differences: [],
+        });
       } finally {
         await second.stop();
       }

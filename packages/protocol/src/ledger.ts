@@ -299,3 +299,58 @@ export const Settlement = z.object({
   overrunMicros: z.number().int().describe('How much the actual cost exceeded what was held (not charged past a hard limit)'),
 });
 export type Settlement = z.infer<typeof Settlement>;
+
+// ---------------------------------------------------------------------------------------------
+// Reconciliation
+
+/** A provider's costs in the window: what Hangar priced (and settled) against what the provider reported. */
+export const ProviderReconciliation = z.object({
+  provider: z.string(),
+  calls: z.number().int(),
+  /** Hangar's priced cost of every gateway call: what the budget hold stage posted. */
+  hangarMicros: z.number().int(),
+  /** Calls whose response carried the provider's own cost. */
+  reportedCalls: z.number().int(),
+  /** The provider's reported cost, over the calls that carried one. */
+  providerMicros: z.number().int(),
+  /** Hangar's cost over those same calls, to compare with providerMicros. */
+  hangarMicrosOfReported: z.number().int(),
+  differenceMicros: z.number().int(),
+});
+export type ProviderReconciliation = z.infer<typeof ProviderReconciliation>;
+
+export const RailReconciliation = z.object({
+  rail: z.string(),
+  payments: z.number().int(),
+  statementEntries: z.number().int(),
+  /** Net posted to payees in the ledger (captures less refunds) for the window's payments. */
+  ledgerMicros: z.number().int(),
+  /** Net the rail's statement says moved (captured, less refunded). */
+  railMicros: z.number().int(),
+  differenceMicros: z.number().int(),
+});
+export type RailReconciliation = z.infer<typeof RailReconciliation>;
+
+export const ReconciliationDifference = z.object({
+  kind: z.enum(['provider_cost', 'missing_on_rail', 'missing_in_ledger', 'amount_mismatch', 'unsettled_payment']),
+  /** The provider or rail it belongs to. */
+  source: z.string(),
+  /** The span (`traceId/spanId`), or the payment. */
+  spanId: z.string().optional(),
+  paymentId: z.string().optional(),
+  railRef: z.string().optional(),
+  hangarMicros: z.number().int().nullable(),
+  externalMicros: z.number().int().nullable(),
+  message: z.string(),
+});
+export type ReconciliationDifference = z.infer<typeof ReconciliationDifference>;
+
+export const ReconciliationReport = z.object({
+  from: z.string(),
+  to: z.string(),
+  ok: z.boolean(),
+  providers: z.array(ProviderReconciliation),
+  rails: z.array(RailReconciliation),
+  differences: z.array(ReconciliationDifference),
+});
+export type ReconciliationReport = z.infer<typeof ReconciliationReport>;

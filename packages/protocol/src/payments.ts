@@ -96,7 +96,12 @@ export const CreatePaymentRequest = z
   .strict();
 export type CreatePaymentRequest = z.input<typeof CreatePaymentRequest>;
 
-export const PAYMENT_STATUSES = ['pending_approval', 'authorizing', 'captured', 'failed', 'refunded'] as const;
+/**
+ * `authorizing` (recorded, money held, rail not yet answered) → `authorized` (the rail's reference
+ * recorded) → `settling` (captured on the rail, ledger post under way) → `captured` (captured and
+ * posted: final). A process killed in between is finished by the recovery sweep (docs/ledger.md).
+ */
+export const PAYMENT_STATUSES = ['pending_approval', 'authorizing', 'authorized', 'settling', 'captured', 'failed', 'refunded'] as const;
 
 export const Payment = z.object({
   id: z.string(),

@@ -35,6 +35,7 @@ import type {
   UpdateProjectRequest,
   VerifyReport,
   Whoami,
+  ReconciliationReport,
 } from '@hangar/protocol';
 import { HangarError, errorFromResponse } from './errors.js';
 import { identityMethods } from './identity.js';
@@ -174,6 +175,9 @@ export function createClient(options: ClientOptions) {
         call<Hold>('POST', `/v1/ledger/holds/${encodeURIComponent(id)}/post`, amountMicros === undefined ? {} : { amountMicros }),
       void: (id: string) => call<Hold>('POST', `/v1/ledger/holds/${encodeURIComponent(id)}/void`),
       verify: () => call<LedgerVerifyReport>('POST', '/v1/ledger/verify'),
+      /** Hangar's costs against providers' reported costs, and the ledger against each rail's statement, over [from, to). */
+      reconcile: (window: { from?: string; to?: string } = {}) =>
+        call<ReconciliationReport>('GET', '/v1/reconciliation', undefined, window),
     },
     budgets: {
       create: (request: CreateBudgetRequest) => call<Budget>('POST', '/v1/budgets', request),

@@ -14,6 +14,7 @@ import { budgetsRoutes } from './budgets/budgets-routes.js';
 import { ledgerRoutes } from './ledger/ledger-routes.js';
 import { paymentsRoutes } from './payments/payments-routes.js';
 import { traceQueryRoutes } from './traces/trace-query-routes.js';
+import { reconciliationRoutes } from './reconciliation/reconciliation-routes.js';
 import { tenancyRoutes } from './tenancy/tenancy-routes.js';
 import { otlpRoutes } from './traces/otlp-routes.js';
 import { pricingRoutes } from './pricing/pricing-routes.js';
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', ledgerRoutes(deps.ledger));
   app.route('/', budgetsRoutes(deps.budgets));
   app.route('/', paymentsRoutes(deps.payments));
+  app.route('/', reconciliationRoutes(deps.reconciliation));
   app.route('/', otlpRoutes(deps.traces, { maxBodyBytes: deps.maxTraceBodyBytes ?? DEFAULT_MAX_TRACE_BODY_BYTES }));
   app.route('/', pricingRoutes(deps.pricing));
   app.route('/', gatewayRoutes(deps.gateway));

@@ -35,6 +35,7 @@ export async function startServer(
         failPayees: process.env.HANGAR_SANDBOX_RAIL_FAIL_PAYEES?.split(',').filter(Boolean),
         failureRate: Number(process.env.HANGAR_SANDBOX_RAIL_FAILURE_RATE ?? 0),
         delayMs: Number(process.env.HANGAR_SANDBOX_RAIL_DELAY_MS ?? 0),
+        crashAfterCapture: process.env.HANGAR_SANDBOX_RAIL_CRASH_AFTER_CAPTURE === '1',
       },
     });
   } catch (err) {
@@ -43,7 +44,7 @@ export async function startServer(
   }
   if (!config.secret)
     logger.warn('HANGAR_SECRET is not set: the gateway will refuse to store provider API keys');
-  const { tenancy, journal, ledger, webhooks } = services;
+  const { tenancy, journal, ledger, webhooks, payments } = services;
   let bootstrap: { createdKey: string | null };
   try {
     bootstrap = await tenancy.bootstrap({ adminKey: config.adminKey });
@@ -93,8 +94,18 @@ export async function startServer(
   }, config.retentionIntervalMs);
   retention.unref();
 
+  // Payments a killed process left between the rail and the ledger: finished on start-up (before the
+  // hold sweeper could expire their holds) and on every sweep after.
+  const recoverPayments = () =>
+    payments
+      .recover(config.paymentRecoveryGraceMs)
+      .then((recovered) => recovered && logger.warn({ recovered }, 'payments recovered'))
+      .catch((err: unknown) => logger.error({ err }, 'payment recovery failed'));
+  await recoverPayments();
+
   // Expired holds are voided and due webhooks sent by every process; each hold and delivery is taken by one.
   const sweeper = setInterval(() => {
+    void recoverPayments();
     void ledger
       .sweepExpired()
       .then((expired) => expired && logger.info({ expired }, 'expired holds voided'))

@@ -18,6 +18,7 @@ import { createPayments } from './payments/payments-service.js';
 import { cedarPolicyStage, credentialSpendStage } from './policy/policy-stage.js';
 import { createPolicies } from './policy/policy-service.js';
 import { createPricing } from './pricing/pricing.js';
+import { createReconciliation } from './reconciliation/reconciliation-service.js';
 import { createTenancy } from './tenancy/tenancy-service.js';
 import { createTraceQuery } from './traces/trace-query-service.js';
 import { createTraces } from './traces/traces-service.js';
@@ -50,10 +51,12 @@ export function createServices(options: ServicesOptions) {
   const pricing = createPricing({ db });
   const traces = createTraces({ db, blobs, pricing });
   const traceQuery = createTraceQuery({ db, functions: database.functions, blobs });
-  const ledger = createLedger({ db });
+  const ledger = createLedger({ db, direct: database.direct });
   const webhooks = createWebhooks({ db, logger });
   const budgets = createBudgets({ db, ledger, webhooks, logger });
-  const payments = createPayments({ db, ledger, rail: createSandboxRail({ db, ...sandboxRail }), logger });
+  const rail = createSandboxRail({ db, ...sandboxRail });
+  const payments = createPayments({ db, ledger, rail, logger });
+  const reconciliation = createReconciliation({ db, ledger, payments, rails: [rail] });
   const signingKeys = createSigningKeys({ db });
   const identity = createIdentity({ db, journal, signingKeys });
   const policies = createPolicies({ db, journal });
@@ -90,6 +93,7 @@ export function createServices(options: ServicesOptions) {
     webhooks,
     budgets,
     payments,
+    reconciliation,
     signingKeys,
     identity,
     policies,

@@ -43,5 +43,29 @@ export function ledgerCommand(): Command {
       );
     });
 
+  withApi(ledger.command('reconcile').description("Compare Hangar's costs with providers' and the ledger with each payment rail's statement; exit 1 on any difference"))
+    .option('--from <time>', 'start of the window (ISO 8601; default 24 hours before --to)')
+    .option('--to <time>', 'end of the window (ISO 8601; default now)')
+    .option('--json', 'print JSON')
+    .action(async (opts: ApiFlags & { from?: string; to?: string; json?: boolean }) => {
+      const window = { ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) };
+      const report = await call(() => clientFrom(opts).ledger.reconcile(window));
+      if (opts.json) printJson(report);
+      else {
+        console.log(`Reconciliation ${report.from} → ${report.to}`);
+        printTable(
+          report.providers.map((p) => ({ ...p, hangar: amount(p.hangarMicrosOfReported), reported: amount(p.providerMicros), difference: amount(p.differenceMicros) })),
+          ['provider', 'calls', 'reportedCalls', 'hangar', 'reported', 'difference'],
+        );
+        printTable(
+          report.rails.map((r) => ({ ...r, ledger: amount(r.ledgerMicros), statement: amount(r.railMicros), difference: amount(r.differenceMicros) })),
+          ['rail', 'payments', 'statementEntries', 'ledger', 'statement', 'difference'],
+        );
+        if (report.ok) console.log('No differences.');
+        else printTable(report.differences, ['kind', 'source', 'paymentId', 'railRef', 'spanId', 'hangarMicros', 'externalMicros']);
+      }
+      if (!report.ok) throw new CliError(`reconciliation found ${report.differences.length} difference(s)`);
+    });
+
   return ledger;
 }

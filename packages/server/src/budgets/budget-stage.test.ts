@@ -31,7 +31,7 @@ describe('the budget hold stage of the action pipeline', () => {
   beforeEach(async () => {
     t = await openTestDatabase('sqlite');
     journal = createJournal({ db: t.db, blobs: createBlobStore({ dir: t.blobDir }) });
-    ledger = createLedger({ db: t.db });
+    ledger = createLedger({ db: t.db, direct: t.direct });
     budgets = createBudgets({ db: t.db, ledger, webhooks: createWebhooks({ db: t.db }) });
     pipeline = createActionPipeline({ db: t.db, journal, stages: [defaultPolicyStage(), budgetHoldStage(budgets)] });
   });

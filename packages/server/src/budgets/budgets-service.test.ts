@@ -96,7 +96,7 @@ for (const dialect of DIALECTS) {
     beforeEach(() => {
       P = newId('proj');
       clock = Date.parse('2026-11-25T10:00:00Z');
-      ledger = createLedger({ db: t.db, now: () => clock });
+      ledger = createLedger({ db: t.db, direct: t.direct, now: () => clock });
       webhooks = createWebhooks({ db: t.db, now: () => clock, backoffBaseMs: 1 });
       budgets = createBudgets({ db: t.db, ledger, webhooks, now: () => clock });
     });

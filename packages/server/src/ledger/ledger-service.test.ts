@@ -26,7 +26,7 @@ for (const dialect of DIALECTS) {
     beforeEach(async () => {
       P = newId('proj');
       clock = Date.parse('2026-11-25T10:00:00Z');
-      ledger = createLedger({ db: t.db, now: () => clock });
+      ledger = createLedger({ db: t.db, direct: t.direct, now: () => clock });
       funding = (await ledger.createAccount(P, { kind: 'funding_source', name: 'card', currency: 'USD' })).account.id;
       wallet = (await ledger.createAccount(P, { kind: 'agent', name: 'planner', currency: 'USD', minBalanceMicros: 0 })).account.id;
       payee = (await ledger.createAccount(P, { kind: 'external_payee', name: 'shop', currency: 'USD' })).account.id;
@@ -147,11 +147,29 @@ for (const dialect of DIALECTS) {
       expect((await ledger.verify(P)).ok).toBe(true);
     });
 
+    it('concurrent batches stand alone: a refused linked batch leaves nothing, the others commit, a key sent twice commits once', async () => {
+      const to = (amountMicros: number, idempotencyKey: string) => ({ debitAccountId: wallet, creditAccountId: payee, amountMicros, idempotencyKey });
+      const [good, bad, first, second] = await Promise.allSettled([
+        ledger.transfer(P, [to(100_000, 'good')]),
+        ledger.transfer(P, [to(200_000, 'bad-1'), to(2 * USD, 'bad-2')]),
+        ledger.commitDetailed(P, [{ type: 'transfer', ...to(1, 'twice') }]),
+        ledger.commitDetailed(P, [{ type: 'transfer', ...to(1, 'twice') }]),
+      ]);
+      expect(good.status).toBe('fulfilled');
+      expect(bad).toMatchObject({ status: 'rejected', reason: { code: 'insufficient_balance', details: { accountId: wallet } } });
+      const replays = [first, second].map((r) => (r.status === 'fulfilled' ? r.value.replayed : 'failed'));
+      expect(replays.sort()).toEqual([false, true]);
+      expect((await ledger.getAccount(P, wallet)).balanceMicros).toBe(USD - 100_001);
+      const { transfers } = await ledger.listTransfers(P, { accountId: payee, limit: 10 });
+      expect(transfers.map((x) => x.idempotencyKey).sort()).toEqual(['good', 'twice']);
+      expect((await ledger.verify(P)).ok).toBe(true);
+    });
+
     it('the sweeper voids expired holds once, even with two sweepers, and a late post is refused', async () => {
       const a = await ledger.hold(P, { debitAccountId: wallet, creditAccountId: payee, amountMicros: 400_000, timeoutMs: 1000, idempotencyKey: 'a' });
       const b = await ledger.hold(P, { debitAccountId: wallet, creditAccountId: payee, amountMicros: 400_000, timeoutMs: 60_000, idempotencyKey: 'b' });
       clock += 5000;
-      const other = createLedger({ db: t.db, now: () => clock });
+      const other = createLedger({ db: t.db, direct: t.direct, now: () => clock });
       const swept = await Promise.all([ledger.sweepExpired(), other.sweepExpired()]);
       expect(swept[0] + swept[1]).toBe(1);
       expect((await ledger.getHold(P, a.id)).status).toBe('expired');

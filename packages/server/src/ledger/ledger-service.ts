@@ -14,12 +14,22 @@ import type { Database } from '../db/schema.js';
 import { ApiError } from '../http/api-error.js';
 import { canonicalJson, sha256Hex } from '../util/hash.js';
 import { newId, nowIso } from '../util/ids.js';
-import { createLedgerStore, type AccountRow, type BalanceDelta, type TransferRow } from './ledger-store.js';
+import type { DirectConnection } from '../db/dialects/dialect.js';
+import {
+  createDirectLedgerStore,
+  createLedgerStore,
+  type AccountRow,
+  type BalanceDelta,
+  type LedgerCommitStore,
+  type TransferRow,
+} from './ledger-store.js';
 
 export interface LedgerOptions {
   db: Kysely<Database>;
   /** The clock, for holds' timeouts and the sweeper; tests move it. */
   now?: () => number;
+  /** The synchronous SQLite connection: commits then go through the group commit. */
+  direct?: DirectConnection | undefined;
 }
 
 interface TransferFields {
@@ -51,6 +61,10 @@ const STATUS_OF_RESOLUTION: Record<string, Hold['status']> = {
 const MAX_ATTEMPTS = 5;
 /** Above this many accounts in a batch, balances change in one statement instead of one per account. */
 const BULK_UPDATE_FROM = 4;
+/** Most batches one group commit takes into its transaction. */
+const MAX_GROUP = 256;
+/** Accounts and holds remembered per ledger. */
+const CACHE_SIZE = 100_000;
 
 /** A transaction lost a race it can win by running again (the retry sees what the winner wrote). */
 class RaceLost extends Error {}
@@ -101,187 +115,269 @@ const zero = (): BalanceDelta => ({ debitsPosted: 0, creditsPosted: 0, debitsPen
  * inserts the transfers explaining them; `verify` recomputes every one of them from the transfers.
  */
 export function createLedger(options: LedgerOptions) {
-  const { db } = options;
+  const { db, direct } = options;
   const now = options.now ?? Date.now;
 
   function keyOf(op: LedgerOp): string {
     return op.type === 'transfer' || op.type === 'hold' ? op.idempotencyKey : `hold:${op.holdId}:resolve`;
   }
 
-  async function commitOnce(projectId: string, ops: LedgerOp[]): Promise<{ rows: TransferRow[]; replayed: boolean }> {
-    return db.transaction().execute(async (trx) => {
-      const store = createLedgerStore(trx);
-      const holdIds = ops.flatMap((op) => (op.type === 'post' || op.type === 'void' || op.type === 'expire' ? [op.holdId] : []));
-      const holds = new Map((await store.getTransfers(projectId, holdIds)).map((r) => [r.id, r]));
-      const accountIds = new Set<string>();
-      for (const op of ops) {
-        if (op.type === 'transfer' || op.type === 'hold') {
-          accountIds.add(op.debitAccountId);
-          accountIds.add(op.creditAccountId);
+  // What never changes once written, kept so a commit need not read it again: an account's currency
+  // (accounts are never deleted and their currency never changes) and a hold's transfer row.
+  const accountCache = new Map<string, { id: string; currency: string }>();
+  const holdCache = new Map<string, TransferRow>();
+  const remember = <V>(cache: Map<string, V>, key: string, value: V) => {
+    if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    cache.set(key, value);
+  };
+
+  /**
+   * One attempt at a batch, on the store of an open transaction. `lookup`: look the idempotency keys
+   * up first. The first attempt skips that and lets the insert find a key taken (RaceLost); the retry
+   * then looks up and replays or refuses.
+   */
+  async function commitOnce(
+    store: LedgerCommitStore,
+    projectId: string,
+    ops: LedgerOp[],
+    lookup: boolean,
+  ): Promise<{ rows: TransferRow[]; replayed: boolean }> {
+    const holdIds = ops.flatMap((op) =>
+      op.type === 'post' || op.type === 'void' || op.type === 'expire' ? [op.holdId] : [],
+    );
+    const holds = new Map<string, TransferRow>();
+    const unknownHolds: string[] = [];
+    for (const id of holdIds) {
+      const cached = holdCache.get(id);
+      if (cached && cached.project_id === projectId) holds.set(id, cached);
+      else unknownHolds.push(id);
+    }
+    for (const r of await store.getTransfers(projectId, unknownHolds)) holds.set(r.id, r);
+    const accounts = new Map<string, { id: string; currency: string }>();
+    const unknownAccounts = new Set<string>();
+    for (const op of ops) {
+      if (op.type === 'transfer' || op.type === 'hold') {
+        for (const id of [op.debitAccountId, op.creditAccountId]) {
+          const cached = accountCache.get(`${projectId}/${id}`);
+          if (cached) accounts.set(id, cached);
+          else unknownAccounts.add(id);
         }
       }
-      const accounts = new Map((await store.getAccounts(projectId, [...accountIds])).map((a) => [a.id, a]));
+    }
+    for (const a of await store.getAccounts(projectId, [...unknownAccounts])) {
+      accounts.set(a.id, { id: a.id, currency: a.currency });
+      remember(accountCache, `${projectId}/${a.id}`, { id: a.id, currency: a.currency });
+    }
 
-      // What each op would write, and its request hash for idempotency.
-      const at = new Date(now());
-      const createdAt = at.toISOString();
-      const batchId = newId('bat');
-      const rows: TransferRow[] = [];
-      for (const [index, op] of ops.entries()) {
-        if (op.type === 'transfer' || op.type === 'hold') {
-          const debit = accounts.get(op.debitAccountId);
-          const credit = accounts.get(op.creditAccountId);
-          if (!debit || !credit) {
-            const missing = !debit ? op.debitAccountId : op.creditAccountId;
-            throw new ApiError('not_found', `No account ${missing} in this project.`, { details: { index, accountId: missing } });
-          }
-          if (debit.id === credit.id) {
-            throw new ApiError('validation_failed', 'A transfer needs two different accounts.', { details: { index } });
-          }
-          if (debit.currency !== credit.currency) {
-            throw new ApiError('validation_failed', `Account ${debit.id} is in ${debit.currency} and ${credit.id} in ${credit.currency}.`, {
+    // What each op would write, and its request hash for idempotency.
+    const at = new Date(now());
+    const createdAt = at.toISOString();
+    const batchId = newId('bat');
+    const rows: TransferRow[] = [];
+    for (const [index, op] of ops.entries()) {
+      if (op.type === 'transfer' || op.type === 'hold') {
+        const debit = accounts.get(op.debitAccountId);
+        const credit = accounts.get(op.creditAccountId);
+        if (!debit || !credit) {
+          const missing = !debit ? op.debitAccountId : op.creditAccountId;
+          throw new ApiError('not_found', `No account ${missing} in this project.`, {
+            details: { index, accountId: missing },
+          });
+        }
+        if (debit.id === credit.id) {
+          throw new ApiError('validation_failed', 'A transfer needs two different accounts.', {
+            details: { index },
+          });
+        }
+        if (debit.currency !== credit.currency) {
+          throw new ApiError(
+            'validation_failed',
+            `Account ${debit.id} is in ${debit.currency} and ${credit.id} in ${credit.currency}.`,
+            {
               details: { index },
-            });
-          }
-          const kind = op.type === 'hold' ? 'pending' : 'posted';
-          const metadata = op.metadata ? canonicalJson(op.metadata) : null;
-          const memo = op.memo ?? null;
-          rows.push({
-            id: newId(op.type === 'hold' ? 'hld' : 'trf'),
-            project_id: projectId,
-            kind,
-            debit_account_id: debit.id,
-            credit_account_id: credit.id,
-            amount: op.amountMicros,
-            currency: debit.currency,
-            pending_id: null,
-            timeout_at: op.type === 'hold' ? new Date(at.getTime() + op.timeoutMs).toISOString() : null,
-            batch_id: batchId,
-            idempotency_key: op.idempotencyKey,
-            request_hash: sha256Hex(
-              canonicalJson({
-                kind,
-                debit: debit.id,
-                credit: credit.id,
-                amount: op.amountMicros,
-                memo,
-                metadata,
-                timeoutMs: op.type === 'hold' ? op.timeoutMs : null,
-              }),
-            ),
-            memo,
-            metadata,
-            created_at: createdAt,
+            },
+          );
+        }
+        const kind = op.type === 'hold' ? 'pending' : 'posted';
+        const metadata = op.metadata ? canonicalJson(op.metadata) : null;
+        const memo = op.memo ?? null;
+        rows.push({
+          id: newId(op.type === 'hold' ? 'hld' : 'trf'),
+          project_id: projectId,
+          kind,
+          debit_account_id: debit.id,
+          credit_account_id: credit.id,
+          amount: op.amountMicros,
+          currency: debit.currency,
+          pending_id: null,
+          timeout_at: op.type === 'hold' ? new Date(at.getTime() + op.timeoutMs).toISOString() : null,
+          batch_id: batchId,
+          idempotency_key: op.idempotencyKey,
+          request_hash: sha256Hex(
+            canonicalJson({
+              kind,
+              debit: debit.id,
+              credit: credit.id,
+              amount: op.amountMicros,
+              memo,
+              metadata,
+              timeoutMs: op.type === 'hold' ? op.timeoutMs : null,
+            }),
+          ),
+          memo,
+          metadata,
+          created_at: createdAt,
+        });
+      } else {
+        const hold = holds.get(op.holdId);
+        if (!hold || hold.kind !== 'pending') {
+          throw new ApiError('not_found', `No hold ${op.holdId} in this project.`, {
+            details: { index, holdId: op.holdId },
           });
-        } else {
-          const hold = holds.get(op.holdId);
-          if (!hold || hold.kind !== 'pending') {
-            throw new ApiError('not_found', `No hold ${op.holdId} in this project.`, { details: { index, holdId: op.holdId } });
-          }
-          const kind = RESOLUTION_KIND[op.type];
-          const amount = op.type === 'post' ? (op.amountMicros ?? Number(hold.amount)) : Number(hold.amount);
-          if (amount > Number(hold.amount)) {
-            throw new ApiError('validation_failed', `Hold ${hold.id} holds ${hold.amount}; cannot post ${amount}.`, {
+        }
+        const kind = RESOLUTION_KIND[op.type];
+        const amount = op.type === 'post' ? (op.amountMicros ?? Number(hold.amount)) : Number(hold.amount);
+        if (amount > Number(hold.amount)) {
+          throw new ApiError(
+            'validation_failed',
+            `Hold ${hold.id} holds ${hold.amount}; cannot post ${amount}.`,
+            {
               details: { index, heldMicros: Number(hold.amount) },
-            });
-          }
-          rows.push({
-            id: newId('trf'),
-            project_id: projectId,
-            kind,
-            debit_account_id: hold.debit_account_id,
-            credit_account_id: hold.credit_account_id,
-            amount,
-            currency: hold.currency,
-            pending_id: hold.id,
-            timeout_at: null,
-            batch_id: batchId,
-            idempotency_key: keyOf(op),
-            request_hash: sha256Hex(canonicalJson({ kind, hold: hold.id, amount })),
-            memo: null,
-            metadata: null,
-            created_at: createdAt,
-          });
+            },
+          );
         }
-      }
-
-      // Idempotency: a batch already committed returns what it wrote; anything else reusing a key fails.
-      const existing = new Map((await store.findTransfersByKeys(projectId, rows.map((r) => r.idempotency_key))).map((r) => [r.idempotency_key, r]));
-      if (existing.size > 0) {
-        for (const row of rows) {
-          const prior = existing.get(row.idempotency_key);
-          if (!prior || prior.request_hash === row.request_hash) continue;
-          if (row.pending_id !== null && prior.kind !== row.kind) {
-            throw new ApiError('conflict', `Hold ${row.pending_id} was already ${STATUS_OF_RESOLUTION[prior.kind]}.`, {
-              details: { holdId: row.pending_id, status: STATUS_OF_RESOLUTION[prior.kind] },
-            });
-          }
-          throw new ApiError('idempotency_conflict', `Idempotency key ${row.idempotency_key} was used with a different request.`, {
-            details: { idempotencyKey: row.idempotency_key, transferId: prior.id },
-          });
-        }
-        if (existing.size === rows.length) return { rows: rows.map((r) => existing.get(r.idempotency_key)!), replayed: true };
-        throw new ApiError('idempotency_conflict', 'Some of these idempotency keys were committed in another request.', {
-          details: { idempotencyKeys: [...existing.keys()] },
+        rows.push({
+          id: newId('trf'),
+          project_id: projectId,
+          kind,
+          debit_account_id: hold.debit_account_id,
+          credit_account_id: hold.credit_account_id,
+          amount,
+          currency: hold.currency,
+          pending_id: hold.id,
+          timeout_at: null,
+          batch_id: batchId,
+          idempotency_key: keyOf(op),
+          request_hash: sha256Hex(canonicalJson({ kind, hold: hold.id, amount })),
+          memo: null,
+          metadata: null,
+          created_at: createdAt,
         });
       }
+    }
 
-      const resolving = rows.filter((r) => r.pending_id !== null).map((r) => r.pending_id!);
-      if (resolving.length > 0 && (await store.closeHolds(projectId, resolving)) !== resolving.length) throw new RaceLost();
-      if ((await store.insertTransfers(rows)) !== rows.length) throw new RaceLost();
-      await store.insertOpenHolds(
-        rows.filter((r) => r.kind === 'pending').map((r) => ({ transfer_id: r.id, project_id: projectId, timeout_at: r.timeout_at! })),
+    // Idempotency: a batch already committed returns what it wrote; anything else reusing a key fails.
+    const existing = new Map(
+      (lookup
+        ? await store.findTransfersByKeys(
+            projectId,
+            rows.map((r) => r.idempotency_key),
+          )
+        : []
+      ).map((r) => [r.idempotency_key, r]),
+    );
+    if (existing.size > 0) {
+      for (const row of rows) {
+        const prior = existing.get(row.idempotency_key);
+        if (!prior || prior.request_hash === row.request_hash) continue;
+        if (row.pending_id !== null && prior.kind !== row.kind) {
+          throw new ApiError(
+            'conflict',
+            `Hold ${row.pending_id} was already ${STATUS_OF_RESOLUTION[prior.kind]}.`,
+            {
+              details: { holdId: row.pending_id, status: STATUS_OF_RESOLUTION[prior.kind] },
+            },
+          );
+        }
+        throw new ApiError(
+          'idempotency_conflict',
+          `Idempotency key ${row.idempotency_key} was used with a different request.`,
+          {
+            details: { idempotencyKey: row.idempotency_key, transferId: prior.id },
+          },
+        );
+      }
+      if (existing.size === rows.length)
+        return { rows: rows.map((r) => existing.get(r.idempotency_key)!), replayed: true };
+      throw new ApiError(
+        'idempotency_conflict',
+        'Some of these idempotency keys were committed in another request.',
+        {
+          details: { idempotencyKeys: [...existing.keys()] },
+        },
       );
+    }
 
-      // Balances: one conditional update per account, in id order (no deadlocks between batches).
-      const deltas = new Map<string, BalanceDelta>();
-      const delta = (id: string) => deltas.get(id) ?? deltas.set(id, zero()).get(id)!;
-      for (const r of rows) {
-        const d = delta(r.debit_account_id);
-        const c = delta(r.credit_account_id);
-        const amount = Number(r.amount);
-        const held = r.pending_id ? Number(holds.get(r.pending_id)!.amount) : 0;
-        switch (r.kind as TransferKind) {
-          case 'posted':
-            d.debitsPosted += amount;
-            c.creditsPosted += amount;
-            break;
-          case 'pending':
-            d.debitsPending += amount;
-            c.creditsPending += amount;
-            break;
-          case 'post_pending':
-            d.debitsPending -= held;
-            c.creditsPending -= held;
-            d.debitsPosted += amount;
-            c.creditsPosted += amount;
-            break;
-          case 'void_pending':
-          case 'expire_pending':
-            d.debitsPending -= held;
-            c.creditsPending -= held;
-            break;
+    const resolving = rows.filter((r) => r.pending_id !== null).map((r) => r.pending_id!);
+    if (resolving.length > 0 && (await store.closeHolds(projectId, resolving)) !== resolving.length)
+      throw new RaceLost();
+    if ((await store.insertTransfers(rows)) !== rows.length) throw new RaceLost();
+    await store.insertOpenHolds(
+      rows
+        .filter((r) => r.kind === 'pending')
+        .map((r) => ({ transfer_id: r.id, project_id: projectId, timeout_at: r.timeout_at! })),
+    );
+
+    // Balances: one conditional update per account, in id order (no deadlocks between batches).
+    const deltas = new Map<string, BalanceDelta>();
+    const delta = (id: string) => deltas.get(id) ?? deltas.set(id, zero()).get(id)!;
+    for (const r of rows) {
+      const d = delta(r.debit_account_id);
+      const c = delta(r.credit_account_id);
+      const amount = Number(r.amount);
+      const held = r.pending_id ? Number(holds.get(r.pending_id)!.amount) : 0;
+      switch (r.kind as TransferKind) {
+        case 'posted':
+          d.debitsPosted += amount;
+          c.creditsPosted += amount;
+          break;
+        case 'pending':
+          d.debitsPending += amount;
+          c.creditsPending += amount;
+          break;
+        case 'post_pending':
+          d.debitsPending -= held;
+          c.creditsPending -= held;
+          d.debitsPosted += amount;
+          c.creditsPosted += amount;
+          break;
+        case 'void_pending':
+        case 'expire_pending':
+          d.debitsPending -= held;
+          c.creditsPending -= held;
+          break;
+      }
+    }
+    // A few accounts (a budget chain): one conditional update each, in id order, so concurrent
+    // batches lock them in the same order. Many (a bulk batch): one statement for all of them.
+    const sorted = [...deltas.keys()].sort();
+    let refused: string | undefined;
+    if (sorted.length <= BULK_UPDATE_FROM) {
+      for (const id of sorted) {
+        if (!(await store.applyDelta(projectId, id, deltas.get(id)!))) {
+          refused = id;
+          break;
         }
       }
-      // A few accounts (a budget chain): one conditional update each, in id order, so concurrent
-      // batches lock them in the same order. Many (a bulk batch): one statement for all of them.
-      const sorted = [...deltas.keys()].sort();
-      let refused: string | undefined;
-      if (sorted.length <= BULK_UPDATE_FROM) {
-        for (const id of sorted) {
-          if (!(await store.applyDelta(projectId, id, deltas.get(id)!))) {
-            refused = id;
-            break;
-          }
-        }
-      } else {
-        const changed = await store.applyDeltas(projectId, sorted.map((id) => [id, deltas.get(id)!]));
-        refused = sorted.find((id) => !changed.has(id));
-      }
-      if (refused !== undefined) {
-        const view = toAccount((await store.getAccount(projectId, refused))!);
-        const d = deltas.get(refused)!;
-        throw new ApiError('insufficient_balance', `Account ${view.code ?? refused} cannot take this: ${view.availableMicros} available.`, {
+    } else {
+      const changed = await store.applyDeltas(
+        projectId,
+        sorted.map((id) => [id, deltas.get(id)!]),
+      );
+      refused = sorted.find((id) => !changed.has(id));
+    }
+    if (refused !== undefined) {
+      const row = await store.getAccount(projectId, refused);
+      if (!row)
+        throw new ApiError('not_found', `No account ${refused} in this project.`, {
+          details: { accountId: refused },
+        });
+      const view = toAccount(row);
+      const d = deltas.get(refused)!;
+      throw new ApiError(
+        'insufficient_balance',
+        `Account ${view.code ?? refused} cannot take this: ${view.availableMicros} available.`,
+        {
           details: {
             accountId: refused,
             code: view.code,
@@ -290,26 +386,140 @@ export function createLedger(options: LedgerOptions) {
             minBalanceMicros: view.minBalanceMicros,
             maxBalanceMicros: view.maxBalanceMicros,
           },
-        });
-      }
-      return { rows, replayed: false };
-    });
+        },
+      );
+    }
+    for (const r of rows) if (r.kind === 'pending') remember(holdCache, r.id, r);
+    return { rows, replayed: false };
   }
 
   /** Commits the batch; `replayed` says it had been committed before (by this key) and nothing changed now. */
-  async function commitDetailed(projectId: string, ops: LedgerOp[]): Promise<{ transfers: Transfer[]; replayed: boolean }> {
+  async function commitDetailed(
+    projectId: string,
+    ops: LedgerOp[],
+  ): Promise<{ transfers: Transfer[]; replayed: boolean }> {
     if (ops.length === 0) return { transfers: [], replayed: false };
+    const { rows, replayed } = direct
+      ? await groupCommit.submit(projectId, ops)
+      : await commitAlone(projectId, ops);
+    return { transfers: rows.map(toTransfer), replayed };
+  }
+
+  /** A batch in a transaction of its own (Postgres, PGlite): row locks order concurrent batches. */
+  async function commitAlone(projectId: string, ops: LedgerOp[]) {
     for (let attempt = 1; ; attempt++) {
       try {
-        const { rows, replayed } = await commitOnce(projectId, ops);
-        return { transfers: rows.map(toTransfer), replayed };
+        return await db
+          .transaction()
+          .execute((trx) => commitOnce(createLedgerStore(trx), projectId, ops, attempt > 1));
       } catch (error) {
         if ((error instanceof RaceLost || isRetryableConflict(error)) && attempt < MAX_ATTEMPTS) continue;
-        if (error instanceof RaceLost) throw new ApiError('conflict', 'Another request changed these holds at the same time; retry.');
+        if (error instanceof RaceLost)
+          throw new ApiError('conflict', 'Another request changed these holds at the same time; retry.');
         throw error;
       }
     }
   }
+
+  /**
+   * Group commit (SQLite): batches submitted while a transaction is being written wait, and then all
+   * commit in one transaction — one BEGIN/COMMIT for many callers. Each caller's batch runs under a
+   * savepoint of its own, so it still commits all or nothing and a failing batch (a bound refused, a
+   * key reused) is rolled back alone while the others commit. SQLite has one writer: batches run one
+   * after another, each seeing what the ones before it wrote, so bound checks stay exact.
+   */
+  const groupCommit = (() => {
+    interface Job {
+      projectId: string;
+      ops: LedgerOp[];
+      resolve: (value: { rows: TransferRow[]; replayed: boolean }) => void;
+      reject: (error: unknown) => void;
+    }
+    const queue: Job[] = [];
+    let running = false;
+    const store = direct ? createDirectLedgerStore(direct) : null;
+    // prepared once: exec() would compile each of them on every call
+    const control = direct
+      ? Object.fromEntries(
+          (['begin immediate', 'commit', 'rollback', 'savepoint caller', 'release caller', 'rollback to caller'] as const).map((q) => [
+            q,
+            direct.prepare(q),
+          ]),
+        )
+      : {};
+    const run = (q: string) => void control[q]!.run();
+
+    async function runJob(job: Job): Promise<{ rows: TransferRow[]; replayed: boolean }> {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await commitOnce(store!, job.projectId, job.ops, attempt > 1);
+        } catch (error) {
+          run('rollback to caller');
+          if (error instanceof RaceLost && attempt < MAX_ATTEMPTS) continue;
+          if (error instanceof RaceLost)
+            throw new ApiError('conflict', 'Another request changed these holds at the same time; retry.');
+          throw error;
+        }
+      }
+    }
+
+    async function runGroup(jobs: Job[]): Promise<void> {
+      const outcomes: Array<
+        { ok: true; value: { rows: TransferRow[]; replayed: boolean } } | { ok: false; error: unknown }
+      > = [];
+      try {
+        await db.connection().execute(async () => {
+          run('begin immediate');
+          try {
+            for (const job of jobs) {
+              run('savepoint caller');
+              try {
+                outcomes.push({ ok: true, value: await runJob(job) });
+              } catch (error) {
+                // an error SQLite answers by rolling the whole transaction back takes every batch with it
+                if (!direct!.inTransaction) throw error;
+                outcomes.push({ ok: false, error });
+              }
+              run('release caller');
+            }
+            run('commit');
+          } catch (error) {
+            if (direct!.inTransaction) run('rollback');
+            throw error;
+          }
+        });
+      } catch (error) {
+        for (const job of jobs) job.reject(error);
+        return;
+      }
+      jobs.forEach((job, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.ok) job.resolve(outcome.value);
+        else job.reject(outcome.error);
+      });
+    }
+
+    async function drain(): Promise<void> {
+      try {
+        while (queue.length > 0) await runGroup(queue.splice(0, MAX_GROUP));
+      } finally {
+        running = false;
+      }
+    }
+
+    return {
+      submit(projectId: string, ops: LedgerOp[]): Promise<{ rows: TransferRow[]; replayed: boolean }> {
+        return new Promise((resolve, reject) => {
+          queue.push({ projectId, ops, resolve, reject });
+          if (!running) {
+            running = true;
+            // the next turn of the event loop: callers submitting in this one share the transaction
+            setImmediate(() => void drain());
+          }
+        });
+      },
+    };
+  })();
 
   async function commit(projectId: string, ops: LedgerOp[]): Promise<Transfer[]> {
     return (await commitDetailed(projectId, ops)).transfers;
@@ -318,7 +528,8 @@ export function createLedger(options: LedgerOptions) {
   async function holdView(projectId: string, holdId: string): Promise<Hold> {
     const store = createLedgerStore(db);
     const transfer = await store.getTransfer(projectId, holdId);
-    if (!transfer || transfer.kind !== 'pending') throw new ApiError('not_found', `No hold ${holdId} in this project.`);
+    if (!transfer || transfer.kind !== 'pending')
+      throw new ApiError('not_found', `No hold ${holdId} in this project.`);
     const [resolution] = await store.getResolutions([holdId]);
     return {
       id: holdId,
@@ -333,7 +544,10 @@ export function createLedger(options: LedgerOptions) {
      * Creates an account. With a `code`, creating it again with the same attributes returns the
      * existing account (`created: false`); different attributes are a conflict.
      */
-    async createAccount(projectId: string, input: CreateAccountRequest | (Omit<CreateAccountRequest, 'kind'> & { kind: AccountKind })) {
+    async createAccount(
+      projectId: string,
+      input: CreateAccountRequest | (Omit<CreateAccountRequest, 'kind'> & { kind: AccountKind }),
+    ) {
       const store = createLedgerStore(db);
       const row = {
         id: newId('acc'),
@@ -347,7 +561,8 @@ export function createLedger(options: LedgerOptions) {
         metadata: input.metadata ? canonicalJson(input.metadata) : null,
         created_at: nowIso(),
       };
-      if (await store.insertAccount(row)) return { account: toAccount((await store.getAccount(projectId, row.id))!), created: true };
+      if (await store.insertAccount(row))
+        return { account: toAccount((await store.getAccount(projectId, row.id))!), created: true };
       const prior = (await store.getAccountByCode(projectId, row.code!))!;
       const same =
         prior.kind === row.kind &&
@@ -355,7 +570,9 @@ export function createLedger(options: LedgerOptions) {
         (prior.min_balance === null ? null : Number(prior.min_balance)) === row.min_balance &&
         (prior.max_balance === null ? null : Number(prior.max_balance)) === row.max_balance;
       if (!same) {
-        throw new ApiError('conflict', `An account with code ${row.code} exists with other attributes.`, { details: { accountId: prior.id } });
+        throw new ApiError('conflict', `An account with code ${row.code} exists with other attributes.`, {
+          details: { accountId: prior.id },
+        });
       }
       return { account: toAccount(prior), created: false };
     },
@@ -372,8 +589,15 @@ export function createLedger(options: LedgerOptions) {
     },
 
     async listAccounts(projectId: string, options: { kind?: string; cursor?: string; limit: number }) {
-      const rows = await createLedgerStore(db).listAccounts(projectId, { kind: options.kind, after: options.cursor, limit: options.limit });
-      return { accounts: rows.map(toAccount), nextCursor: rows.length === options.limit ? rows.at(-1)!.id : null };
+      const rows = await createLedgerStore(db).listAccounts(projectId, {
+        kind: options.kind,
+        after: options.cursor,
+        limit: options.limit,
+      });
+      return {
+        accounts: rows.map(toAccount),
+        nextCursor: rows.length === options.limit ? rows.at(-1)!.id : null,
+      };
     },
 
     async listTransfers(projectId: string, options: { accountId?: string; cursor?: string; limit: number }) {
@@ -382,7 +606,10 @@ export function createLedger(options: LedgerOptions) {
         after: options.cursor,
         limit: options.limit,
       });
-      return { transfers: rows.map(toTransfer), nextCursor: rows.length === options.limit ? rows.at(-1)!.id : null };
+      return {
+        transfers: rows.map(toTransfer),
+        nextCursor: rows.length === options.limit ? rows.at(-1)!.id : null,
+      };
     },
 
     /** Commits a linked batch of steps (transfers, holds, posts, voids): all of them or none. */
@@ -417,6 +644,14 @@ export function createLedger(options: LedgerOptions) {
 
     getHold: holdView,
 
+    /** The transfers committed under these idempotency keys (resolutions: `hold:<id>:resolve`). */
+    async transfersByKeys(projectId: string, keys: string[]): Promise<Transfer[]> {
+      const store = createLedgerStore(db);
+      const rows: TransferRow[] = [];
+      for (let i = 0; i < keys.length; i += 500) rows.push(...(await store.findTransfersByKeys(projectId, keys.slice(i, i + 500))));
+      return rows.map(toTransfer);
+    },
+
     /**
      * Voids holds past their timeout (as `expire_pending` transfers). Safe with many processes
      * sweeping at once: a hold is taken out of the open set by exactly one of them.
@@ -426,7 +661,9 @@ export function createLedger(options: LedgerOptions) {
       let expired = 0;
       for (const hold of due) {
         try {
-          const { replayed } = await commitDetailed(hold.project_id, [{ type: 'expire', holdId: hold.transfer_id }]);
+          const { replayed } = await commitDetailed(hold.project_id, [
+            { type: 'expire', holdId: hold.transfer_id },
+          ]);
           if (!replayed) expired++;
         } catch (error) {
           // posted or voided meanwhile: nothing to expire
@@ -460,29 +697,55 @@ export function createLedger(options: LedgerOptions) {
         ] as const;
         for (const [key, column] of fields) {
           if (expected[key] !== Number(a[column])) {
-            problems.push({ reason: 'balance_drift', accountId: a.id, field: key, expected: expected[key], actual: Number(a[column]) });
+            problems.push({
+              reason: 'balance_drift',
+              accountId: a.id,
+              field: key,
+              expected: expected[key],
+              actual: Number(a[column]),
+            });
           }
         }
         const balance = expected.creditsPosted - expected.debitsPosted;
         if (a.min_balance !== null && balance - expected.debitsPending < Number(a.min_balance)) {
-          problems.push({ reason: 'bound_violated', accountId: a.id, field: 'minBalanceMicros', expected: Number(a.min_balance), actual: balance - expected.debitsPending });
+          problems.push({
+            reason: 'bound_violated',
+            accountId: a.id,
+            field: 'minBalanceMicros',
+            expected: Number(a.min_balance),
+            actual: balance - expected.debitsPending,
+          });
         }
         if (a.max_balance !== null && balance + expected.creditsPending > Number(a.max_balance)) {
-          problems.push({ reason: 'bound_violated', accountId: a.id, field: 'maxBalanceMicros', expected: Number(a.max_balance), actual: balance + expected.creditsPending });
+          problems.push({
+            reason: 'bound_violated',
+            accountId: a.id,
+            field: 'maxBalanceMicros',
+            expected: Number(a.max_balance),
+            actual: balance + expected.creditsPending,
+          });
         }
-        const c = byCurrency.get(a.currency) ?? byCurrency.set(a.currency, { debits: 0, credits: 0 }).get(a.currency)!;
+        const c =
+          byCurrency.get(a.currency) ??
+          byCurrency.set(a.currency, { debits: 0, credits: 0 }).get(a.currency)!;
         c.debits += Number(a.debits_posted);
         c.credits += Number(a.credits_posted);
       }
       for (const [currency, c] of byCurrency) {
-        if (c.debits !== c.credits) problems.push({ reason: 'unbalanced', field: currency, expected: c.credits, actual: c.debits });
+        if (c.debits !== c.credits)
+          problems.push({ reason: 'unbalanced', field: currency, expected: c.credits, actual: c.debits });
       }
       const open = new Set(await store.openHoldIds(projectId));
       const unresolved = new Set(await store.unresolvedHoldIds(projectId));
-      for (const id of unresolved) if (!open.has(id)) problems.push({ reason: 'open_hold_mismatch', transferId: id, field: 'missing' });
-      for (const id of open) if (!unresolved.has(id)) problems.push({ reason: 'open_hold_mismatch', transferId: id, field: 'extra' });
-      for (const bad of await store.badResolutions(projectId)) problems.push({ reason: bad.reason, transferId: bad.id });
-      for (const id of await store.currencyMismatches(projectId)) problems.push({ reason: 'currency_mismatch', transferId: id });
+      for (const id of unresolved)
+        if (!open.has(id)) problems.push({ reason: 'open_hold_mismatch', transferId: id, field: 'missing' });
+      for (const id of open)
+        if (!unresolved.has(id))
+          problems.push({ reason: 'open_hold_mismatch', transferId: id, field: 'extra' });
+      for (const bad of await store.badResolutions(projectId))
+        problems.push({ reason: bad.reason, transferId: bad.id });
+      for (const id of await store.currencyMismatches(projectId))
+        problems.push({ reason: 'currency_mismatch', transferId: id });
       return {
         ok: problems.length === 0,
         accounts: accounts.length,

@@ -21,6 +21,19 @@ export interface PaymentRail {
   refund(ref: string, amountMicros: number): Promise<RailResult>;
   /** Where the payment stands on the rail (for reconciliation and recovery). */
   status(ref: string): Promise<RailStatus>;
+  /** The rail's statement: every payment it captured (or refunded since) created in [from, to). */
+  statement(from: string, to: string): Promise<RailStatementEntry[]>;
+}
+
+/** One line of a rail's statement. `idempotencyKey` is the key Hangar sent (`<projectId>:<key>`). */
+export interface RailStatementEntry {
+  ref: string;
+  idempotencyKey: string;
+  payee: string;
+  amountMicros: number;
+  currency: string;
+  status: RailStatus;
+  createdAt: string;
 }
 
 export interface SandboxRailOptions {
@@ -31,6 +44,11 @@ export interface SandboxRailOptions {
   failureRate?: number;
   /** Added to every call, to simulate a slow network. */
   delayMs?: number;
+  /**
+   * Kill the process (SIGKILL) right after a capture succeeds, before Hangar records it: the crash
+   * test of the gap between the rail and the ledger (HANGAR_SANDBOX_RAIL_CRASH_AFTER_CAPTURE=1).
+   */
+  crashAfterCapture?: boolean;
 }
 
 /**
@@ -68,11 +86,26 @@ export function createSandboxRail(options: SandboxRailOptions): PaymentRail {
       });
       return declined ? { ok: false, reason: 'sandbox: declined' } : { ok: true, ref };
     },
-    capture: (ref) => move(ref, 'authorized', 'captured'),
+    async capture(ref) {
+      const result = await move(ref, 'authorized', 'captured');
+      if (result.ok && options.crashAfterCapture) process.kill(process.pid, 'SIGKILL');
+      return result;
+    },
     refund: (ref) => move(ref, 'captured', 'refunded'),
     async status(ref) {
       const row = await store.byRef(ref);
       return (row?.status as RailStatus | undefined) ?? 'unknown';
+    },
+    async statement(from, to) {
+      return (await store.settled(from, to)).map((r) => ({
+        ref: r.ref,
+        idempotencyKey: r.idempotency_key,
+        payee: r.payee,
+        amountMicros: Number(r.amount),
+        currency: r.currency,
+        status: r.status as RailStatus,
+        createdAt: r.created_at,
+      }));
     },
   };
 }

@@ -22,7 +22,7 @@ for (const dialect of DIALECTS) {
 
     beforeAll(async () => {
       t = await openTestDatabase(dialect);
-      ledger = createLedger({ db: t.db });
+      ledger = createLedger({ db: t.db, direct: t.direct });
       payments = createPayments({ db: t.db, ledger, rail: createSandboxRail({ db: t.db, failPayees: ['shop:broken'] }) });
     });
     afterAll(async () => {

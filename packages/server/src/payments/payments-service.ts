@@ -169,8 +169,81 @@ export function createPayments(options: PaymentsOptions) {
   async function fail(projectId: string, row: PaymentRow, holdIds: string[], reason: string): Promise<Payment> {
     await ledger.commit(projectId, holdIds.map((holdId) => ({ type: 'void' as const, holdId }))).catch(() => {});
     await createPaymentsStore(db).unuseMandate(projectId, row.mandate_id);
-    await createPaymentsStore(db).updatePayment(projectId, row.id, 'authorizing', { status: 'failed', failure_reason: reason, updated_at: iso() });
+    await createPaymentsStore(db).updatePayment(projectId, row.id, row.status, { status: 'failed', failure_reason: reason, updated_at: iso() });
     return toPayment((await createPaymentsStore(db).getPayment(projectId, row.id))!);
+  }
+
+  /**
+   * Moves a payment on from wherever it stands until it is captured (and posted) or failed:
+   * authorizing → authorized (rail reference recorded) → settling (captured on the rail) → captured
+   * (posted in the ledger). Each step is idempotent — the rail is called with the payment's key, a
+   * post of a posted hold replays — so a step repeated after a crash does nothing twice.
+   */
+  async function advance(start: PaymentRow): Promise<Payment> {
+    const store = createPaymentsStore(db);
+    const { project_id: projectId } = start;
+    const holdIds = JSON.parse(start.hold_ids) as string[];
+    let row = start;
+    const move = async (to: string, more: Partial<PaymentRow> = {}) => {
+      const changes = { status: to, updated_at: iso(), ...more };
+      if (!(await store.updatePayment(projectId, row.id, row.status, changes))) {
+        throw new ApiError('conflict', `Payment ${row.id} changed while it was being paid; retry.`, { details: { paymentId: row.id } });
+      }
+      row = { ...row, ...changes };
+    };
+    if (row.status === 'authorizing') {
+      const auth = await rail.authorize({
+        idempotencyKey: `${projectId}:${row.idempotency_key}`,
+        payee: row.payee,
+        amountMicros: Number(row.amount),
+        currency: row.currency,
+        purpose: row.purpose,
+      });
+      if (!auth.ok) return fail(projectId, row, holdIds, auth.reason);
+      await move('authorized', { rail_ref: auth.ref });
+    }
+    if (row.status === 'authorized') {
+      const ref = row.rail_ref!;
+      const onRail = await rail.status(ref);
+      if (onRail === 'authorized') {
+        const captured = await rail.capture(ref);
+        if (!captured.ok) return fail(projectId, row, holdIds, captured.reason);
+      } else if (onRail !== 'captured') {
+        return fail(projectId, row, holdIds, `rail: payment ${ref} is ${onRail}`);
+      }
+      await move('settling');
+    }
+    if (row.status === 'settling') {
+      await settle(row, holdIds);
+      await move('captured');
+    }
+    return toPayment(row);
+  }
+
+  /**
+   * Posts the holds of a payment the rail captured. Holds that expired meanwhile (a process down past
+   * their timeout) no longer hold anything: the money left all the same, so the same accounts are
+   * charged by plain transfers instead.
+   */
+  async function settle(row: PaymentRow, holdIds: string[]): Promise<void> {
+    try {
+      await ledger.commit(row.project_id, holdIds.map((holdId) => ({ type: 'post' as const, holdId })));
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === 'conflict')) throw error;
+      const holds = await Promise.all(holdIds.map((id) => ledger.getHold(row.project_id, id)));
+      const ops: LedgerOp[] = holds
+        .filter((h) => h.status !== 'posted')
+        .map((h) => ({
+          type: 'transfer',
+          debitAccountId: h.transfer.debitAccountId,
+          creditAccountId: h.transfer.creditAccountId,
+          amountMicros: h.transfer.amountMicros,
+          idempotencyKey: `payment:${row.idempotency_key}:late:${h.id}`,
+          memo: `payment ${row.id} captured after its hold ${h.status}`,
+          metadata: { paymentId: row.id },
+        }));
+      await ledger.commit(row.project_id, ops);
+    }
   }
 
   return {
@@ -252,6 +325,11 @@ export function createPayments(options: PaymentsOptions) {
       const row = await createPaymentsStore(db).getPayment(projectId, id);
       if (!row) throw new ApiError('not_found', `No payment ${id} in this project.`);
       return toPayment(row);
+    },
+
+    /** Payments of the project created in [from, to) (ISO times), for reconciliation. */
+    async listBetween(projectId: string, from: string, to: string): Promise<Payment[]> {
+      return (await createPaymentsStore(db).paymentsBetween(projectId, from, to)).map(toPayment);
     },
 
     async list(projectId: string, limit = 100): Promise<Payment[]> {
@@ -359,13 +437,30 @@ export function createPayments(options: PaymentsOptions) {
       const row = { ...base, hold_ids: JSON.stringify(holdIds) };
       if (!(await store.insertPayment(row))) return replay((await store.getPaymentByKey(projectId, idempotencyKey))!);
 
-      const auth = await rail.authorize({ idempotencyKey: `${projectId}:${idempotencyKey}`, payee: input.payee, amountMicros: input.amountMicros, currency: input.currency, purpose: input.purpose });
-      if (!auth.ok) return fail(projectId, row, holdIds, auth.reason);
-      const captured = await rail.capture(auth.ref);
-      if (!captured.ok) return fail(projectId, { ...row }, holdIds, captured.reason);
-      await ledger.commit(projectId, holdIds.map((holdId) => ({ type: 'post' as const, holdId })));
-      await store.updatePayment(projectId, row.id, 'authorizing', { status: 'captured', rail_ref: auth.ref, updated_at: iso() });
-      return toPayment((await store.getPayment(projectId, row.id))!);
+      // The payment is recorded before the rail is called and each answer of the rail is recorded
+      // before the next call: a process killed anywhere in between leaves a row the recovery sweep
+      // finishes (`recover`).
+      return advance(row);
+    },
+
+    /**
+     * Finishes payments a killed process left between the rail and the ledger: asks the rail where each
+     * stands and posts what it captured, or voids what it did not. Payments untouched for less than
+     * `graceMs` are left alone (a live request may be working on them). Returns how many it finished.
+     */
+    async recover(graceMs: number, limit = 100): Promise<number> {
+      const stuck = await createPaymentsStore(db).stuckPayments(new Date(now() - graceMs).toISOString(), limit);
+      let finished = 0;
+      for (const row of stuck) {
+        try {
+          const after = await advance(row);
+          if (after.status !== row.status) finished++;
+          options.logger?.warn({ paymentId: row.id, from: row.status, to: after.status }, 'payment recovered');
+        } catch (err) {
+          options.logger?.error({ err, paymentId: row.id }, 'payment recovery failed');
+        }
+      }
+      return finished;
     },
 
     /** Refunds a captured payment on its rail and gives the amount back to its mandate. */

@@ -101,6 +101,30 @@ export function createPaymentsStore(db: Kysely<Database>) {
       return db.selectFrom('payments').selectAll().where('project_id', '=', projectId).orderBy('id', 'desc').limit(limit).execute();
     },
 
+    /** Payments of any project left between the rail and the ledger, untouched since `before`. */
+    async stuckPayments(before: string, limit: number): Promise<PaymentRow[]> {
+      return db
+        .selectFrom('payments')
+        .selectAll()
+        .where('status', 'in', ['authorizing', 'authorized', 'settling'])
+        .where('updated_at', '<=', before)
+        .orderBy('updated_at')
+        .limit(limit)
+        .execute();
+    },
+
+    /** Payments of the project with a rail reference, created in [from, to). */
+    async paymentsBetween(projectId: string, from: string, to: string): Promise<PaymentRow[]> {
+      return db
+        .selectFrom('payments')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .where('created_at', '>=', from)
+        .where('created_at', '<', to)
+        .orderBy('id')
+        .execute();
+    },
+
     /** Moves a payment from one status to the next; false when it was not in `from` any more. */
     async updatePayment(
       projectId: string,

@@ -12,6 +12,17 @@ export function createSandboxRailStore(db: Kysely<Database>) {
     async byRef(ref: string): Promise<SandboxEntryRow | undefined> {
       return db.selectFrom('sandbox_rail_entries').selectAll().where('ref', '=', ref).executeTakeFirst();
     },
+    /** Entries captured or refunded, created in [from, to). */
+    async settled(from: string, to: string): Promise<SandboxEntryRow[]> {
+      return db
+        .selectFrom('sandbox_rail_entries')
+        .selectAll()
+        .where('status', 'in', ['captured', 'refunded'])
+        .where('created_at', '>=', from)
+        .where('created_at', '<', to)
+        .orderBy('created_at')
+        .execute();
+    },
     async insert(row: SandboxEntryRow): Promise<void> {
       await db.insertInto('sandbox_rail_entries').values(row).execute();
     },

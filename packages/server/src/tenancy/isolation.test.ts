@@ -435,6 +435,12 @@ describe('project isolation, route by route', () => {
       expect(res.json.error.code).toMatch(/^(not_found|payment_refused)$/);
       await unchanged(before);
     },
+    'GET /v1/reconciliation': async () => {
+      const report = (await asB('GET', '/v1/reconciliation')).json;
+      // A's payment is on the sandbox rail's statement, but not in B's report
+      expect(report).toMatchObject({ ok: true, providers: [], rails: [{ rail: 'sandbox', payments: 0, statementEntries: 0 }], differences: [] });
+      expect((await t.request('GET', '/v1/reconciliation')).json.rails[0]).toMatchObject({ payments: 1, statementEntries: 1 });
+    },
     'GET /v1/payments': async () => {
       expect((await asB('GET', '/v1/payments')).json.payments).toEqual([]);
     },

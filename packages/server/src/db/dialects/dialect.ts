@@ -21,6 +21,26 @@ export interface DialectFunctions {
   jsonMemberText(column: string, key: string): RawBuilder<string | null>;
 }
 
+/** A prepared statement on a synchronous connection. */
+export interface DirectStatement {
+  run(...params: unknown[]): { changes: number };
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+}
+
+/**
+ * The same single connection Kysely uses, called synchronously: for hot paths that run many small
+ * statements in one transaction (the ledger's group commit), where a promise per statement costs more
+ * than the statement. Use it only inside `db.connection().execute(...)`, which holds the connection
+ * (Kysely's lock) so no Kysely query or transaction interleaves. SQLite only.
+ */
+export interface DirectConnection {
+  /** Prepared once per text and cached. */
+  prepare(source: string): DirectStatement;
+  exec(source: string): void;
+  readonly inTransaction: boolean;
+}
+
 /** An open database: the one thing outside this folder that knows which database it is. */
 export interface OpenDatabase {
   db: Kysely<Database>;
@@ -30,5 +50,7 @@ export interface OpenDatabase {
   functions: DialectFunctions;
   /** Where blob contents live as files; null when they live in the `blobs` table. */
   blobDir: string | null;
+  /** A synchronous handle on the connection, where the database has one (SQLite); see DirectConnection. */
+  direct?: DirectConnection;
   close(): Promise<void>;
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { CompiledQuery, Kysely, sql, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection } from 'kysely';
 import type { Database } from '../schema.js';
-import type { DialectFunctions, OpenDatabase } from './dialect.js';
+import type { DialectFunctions, DirectConnection, OpenDatabase } from './dialect.js';
 
 /**
  * Write transactions start with BEGIN IMMEDIATE: a deferred BEGIN that reads and then writes can fail
@@ -97,13 +97,22 @@ export function openSqlite(dataDir: string): OpenDatabase {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
+  const cached = withStatementCache(sqlite);
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: cached }) });
+  const direct: DirectConnection = {
+    prepare: (source) => cached.prepare(source),
+    exec: (source) => void sqlite.exec(source),
+    get inTransaction() {
+      return sqlite.inTransaction;
+    },
+  };
   return {
     db,
     describe: `sqlite ${file}`,
     types: { bytes: 'blob', hasSchemas: false },
     functions: sqliteFunctions,
     blobDir: path.join(dataDir, 'blobs'),
+    direct,
     close: () => db.destroy(),
   };
 }

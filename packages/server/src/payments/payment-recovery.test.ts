@@ -1,0 +1,115 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { MandateTerms } from '@hangar/protocol';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS, openTestDatabase, type TestDatabase } from '../db/test-databases.js';
+import { createLedger, type Ledger } from '../ledger/ledger-service.js';
+import { createReconciliation, type Reconciliation } from '../reconciliation/reconciliation-service.js';
+import { newId } from '../util/ids.js';
+import { createSandboxRail, type PaymentRail } from './payment-rail.js';
+import { createPayments, mandateSigningBytes, type Payments } from './payments-service.js';
+
+const DOLLAR = 1_000_000;
+const alice = generateKeyPairSync('ed25519');
+
+/** The process "dies" right after the rail answered this step: the call throws, nothing after it runs. */
+class Killed extends Error {}
+
+for (const dialect of DIALECTS) {
+  describe(`payment recovery and rail reconciliation on ${dialect}`, () => {
+    let t: TestDatabase;
+    let ledger: Ledger;
+    let sandbox: PaymentRail;
+    let P: string;
+    let mandateId: string;
+
+    beforeAll(async () => {
+      t = await openTestDatabase(dialect);
+      ledger = createLedger({ db: t.db, direct: t.direct });
+      sandbox = createSandboxRail({ db: t.db });
+      P = newId('proj');
+      const setup = createPayments({ db: t.db, ledger, rail: sandbox });
+      const signerId = (await setup.registerSigner(P, { name: 'alice', publicKey: alice.publicKey.export({ format: 'jwk' }).x! })).id;
+      await setup.setLimits(P, 'agt_buyer', { perTransactionMicros: 50 * DOLLAR, perDayMicros: 80 * DOLLAR });
+      const terms = MandateTerms.parse({
+        signerId,
+        agentId: 'agt_buyer',
+        amountCapMicros: 100 * DOLLAR,
+        currency: 'USD',
+        payees: ['shop:books'],
+        merchantCategories: null,
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+        use: 'multiple',
+        nonce: newId('n'),
+      });
+      mandateId = (await setup.createMandate(P, { terms, signature: sign(null, mandateSigningBytes(terms), alice.privateKey).toString('base64url') })).id;
+    });
+    afterAll(async () => {
+      await t.close();
+    });
+
+    /** Payments whose rail kills the process right after `step` succeeded on the rail. */
+    function dyingAfter(step: 'authorize' | 'capture'): Payments {
+      const rail: PaymentRail = {
+        ...sandbox,
+        async authorize(request) {
+          const result = await sandbox.authorize(request);
+          if (step === 'authorize') throw new Killed();
+          return result;
+        },
+        async capture(ref) {
+          const result = await sandbox.capture(ref);
+          if (step === 'capture') throw new Killed();
+          return result;
+        },
+      };
+      return createPayments({ db: t.db, ledger, rail });
+    }
+    const pay = (payments: Payments, amount: number, key: string) =>
+      payments.create(P, { agentId: 'agt_buyer', mandateId, payee: 'shop:books', amountMicros: amount, currency: 'USD', purpose: 'a book', idempotencyKey: key });
+
+    it('a payment killed after the rail captured it, or after it authorized, is finished by the recovery sweep; books reconcile with no difference', async () => {
+      const healthy = createPayments({ db: t.db, ledger, rail: sandbox });
+      const reconciliation: Reconciliation = createReconciliation({ db: t.db, ledger, payments: healthy, rails: [sandbox] });
+      await expect(pay(dyingAfter('capture'), 7 * DOLLAR, 'killed-after-capture')).rejects.toBeInstanceOf(Killed);
+      await expect(pay(dyingAfter('authorize'), 5 * DOLLAR, 'killed-after-authorize')).rejects.toBeInstanceOf(Killed);
+
+      // Before recovery: the rail has 7 that the ledger has not posted, and both payments hang in between.
+      const gap = await reconciliation.reconcile(P);
+      expect(gap.ok).toBe(false);
+      expect(gap.differences.map((d) => d.kind).sort()).toEqual(['missing_in_ledger', 'unsettled_payment', 'unsettled_payment']);
+      const stuck = (await healthy.list(P)).filter((p) => p.idempotencyKey.startsWith('killed'));
+      expect(stuck.map((p) => p.status).sort()).toEqual(['authorized', 'authorizing']);
+
+      // A live request may still be working on a fresh one: the grace period leaves it alone.
+      expect(await healthy.recover(60_000)).toBe(0);
+      expect(await healthy.recover(0)).toBe(2);
+      const after = (await healthy.list(P)).filter((p) => p.idempotencyKey.startsWith('killed'));
+      expect(after.map((p) => p.status)).toEqual(['captured', 'captured']);
+      const payee = (await ledger.getAccountByCode(P, 'payee:USD:shop:books'))!;
+      expect(payee.balanceMicros).toBe(12 * DOLLAR);
+      expect(payee.creditsPendingMicros).toBe(0);
+      expect((await ledger.verify(P)).ok).toBe(true);
+      expect(await reconciliation.reconcile(P)).toMatchObject({
+        ok: true,
+        rails: [{ rail: 'sandbox', payments: 2, statementEntries: 2, ledgerMicros: 12 * DOLLAR, railMicros: 12 * DOLLAR, differenceMicros: 0 }],
+        differences: [],
+      });
+      expect(await healthy.recover(0)).toBe(0); // nothing twice
+    });
+
+    it("finds a deliberate difference: the rail's statement says another amount than the ledger posted", async () => {
+      const healthy = createPayments({ db: t.db, ledger, rail: sandbox });
+      const reconciliation = createReconciliation({ db: t.db, ledger, payments: healthy, rails: [sandbox] });
+      const p = await pay(healthy, 3 * DOLLAR, 'tampered');
+      await sql`update sandbox_rail_entries set amount = ${3 * DOLLAR + 1} where ref = ${p.railRef}`.execute(t.db);
+      const report = await reconciliation.reconcile(P);
+      expect(report.ok).toBe(false);
+      expect(report.differences).toEqual([
+        expect.objectContaining({ kind: 'amount_mismatch', source: 'sandbox', paymentId: p.id, railRef: p.railRef, hangarMicros: 3 * DOLLAR, externalMicros: 3 * DOLLAR + 1 }),
+      ]);
+      expect(report.rails[0]!.differenceMicros).toBe(-1);
+      await expect(reconciliation.reconcile(P, { from: '2026-01-02T00:00:00Z', to: '2026-01-01T00:00:00Z' })).rejects.toMatchObject({ code: 'validation_failed' });
+    });
+  });
+}
