@@ -20,6 +20,8 @@ export interface ServerConfig {
   holdSweepIntervalMs: number;
   /** Payments left between the rail and the ledger longer than this are finished by the recovery sweep. */
   paymentRecoveryGraceMs: number;
+  /** How often the online-eval worker scores new spans and checks drift. */
+  onlineEvalIntervalMs: number;
   webDir: string | null;
   /** HANGAR_SECRET: encrypts provider keys at rest; unset = the gateway refuses to store provider keys. */
   secret: string | undefined;
@@ -52,6 +54,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     retentionIntervalMs: intFrom('HANGAR_RETENTION_INTERVAL_MS', env.HANGAR_RETENTION_INTERVAL_MS, 3_600_000),
     holdSweepIntervalMs: intFrom('HANGAR_HOLD_SWEEP_INTERVAL_MS', env.HANGAR_HOLD_SWEEP_INTERVAL_MS, 5_000),
     paymentRecoveryGraceMs: intFrom('HANGAR_PAYMENT_RECOVERY_GRACE_MS', env.HANGAR_PAYMENT_RECOVERY_GRACE_MS, 60_000),
+    onlineEvalIntervalMs: intFrom('HANGAR_ONLINE_EVAL_INTERVAL_MS', env.HANGAR_ONLINE_EVAL_INTERVAL_MS, 10_000),
     webDir: DEFAULT_WEB_DIR,
     secret: env.HANGAR_SECRET || undefined,
   };
