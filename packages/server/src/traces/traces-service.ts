@@ -4,7 +4,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { Database } from '../db/schema.js';
 import { createPricing, type Pricing } from '../pricing/pricing.js';
 import { canonicalJson } from '../util/hash.js';
-import { createTracesStore, toSpan, toSpanRow } from './traces-store.js';
+import { createTracesStore, spanRowValues, toSpan } from './traces-store.js';
 
 /**
  * A span to record: everything of a Span except what Hangar derives (cost from its price table, the
@@ -66,7 +66,7 @@ export function createTraces({ db, blobs, pricing = createPricing({ db }) }: Tra
         source: x.source,
       };
     });
-    await createTracesStore(trx).insertSpans(spans.map((s) => toSpanRow(projectId, s)));
+    await createTracesStore(trx).insertSpans(spans.map((s) => spanRowValues(projectId, s)));
     return spans;
   }
 
