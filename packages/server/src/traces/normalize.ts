@@ -421,32 +421,28 @@ export interface SpanIo {
 }
 
 /** Input and output of a model call (messages), or of a tool or other step (its arguments and result). */
-export function ioOf(kind: SpanKind, attrs: Attributes, events: OtlpEvent[], keys = keyClassesOf(attrs)): SpanIo {
+export function ioOf(kind: SpanKind, attrs: Attributes, events: OtlpEvent[]): SpanIo {
   let input: unknown;
   let output: unknown;
   if (kind === 'tool') {
     input = parsed(attrs['gen_ai.tool.call.arguments'] ?? attrs['ai.toolCall.args'] ?? attrs['ai.toolCall.input'] ?? attrs['tool_call.function.arguments']);
     output = parsed(attrs['gen_ai.tool.call.result'] ?? attrs['ai.toolCall.result'] ?? attrs['ai.toolCall.output']);
   } else {
-    // conventions in order of precedence; each is looked for only when the ones before found nothing
-    // and the span has a key of its kind (most spans follow one convention, and many none)
-    let ev: ReturnType<typeof genAiEventMessages> | undefined;
-    let sdk: ReturnType<typeof aiSdkMessages> | undefined;
-    const events$ = () => (ev ??= events.length ? genAiEventMessages(events) : { input: null, output: null });
-    const sdk$ = () => (sdk ??= keys & KEY_AI ? aiSdkMessages(attrs) : { input: null, output: null });
+    const ev = genAiEventMessages(events);
+    const sdk = aiSdkMessages(attrs);
     input =
-      (keys & KEY_LLM_INPUT ? openInferenceMessages(attrs, 'llm.input_messages.') : null) ??
+      openInferenceMessages(attrs, 'llm.input_messages.') ??
       genAiPartsMessages(attrs['gen_ai.input.messages'], attrs['gen_ai.system_instructions']) ??
-      (keys & KEY_GENAI_PROMPT ? indexedGenAiMessages(attrs, 'gen_ai.prompt.') : null) ??
-      events$().input ??
-      sdk$().input ??
+      indexedGenAiMessages(attrs, 'gen_ai.prompt.') ??
+      ev.input ??
+      sdk.input ??
       undefined;
     output =
-      (keys & KEY_LLM_OUTPUT ? openInferenceMessages(attrs, 'llm.output_messages.') : null) ??
+      openInferenceMessages(attrs, 'llm.output_messages.') ??
       genAiPartsMessages(attrs['gen_ai.output.messages']) ??
-      (keys & KEY_GENAI_COMPLETION ? indexedGenAiMessages(attrs, 'gen_ai.completion.') : null) ??
-      events$().output ??
-      sdk$().output ??
+      indexedGenAiMessages(attrs, 'gen_ai.completion.') ??
+      ev.output ??
+      sdk.output ??
       undefined;
   }
   input ??= ioValue(attrs, 'input');
@@ -506,52 +502,12 @@ const CONTENT_PREFIXES = [
   'embedding.embeddings.',
 ];
 
-// What each attribute key is, worked out once per distinct key: spans repeat the same few keys, and
-// testing every key against every prefix above was a good part of normalizing a span.
-const KEY_CONTENT = 1;
-const KEY_LLM_INPUT = 2;
-const KEY_LLM_OUTPUT = 4;
-const KEY_GENAI_PROMPT = 8;
-const KEY_GENAI_COMPLETION = 16;
-const KEY_AI = 32;
-/** Token counts or a reported cost may be among the keys. */
-const KEY_USAGE = 64;
-const USAGE_PREFIXES = ['gen_ai.usage.', 'gen_ai.cost.', 'llm.token_count.', 'llm.cost.', 'ai.usage.'];
-const MAX_KNOWN_KEYS = 10_000;
-const knownKeys = new Map<string, number>();
-
-function keyClass(key: string): number {
-  let c = knownKeys.get(key);
-  if (c !== undefined) return c;
-  c = 0;
-  for (const p of CONTENT_PREFIXES) {
-    if (key.startsWith(p)) {
-      c |= KEY_CONTENT;
-      break;
-    }
-  }
-  if (key.startsWith('llm.input_messages.')) c |= KEY_LLM_INPUT;
-  if (key.startsWith('llm.output_messages.')) c |= KEY_LLM_OUTPUT;
-  if (key.startsWith('gen_ai.prompt.')) c |= KEY_GENAI_PROMPT;
-  if (key.startsWith('gen_ai.completion.')) c |= KEY_GENAI_COMPLETION;
-  if (key.startsWith('ai.')) c |= KEY_AI;
-  if (USAGE_PREFIXES.some((p) => key.startsWith(p))) c |= KEY_USAGE;
-  // keys with indexes in them (`llm.input_messages.12.…`) are unbounded: start over rather than grow
-  if (knownKeys.size >= MAX_KNOWN_KEYS) knownKeys.clear();
-  knownKeys.set(key, c);
-  return c;
-}
-
-/** The classes of all of a span's keys, or-ed together. */
-function keyClassesOf(attrs: Attributes): number {
-  let c = 0;
-  for (const key in attrs) c |= keyClass(key);
-  return c;
-}
-
 export function keptAttributes(attrs: Attributes): Attributes {
   const out: Attributes = {};
-  for (const key in attrs) if (!(keyClass(key) & KEY_CONTENT)) out[key] = attrs[key]!;
+  outer: for (const key in attrs) {
+    for (const p of CONTENT_PREFIXES) if (key.startsWith(p)) continue outer;
+    out[key] = attrs[key]!;
+  }
   return out;
 }
 
@@ -569,8 +525,7 @@ export function normalizeSpan(span: OtlpSpan): SpanInput {
   const attributes = keptAttributes(attrs);
   if (span.scopeName) attributes['otel.scope.name'] = span.scopeName;
   const { status, statusMessage, errorType } = statusOf(span);
-  const keys = keyClassesOf(attrs);
-  const io = ioOf(kind, attrs, span.events, keys);
+  const io = ioOf(kind, attrs, span.events);
   // one literal with every field (absent input or output is undefined), not spreads: V8 keeps such
   // objects fast, and ingest makes hundreds per request
   return {
@@ -589,8 +544,8 @@ export function normalizeSpan(span: OtlpSpan): SpanInput {
     agent: agentOf(attrs, span.resource),
     provider: providerOf(attrs),
     model: modelOf(attrs),
-    usage: countsTokens && keys & KEY_USAGE ? usageOf(attrs) : NO_USAGE,
-    providerCostMicros: countsTokens && keys & KEY_USAGE ? providerCostOf(attrs) : null,
+    usage: countsTokens ? usageOf(attrs) : NO_USAGE,
+    providerCostMicros: countsTokens ? providerCostOf(attrs) : null,
     toolName: toolNameOf(attrs),
     attributes,
     source: 'otlp',

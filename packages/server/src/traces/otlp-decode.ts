@@ -110,197 +110,131 @@ export function decodeTraceRequest(
 
 // ---------------------------------------------------------------------------------------------
 // Protobuf
-//
-// Read field by field with the protobuf reader of the pinned `@opentelemetry/otlp-transformer` (its
-// protobufjs), straight into OtlpSpan: decoding into the generated message classes first and then
-// copying them made two objects of every span, attribute and value, and was most of the decoding time.
-// Field numbers are those of opentelemetry-proto (trace/v1, common/v1, resource/v1); unknown fields
-// are skipped, as generated decoders do.
 
 interface PbLong {
   toNumber(): number;
+  low: number;
+  high: number;
 }
-/** The part of protobufjs' Reader used here. */
-interface PbReader {
-  pos: number;
-  len: number;
-  uint32(): number;
-  int32(): number;
-  int64(): number | PbLong;
-  fixed32(): number;
-  double(): number;
-  bool(): boolean;
-  string(): string;
-  bytes(): Uint8Array;
-  skipType(wireType: number): PbReader;
+type PbInt = number | PbLong;
+interface PbAnyValue {
+  stringValue?: string | null;
+  boolValue?: boolean | null;
+  intValue?: PbInt | null;
+  doubleValue?: number | null;
+  arrayValue?: { values?: PbAnyValue[] } | null;
+  kvlistValue?: { values?: PbKeyValue[] } | null;
+  bytesValue?: Uint8Array | null;
 }
-interface PbMessageType {
+interface PbKeyValue {
+  key?: string;
+  value?: PbAnyValue | null;
+}
+interface PbSpan {
+  traceId?: Uint8Array;
+  spanId?: Uint8Array;
+  parentSpanId?: Uint8Array;
+  name?: string;
+  kind?: number;
+  startTimeUnixNano?: PbInt;
+  endTimeUnixNano?: PbInt;
+  attributes?: PbKeyValue[];
+  events?: { timeUnixNano?: PbInt; name?: string; attributes?: PbKeyValue[] }[];
+  status?: { code?: number; message?: string } | null;
+}
+interface PbRequest {
+  resourceSpans?: {
+    resource?: { attributes?: PbKeyValue[] } | null;
+    scopeSpans?: { scope?: { name?: string } | null; spans?: PbSpan[] }[];
+  }[];
+}
+interface PbMessageType<T> {
+  decode(data: Uint8Array): T;
   encode(message: object): { finish(): Uint8Array };
 }
+
 interface OtlpRoot {
-  opentelemetry: { proto: { collector: { trace: { v1: { ExportTraceServiceResponse: PbMessageType } } } } };
+  opentelemetry: {
+    proto: {
+      collector: {
+        trace: { v1: { ExportTraceServiceRequest: PbMessageType<PbRequest>; ExportTraceServiceResponse: PbMessageType<object> } };
+      };
+    };
+  };
 }
 
 const require = createRequire(import.meta.url);
-const ROOT = require.resolve('@opentelemetry/otlp-transformer/build/src/generated/root.js');
-const root = require(ROOT) as OtlpRoot;
-const { ExportTraceServiceResponse } = root.opentelemetry.proto.collector.trace.v1;
-// the very protobufjs the generated code above uses
-const { Reader } = createRequire(ROOT)('protobufjs/minimal') as { Reader: { create(buf: Uint8Array): PbReader } };
+const root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js') as OtlpRoot;
+const { ExportTraceServiceRequest, ExportTraceServiceResponse } = root.opentelemetry.proto.collector.trace.v1;
 
-const LEN = 2;
-const VARINT = 0;
-const I64 = 1;
-/** Arrays and key-value lists inside attribute values nest at most this deep. */
-const MAX_VALUE_DEPTH = 32;
-
-/** Reads the fields of a length-delimited message, calling `field` for each; returns at its end. */
-function fields(r: PbReader, field: (n: number, wireType: number) => boolean): void {
-  const end = r.uint32() + r.pos;
-  if (end > r.len) throw new RangeError('a message is longer than the body');
-  while (r.pos < end) {
-    const tag = r.uint32();
-    if (!field(tag >>> 3, tag & 7)) r.skipType(tag & 7);
-  }
-  if (r.pos !== end) throw new RangeError('a field runs past the end of its message');
+function pbInt(v: PbInt | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === 'number' ? v : v.toNumber();
 }
 
 /** A fixed64 exactly: times in nanoseconds are past 2^53. */
-function pbNanos(r: PbReader): bigint {
-  const low = r.fixed32();
-  const high = r.fixed32();
-  return (BigInt(high >>> 0) << 32n) | BigInt(low >>> 0);
+function pbNanos(v: PbInt | null | undefined): bigint {
+  if (v === null || v === undefined) return 0n;
+  if (typeof v === 'number') return BigInt(Math.trunc(v));
+  return (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
 }
 
-function pbHex(r: PbReader): string {
-  const b = r.bytes();
-  return b.length ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex') : '';
+function pbValue(v: PbAnyValue | null | undefined): AttributeValue {
+  if (!v) return null;
+  if (v.stringValue !== undefined && v.stringValue !== null) return v.stringValue;
+  if (v.boolValue !== undefined && v.boolValue !== null) return v.boolValue;
+  if (v.intValue !== undefined && v.intValue !== null) {
+    const n = pbInt(v.intValue);
+    return Number.isSafeInteger(n) ? n : String(n);
+  }
+  if (v.doubleValue !== undefined && v.doubleValue !== null) return v.doubleValue;
+  if (v.arrayValue) return (v.arrayValue.values ?? []).map(pbValue);
+  if (v.kvlistValue) return pbAttributes(v.kvlistValue.values);
+  if (v.bytesValue) return Buffer.from(v.bytesValue).toString('base64');
+  return null;
 }
 
-function pbValue(r: PbReader, depth: number): AttributeValue {
-  if (depth > MAX_VALUE_DEPTH) throw new RangeError(`attribute values nest deeper than ${MAX_VALUE_DEPTH}`);
-  let value: AttributeValue = null;
-  fields(r, (n, wt) => {
-    if (n === 1 && wt === LEN) value = r.string();
-    else if (n === 2 && wt === VARINT) value = r.bool();
-    else if (n === 3 && wt === VARINT) {
-      const v = r.int64();
-      const num = typeof v === 'number' ? v : v.toNumber();
-      value = Number.isSafeInteger(num) ? num : String(num);
-    } else if (n === 4 && wt === I64) value = r.double();
-    else if (n === 5 && wt === LEN) {
-      const list: AttributeValue[] = [];
-      fields(r, (m, w) => m === 1 && w === LEN && list.push(pbValue(r, depth + 1)) > 0);
-      value = list;
-    } else if (n === 6 && wt === LEN) {
-      const kv: Attributes = {};
-      fields(r, (m, w) => m === 1 && w === LEN && (pbKeyValue(r, kv, depth + 1), true));
-      value = kv;
-    } else if (n === 7 && wt === LEN) value = Buffer.from(r.bytes()).toString('base64');
-    else return false;
-    return true;
-  });
-  return value;
+function pbAttributes(list: PbKeyValue[] | undefined): Attributes {
+  const out: Attributes = {};
+  if (list) for (const kv of list) if (kv.key) out[kv.key] = pbValue(kv.value);
+  return out;
 }
 
-/** One KeyValue into `into` (a key-less one is dropped). */
-function pbKeyValue(r: PbReader, into: Attributes, depth = 0): void {
-  let key = '';
-  let value: AttributeValue = null;
-  fields(r, (n, wt) => {
-    if (n === 1 && wt === LEN) key = r.string();
-    else if (n === 2 && wt === LEN) value = pbValue(r, depth);
-    else return false;
-    return true;
-  });
-  if (key) into[key] = value;
-}
-
-function pbEvent(r: PbReader): OtlpEvent {
-  const event: OtlpEvent = { name: '', timeNs: 0, attributes: {} };
-  fields(r, (n, wt) => {
-    if (n === 1 && wt === I64) event.timeNs = Number(pbNanos(r));
-    else if (n === 2 && wt === LEN) event.name = r.string();
-    else if (n === 3 && wt === LEN) pbKeyValue(r, event.attributes);
-    else return false;
-    return true;
-  });
-  return event;
-}
-
-function pbSpan(r: PbReader, resource: Attributes): OtlpSpan {
-  const span: OtlpSpan = {
-    traceId: '',
-    spanId: '',
-    parentSpanId: null,
-    name: '',
-    kind: 0,
-    startNs: 0n,
-    endNs: 0n,
-    attributes: {},
-    events: [],
-    statusCode: 0,
-    statusMessage: '',
-    resource,
-    scopeName: '',
-  };
-  fields(r, (n, wt) => {
-    if (n === 1 && wt === LEN) span.traceId = pbHex(r);
-    else if (n === 2 && wt === LEN) span.spanId = pbHex(r);
-    else if (n === 4 && wt === LEN) span.parentSpanId = pbHex(r) || null;
-    else if (n === 5 && wt === LEN) span.name = r.string();
-    else if (n === 6 && wt === VARINT) span.kind = r.int32();
-    else if (n === 7 && wt === I64) span.startNs = pbNanos(r);
-    else if (n === 8 && wt === I64) span.endNs = pbNanos(r);
-    else if (n === 9 && wt === LEN) pbKeyValue(r, span.attributes);
-    else if (n === 11 && wt === LEN) span.events.push(pbEvent(r));
-    else if (n === 15 && wt === LEN) {
-      fields(r, (m, w) => {
-        if (m === 2 && w === LEN) span.statusMessage = r.string();
-        else if (m === 3 && w === VARINT) span.statusCode = r.int32();
-        else return false;
-        return true;
-      });
-    } else return false;
-    return true;
-  });
-  return span;
+function hex(bytes: Uint8Array | undefined): string {
+  return bytes && bytes.length ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex') : '';
 }
 
 function fromProtobuf(raw: Uint8Array): DecodedRequest {
-  const out: DecodedRequest = { spans: [], rejected: 0, rejectReason: null };
-  const spans: OtlpSpan[] = [];
+  let req: PbRequest;
   try {
-    const r = Reader.create(raw);
-    while (r.pos < r.len) {
-      const tag = r.uint32();
-      if (tag >>> 3 !== 1 || (tag & 7) !== LEN) {
-        r.skipType(tag & 7);
-        continue;
-      }
-      // ResourceSpans: its resource may come after its spans, so they share one object filled as read
-      const resource: Attributes = {};
-      fields(r, (n, wt) => {
-        if (n === 1 && wt === LEN) fields(r, (m, w) => m === 1 && w === LEN && (pbKeyValue(r, resource), true));
-        else if (n === 2 && wt === LEN) {
-          // ScopeSpans: likewise its scope may follow its spans
-          let scopeName = '';
-          const first = spans.length;
-          fields(r, (m, w) => {
-            if (m === 1 && w === LEN) fields(r, (k, x) => k === 1 && x === LEN && ((scopeName = r.string()), true));
-            else if (m === 2 && w === LEN) spans.push(pbSpan(r, resource));
-            else return false;
-            return true;
-          });
-          for (let i = first; i < spans.length; i++) spans[i]!.scopeName = scopeName;
-        } else return false;
-        return true;
-      });
-    }
+    req = ExportTraceServiceRequest.decode(raw);
   } catch (err) {
     invalid('body', `protobuf does not decode as ExportTraceServiceRequest (${(err as Error).message})`);
   }
-  for (const span of spans) accept(out, span);
+  const out: DecodedRequest = { spans: [], rejected: 0, rejectReason: null };
+  for (const rs of req.resourceSpans ?? []) {
+    const resource = pbAttributes(rs.resource?.attributes);
+    for (const ss of rs.scopeSpans ?? []) {
+      const scopeName = ss.scope?.name ?? '';
+      for (const s of ss.spans ?? []) {
+        accept(out, {
+          traceId: hex(s.traceId),
+          spanId: hex(s.spanId),
+          parentSpanId: hex(s.parentSpanId) || null,
+          name: s.name ?? '',
+          kind: s.kind ?? 0,
+          startNs: pbNanos(s.startTimeUnixNano),
+          endNs: pbNanos(s.endTimeUnixNano),
+          attributes: pbAttributes(s.attributes),
+          events: (s.events ?? []).map((e) => ({ name: e.name ?? '', timeNs: pbInt(e.timeUnixNano), attributes: pbAttributes(e.attributes) })),
+          statusCode: s.status?.code ?? 0,
+          statusMessage: s.status?.message ?? '',
+          resource,
+          scopeName,
+        });
+      }
+    }
+  }
   return out;
 }
 
