@@ -4,13 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, openPage } from './browser.js';
 import { createClient } from '@hangar/sdk';
-import { openDatabase, type OpenDatabase } from '@hangar/server';
-import { createBlobStore } from '../../packages/server/src/blobs/blob-store.js';
-import { createTraces, type SpanInput } from '../../packages/server/src/traces/traces-service.js';
 import { startServer, type TestServer } from './harness.js';
 
-// The Traces page in real Chromium against the real server, with spans written into the server's
-// SQLite data dir by this process (WAL lets a second process write next to the server).
+// The Traces page in real Chromium against the real server, with spans sent the way an instrumented
+// agent sends them: OTLP/JSON posted to /v1/traces, with GenAI attributes that ingest normalizes and
+// prices (the costs asserted below come from the built-in price table).
 
 const DIST_INDEX = fileURLToPath(new URL('../../packages/web/dist/index.html', import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
@@ -19,141 +17,171 @@ const DAY = 86_400_000;
 
 let server: TestServer | undefined;
 let browser: Browser | undefined;
-let database: OpenDatabase | undefined;
 
 const now = Date.now();
 const at = (msAgo: number) => new Date(now - msAgo).toISOString();
 let nextId = 1;
 const id = (width: number) => (nextId++).toString(16).padStart(width, '0');
 
-/** A span `agoMs` before now lasting `durationMs`. */
-function span(traceId: string, agoMs: number, durationMs: number, more: Partial<SpanInput>): SpanInput {
+type OtlpValue = { stringValue: string } | { intValue: string };
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes: Array<{ key: string; value: OtlpValue }>;
+  status?: { code: number; message?: string };
+}
+
+const nanos = (msAgo: number) => `${BigInt(now - msAgo) * 1_000_000n}`;
+const attrs = (a: Record<string, string | number | object>) =>
+  Object.entries(a).map(([key, v]) => ({
+    key,
+    value:
+      typeof v === 'number'
+        ? { intValue: String(v) }
+        : { stringValue: typeof v === 'string' ? v : JSON.stringify(v) },
+  }));
+
+/** An OTLP span `agoMs` before now lasting `durationMs`. */
+function span(
+  traceId: string,
+  agoMs: number,
+  durationMs: number,
+  name: string,
+  attributes: Record<string, string | number | object>,
+  more: Partial<OtlpSpan> = {},
+): OtlpSpan {
   return {
     traceId,
     spanId: id(16),
-    parentSpanId: null,
-    name: 'span',
-    kind: 'other',
-    status: 'ok',
-    statusMessage: null,
-    errorType: null,
-    startTime: at(agoMs),
-    endTime: at(agoMs - durationMs),
-    durationMs,
-    serviceName: 'travel-agent',
-    agent: null,
-    provider: null,
-    model: null,
-    usage: { input: null, output: null, cacheRead: null, cacheWrite: null, reasoning: null },
-    providerCostMicros: null,
-    toolName: null,
-    attributes: {},
-    source: 'otlp',
+    name,
+    kind: 1,
+    startTimeUnixNano: nanos(agoMs),
+    endTimeUnixNano: nanos(agoMs - durationMs),
+    attributes: attrs(attributes),
     ...more,
   };
 }
 
-const usage = (input: number, output: number) => ({
-  input,
-  output,
-  cacheRead: null,
-  cacheWrite: null,
-  reasoning: null,
-});
+/** A GenAI chat span (semantic conventions: operation, provider, model, usage, messages as parts). */
+function chat(
+  traceId: string,
+  parent: OtlpSpan,
+  agoMs: number,
+  durationMs: number,
+  call: {
+    agent: string;
+    provider: string;
+    model: string;
+    usage: [number, number];
+    input: object[];
+    output: object[];
+  },
+): OtlpSpan {
+  return span(
+    traceId,
+    agoMs,
+    durationMs,
+    `chat ${call.model}`,
+    {
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': call.provider,
+      'gen_ai.request.model': call.model,
+      'gen_ai.agent.name': call.agent,
+      'gen_ai.usage.input_tokens': call.usage[0],
+      'gen_ai.usage.output_tokens': call.usage[1],
+      'gen_ai.input.messages': call.input,
+      'gen_ai.output.messages': call.output,
+    },
+    { parentSpanId: parent.spanId, kind: 3 },
+  );
+}
+
+const text = (role: string, content: string) => ({ role, parts: [{ type: 'text', content }] });
 
 /** A trip-planning agent: an LLM call that asks for a tool, the tool, and the final answer. */
-function planTrip(): { spans: SpanInput[]; costs: Array<[string, number]> } {
+function planTrip(): OtlpSpan[] {
   const trace = id(32);
-  const root = span(trace, 10 * MINUTE, 4200, {
-    name: 'Plan a trip to Lisbon',
-    kind: 'agent',
-    agent: 'planner',
+  const root = span(trace, 10 * MINUTE, 4200, 'Plan a trip to Lisbon', {
+    'gen_ai.operation.name': 'invoke_agent',
+    'gen_ai.agent.name': 'planner',
   });
-  const firstCall = span(trace, 10 * MINUTE - 100, 1500, {
-    parentSpanId: root.spanId,
-    name: 'chat gpt-4o',
-    kind: 'llm',
+  const query = { query: 'Jerónimos Monastery opening hours Saturday' };
+  const firstCall = chat(trace, root, 10 * MINUTE - 100, 1500, {
     agent: 'planner',
     provider: 'openai',
     model: 'gpt-4o',
-    usage: usage(420, 38),
-    attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.system': 'openai' },
+    usage: [420, 38],
     input: [
-      { role: 'system', content: 'You plan trips. Use web_search for opening hours.' },
-      { role: 'user', content: 'Plan a day in Lisbon for Saturday.' },
+      text('system', 'You plan trips. Use web_search for opening hours.'),
+      text('user', 'Plan a day in Lisbon for Saturday.'),
     ],
     output: [
       {
         role: 'assistant',
-        content: '',
-        toolCalls: [
-          {
-            id: 'call_1',
-            name: 'web_search',
-            arguments: { query: 'Jerónimos Monastery opening hours Saturday' },
-          },
-        ],
+        parts: [{ type: 'tool_call', id: 'call_1', name: 'web_search', arguments: query }],
+        finish_reason: 'tool_call',
       },
     ],
   });
-  const tool = span(trace, 10 * MINUTE - 1700, 800, {
-    parentSpanId: root.spanId,
-    name: 'execute_tool web_search',
-    kind: 'tool',
-    agent: 'planner',
-    toolName: 'web_search',
-    input: { query: 'Jerónimos Monastery opening hours Saturday' },
-    output: { results: ['Open 09:30–18:00, closed Mondays'] },
-  });
-  const finalCall = span(trace, 10 * MINUTE - 2600, 1500, {
-    parentSpanId: root.spanId,
-    name: 'chat gpt-4o',
-    kind: 'llm',
+  const tool = span(
+    trace,
+    10 * MINUTE - 1700,
+    800,
+    'execute_tool web_search',
+    {
+      'gen_ai.operation.name': 'execute_tool',
+      'gen_ai.agent.name': 'planner',
+      'gen_ai.tool.name': 'web_search',
+      'gen_ai.tool.call.arguments': query,
+      'gen_ai.tool.call.result': { results: ['Open 09:30–18:00, closed Mondays'] },
+    },
+    { parentSpanId: root.spanId },
+  );
+  const finalCall = chat(trace, root, 10 * MINUTE - 2600, 1500, {
     agent: 'planner',
     provider: 'openai',
     model: 'gpt-4o',
-    usage: usage(510, 160),
-    attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.system': 'openai' },
-    input: [{ role: 'user', content: 'Plan a day in Lisbon for Saturday.' }],
-    output: [
-      { role: 'assistant', content: 'Start at Jerónimos Monastery at 09:30, then pastéis de nata in Belém.' },
-    ],
+    usage: [510, 160],
+    input: [text('user', 'Plan a day in Lisbon for Saturday.')],
+    output: [text('assistant', 'Start at Jerónimos Monastery at 09:30, then pastéis de nata in Belém.')],
   });
-  return {
-    spans: [root, firstCall, tool, finalCall],
-    costs: [
-      [firstCall.spanId, 1430],
-      [finalCall.spanId, 2875],
-    ],
-  };
+  return [root, firstCall, tool, finalCall];
 }
 
 /** An inbox summarizer on Claude whose mail tool failed. */
-function summarizeInbox(agoMs: number): { spans: SpanInput[]; costs: Array<[string, number]> } {
+function summarizeInbox(agoMs: number): OtlpSpan[] {
   const trace = id(32);
-  const root = span(trace, agoMs, 2500, { name: 'Summarize inbox', kind: 'chain', agent: 'writer' });
-  const call = span(trace, agoMs - 50, 2000, {
-    parentSpanId: root.spanId,
-    name: 'chat claude-sonnet-4',
-    kind: 'llm',
+  const root = span(trace, agoMs, 2500, 'Summarize inbox', {
+    'openinference.span.kind': 'CHAIN',
+    'gen_ai.agent.name': 'writer',
+  });
+  const call = chat(trace, root, agoMs - 50, 2000, {
     agent: 'writer',
     provider: 'anthropic',
     model: 'claude-sonnet-4',
-    usage: usage(2200, 300),
-    input: [{ role: 'user', content: 'Summarize my unread mail.' }],
-    output: [{ role: 'assistant', content: 'You have 3 unread messages.' }],
+    usage: [2200, 300],
+    input: [text('user', 'Summarize my unread mail.')],
+    output: [text('assistant', 'You have 3 unread messages.')],
   });
-  const tool = span(trace, agoMs - 2100, 300, {
-    parentSpanId: root.spanId,
-    name: 'execute_tool fetch_mail',
-    kind: 'tool',
-    agent: 'writer',
-    toolName: 'fetch_mail',
-    status: 'error',
-    statusMessage: 'IMAP connection refused',
-    errorType: 'ConnectionError',
-  });
-  return { spans: [root, call, tool], costs: [[call.spanId, 11_100]] };
+  const tool = span(
+    trace,
+    agoMs - 2100,
+    300,
+    'execute_tool fetch_mail',
+    {
+      'gen_ai.operation.name': 'execute_tool',
+      'gen_ai.agent.name': 'writer',
+      'gen_ai.tool.name': 'fetch_mail',
+      'error.type': 'ConnectionError',
+    },
+    { parentSpanId: root.spanId, status: { code: 2, message: 'IMAP connection refused' } },
+  );
+  return [root, call, tool];
 }
 
 beforeAll(async () => {
@@ -164,30 +192,30 @@ beforeAll(async () => {
   }
   await Promise.all([startServer().then((s) => (server = s)), launchChromium().then((b) => (browser = b))]);
 
-  const me = await createClient({ baseUrl: server!.url, apiKey: server!.adminKey }).whoami();
-  database = await openDatabase({ dataDir: server!.dataDir });
-  const traces = createTraces({ db: database.db, blobs: createBlobStore({ dir: database.blobDir }) });
-  // Today's two traces, and one inbox run on each of the five days before, for the cost chart.
-  const seeded = [
+  // Today's two traces, and one inbox run on each of the five days before, for the cost chart: one
+  // export request, as a BatchSpanProcessor would send them.
+  const spans = [
     planTrip(),
     summarizeInbox(5 * MINUTE),
     ...[1, 2, 3, 4, 5].map((d) => summarizeInbox(d * DAY + MINUTE)),
-  ];
-  for (const { spans, costs } of seeded) {
-    await traces.record(me.project.id, spans);
-    // Cost comes from the price table once pricing lands; until then the test sets it on the row.
-    for (const [spanId, costMicros] of costs) {
-      await database.db
-        .updateTable('spans')
-        .set({ cost_micros: costMicros })
-        .where('span_id', '=', spanId)
-        .execute();
-    }
-  }
+  ].flat();
+  const res = await fetch(`${server!.url}/v1/traces`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server!.adminKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      resourceSpans: [
+        {
+          resource: { attributes: attrs({ 'service.name': 'travel-agent' }) },
+          scopeSpans: [{ scope: { name: 'travel-agent' }, spans }],
+        },
+      ],
+    }),
+  });
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual({}); // no partialSuccess: every span was stored
 });
 
 afterAll(async () => {
-  await database?.close();
   await browser?.close();
   await server?.stop();
 });

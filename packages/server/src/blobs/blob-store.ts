@@ -26,7 +26,7 @@ export const DEFAULT_INLINE_MAX_BYTES = 16 * 1024;
 const PUT_CHUNK = 100;
 
 type BlobRow = Database['blobs'];
-const insertBlobRows = createBulkInsert<BlobRow>((db, rows) =>
+const insertBlobRows = createBulkInsert<BlobRow>(['sha256', 'size', 'created_at', 'content'], (db, rows) =>
   db
     .insertInto('blobs')
     .values(rows)
@@ -74,13 +74,13 @@ export function createBlobStore(options: { dir: string | null; inlineMaxBytes?: 
       const unique = new Map<string, Uint8Array>();
       hashes.forEach((h, i) => unique.set(h, contents[i]!));
       const createdAt = nowIso();
-      const rows: BlobRow[] = [];
+      const rows: unknown[][] = [];
       for (const [sha256, content] of unique) {
         const file = asFile(content);
         if (file) await writeFileOnce(sha256, content);
-        rows.push({ sha256, size: content.byteLength, created_at: createdAt, content: file ? null : content });
+        rows.push([sha256, content.byteLength, createdAt, file ? null : content]);
       }
-      for (let i = 0; i < rows.length; i += PUT_CHUNK) await insertBlobRows(db, rows.slice(i, i + PUT_CHUNK));
+      for (let i = 0; i < rows.length; i += PUT_CHUNK) await insertBlobRows.insertValues(db, rows.slice(i, i + PUT_CHUNK));
       return hashes;
     },
 

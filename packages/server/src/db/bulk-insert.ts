@@ -4,39 +4,60 @@ import type { Database } from './schema.js';
 /**
  * Multi-row inserts with their SQL built once. Building an insert of hundreds of rows through Kysely
  * costs more than the database's insert itself; the text depends only on the dialect and the number
- * of rows, so it is built once for each (checked to take its parameters row by row, in column order)
- * and then run with new parameters. A store passes the query it would have run.
+ * of rows, so it is built once for each (checked to take its parameters row by row, in `columns`
+ * order) and then run with new parameters. A store passes the columns and the query it would have run.
  */
-export function createBulkInsert<R extends object>(build: (db: Kysely<Database>, rows: R[]) => Compilable & { execute(): Promise<unknown> }) {
-  const texts = new Map<string, string | null>();
+export function createBulkInsert<R extends object>(
+  columns: ReadonlyArray<keyof R & string>,
+  build: (db: Kysely<Database>, rows: R[]) => Compilable & { execute(): Promise<unknown> },
+) {
+  // per dialect adapter (a database and its transactions share one), per number of rows
+  const texts = new WeakMap<object, Map<number, string | null>>();
 
-  function textFor(db: Kysely<Database>, sample: R, n: number): string | null {
-    // the SQL of a one-row insert tells the dialect apart
-    const key = `${build(db, [sample]).compile().sql}\n${n}`;
-    let text = texts.get(key);
+  function textFor(db: Kysely<Database>, n: number): string | null {
+    const adapter = db.getExecutor().adapter;
+    let byCount = texts.get(adapter);
+    if (!byCount) texts.set(adapter, (byCount = new Map()));
+    let text = byCount.get(n);
     if (text === undefined) {
-      const columns = Object.keys(sample);
-      const markers = Array.from({ length: n }, (_, r) => Object.fromEntries(columns.map((c, i) => [c, `m${r}_${i}`])) as R);
-      const compiled = build(db, markers).compile();
-      const expected = markers.flatMap((m) => Object.values(m));
+      const markers = Array.from({ length: n }, (_, r) => columns.map((_c, i) => `m${r}_${i}`));
+      const compiled = build(db, markers.map(toRow)).compile();
+      const expected = markers.flat();
       const inOrder = compiled.parameters.length === expected.length && compiled.parameters.every((p, i) => p === expected[i]);
       text = inOrder ? compiled.sql : null;
-      if (texts.size > 100) texts.clear();
-      texts.set(key, text);
+      if (byCount.size > 100) byCount.clear();
+      byCount.set(n, text);
     }
     return text;
   }
 
-  /** Inserts `rows` (every row with the same keys in the same order) in one statement. */
-  return async function insert(db: Kysely<Database>, rows: R[]): Promise<void> {
+  function toRow(values: readonly unknown[]): R {
+    const row: Record<string, unknown> = {};
+    columns.forEach((c, i) => (row[c] = values[i]));
+    return row as R;
+  }
+
+  /** Inserts rows given as their values in `columns` order, in one statement. */
+  async function insertValues(db: Kysely<Database>, rows: ReadonlyArray<readonly unknown[]>): Promise<void> {
     if (!rows.length) return;
-    const text = textFor(db, rows[0]!, rows.length);
+    const text = textFor(db, rows.length);
     if (text === null) {
-      await build(db, rows).execute();
+      await build(db, rows.map(toRow)).execute();
       return;
     }
     const params: unknown[] = [];
-    for (const row of rows) for (const key in row) params.push(row[key]);
+    for (const row of rows) for (let i = 0; i < columns.length; i++) params.push(row[i]);
     await db.executeQuery(CompiledQuery.raw(text, params));
+  }
+
+  return {
+    insertValues,
+    /** Inserts `rows` in one statement. */
+    async insert(db: Kysely<Database>, rows: R[]): Promise<void> {
+      await insertValues(
+        db,
+        rows.map((r) => columns.map((c) => r[c])),
+      );
+    },
   };
 }

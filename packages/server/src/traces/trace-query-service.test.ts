@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBlobStore } from '../blobs/blob-store.js';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../db/test-databases.js';
 import { createTraceQuery, type TraceQuery, type TraceQueryService } from './trace-query-service.js';
+import { createTraceQueryStore } from './trace-query-store.js';
 import { createTraces, type SpanInput, type Traces } from './traces-service.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
@@ -329,6 +330,22 @@ for (const dialect of DIALECTS) {
         expect(second.nextCursor).toBeNull();
       });
     }
+
+    it('collects candidate traces page by page, across spans that start at one instant', async () => {
+      // trace 20: twelve matching spans at one instant; trace 21: three later; trace 22: one more
+      const inputs: SpanInput[] = [];
+      for (let i = 0; i < 12; i++) inputs.push(span(20, 2000 + i, 100, 10, { agent: 'coder' }));
+      for (let i = 0; i < 3; i++) inputs.push(span(21, 2100 + i, 200 + i, 10, { agent: 'coder' }));
+      inputs.push(span(22, 2200, 300, 10, { agent: 'coder' }), span(23, 2300, 50, 10, { agent: 'other' }));
+      await traces.record(p, inputs);
+      const store = createTraceQueryStore(t.db, t.functions);
+      const conditions = { from: at(-DAY), to: at(DAY), agent: 'coder' };
+      // pages of 3, 6, 12, … rows: the first pages hold trace 20 alone, and resume at its instant
+      expect((await store.matchingTraceIds(p, conditions, 3))?.sort()).toEqual([traceId(20), traceId(21), traceId(22)]);
+      expect(await store.matchingTraceIds(p, conditions, 2)).toBeNull();
+      expect(await store.matchingTraceIds(p, { ...conditions, from: at(150) }, 2)).toEqual([traceId(21), traceId(22)]);
+      expect(await store.matchingTraceIds(p, { ...conditions, agent: 'nobody' }, 2)).toEqual([]);
+    });
 
     it('lists a trace whose root was never sent once, keyed on its earliest span', async () => {
       await traces.record(p, [

@@ -74,8 +74,8 @@ export function createTraceQuery(options: TraceQueryOptions) {
   /** The page's first spans: from the matching traces when they are few, else by walking the window. */
   async function pageOfFirstSpans(projectId: string, c: SpanConditions, after: TracePosition | null, limit: number) {
     if (hasFilters(c)) {
-      const candidates = await store.matchingTraceIds(projectId, c, maxCandidates + 1);
-      if (candidates.length <= maxCandidates) return store.firstSpansOf(projectId, candidates, c, after, limit);
+      const candidates = await store.matchingTraceIds(projectId, c, maxCandidates);
+      if (candidates) return store.firstSpansOf(projectId, candidates, c, after, limit);
     }
     return store.firstSpans(projectId, c, after, limit);
   }

@@ -73,6 +73,9 @@ export interface AggregateSqlRow {
 
 type Columns = keyof Database['spans'];
 
+/** The most matching spans read by one query while collecting candidate traces. */
+const MAX_CANDIDATE_PAGE = 5000;
+
 /**
  * Read-only queries over `spans` for search, the trace list, trace trees and aggregates. Conditions are
  * portable SQL (row values, window functions, LIKE … ESCAPE); the one dialect-specific piece, reading a
@@ -163,20 +166,34 @@ export function createTraceQueryStore(db: Kysely<Database>, functions: DialectFu
     },
 
     /**
-     * Up to `limit` distinct traces with a span starting at or after the window's start that matches
-     * every filter (spans_model_time / spans_agent_time serve the common filters). Used to tell a
-     * selective filter, whose few traces are cheaper to look up than to find by walking the window.
+     * The distinct traces with a span starting at or after the window's start that matches every
+     * filter, or null when there are more than `max`. Used to tell a selective filter, whose few traces
+     * are cheaper to look up than to find by walking the window. Matching spans are read oldest first,
+     * in pages, on a time-ordered index (spans_agent_time, spans_model_time or spans_time), so a common
+     * filter is told after a page or two; one DISTINCT query let the planner walk the primary key over
+     * the whole project instead. Pages are ordered by start time alone (the index order; a full sort
+     * key made the planner sort or switch indexes) and resume at the last start time read.
      */
-    async matchingTraceIds(projectId: string, f: SpanConditions, limit: number): Promise<string[]> {
-      const rows = await db
-        .selectFrom('spans as m')
-        .select('m.trace_id')
-        .distinct()
-        .where('m.project_id', '=', projectId)
-        .where((eb) => eb.and([sql<SqlBool>`m.start_time >= ${f.from}`, ...filters('m', f)]))
-        .limit(limit)
-        .execute();
-      return rows.map((r) => r.trace_id);
+    async matchingTraceIds(projectId: string, f: SpanConditions, max: number): Promise<string[] | null> {
+      const found = new Set<string>();
+      let since = f.from;
+      for (let page = max + 1; ; page = Math.min(page * 2, MAX_CANDIDATE_PAGE)) {
+        const rows = await db
+          .selectFrom('spans as m')
+          .select(['m.trace_id', 'm.start_time'])
+          .where('m.project_id', '=', projectId)
+          .where((eb) => eb.and([sql<SqlBool>`m.start_time >= ${since}`, ...filters('m', f)]))
+          .orderBy('m.start_time')
+          .limit(page)
+          .execute();
+        for (const r of rows) found.add(r.trace_id);
+        if (found.size > max) return null;
+        if (rows.length < page) return [...found];
+        const last = rows.at(-1)!.start_time;
+        // a page of spans all starting at one instant: give up on candidates rather than loop
+        if (last === since && page === MAX_CANDIDATE_PAGE) return null;
+        since = last;
+      }
     },
 
     /** The first spans of the given traces that start in the window, newest first (as firstSpans). */

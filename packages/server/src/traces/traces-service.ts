@@ -4,7 +4,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { Database } from '../db/schema.js';
 import { createPricing, type Pricing } from '../pricing/pricing.js';
 import { canonicalJson } from '../util/hash.js';
-import { createTracesStore, toSpan, toSpanRow } from './traces-store.js';
+import { createTracesStore, spanRowValues, toSpan } from './traces-store.js';
 
 /**
  * A span to record: everything of a Span except what Hangar derives (cost from its price table, the
@@ -28,6 +28,7 @@ export interface TracesOptions {
 export function createTraces({ db, blobs, pricing = createPricing({ db }) }: TracesOptions) {
   async function recordIn(trx: Kysely<Database>, projectId: string, inputs: SpanInput[]): Promise<Span[]> {
     const prices = await pricing.bookFor(projectId, trx);
+    const ingestedAt = new Date().toISOString();
     // every input and output of the request goes to the blob store in a few statements
     const contents: Buffer[] = [];
     const slots = inputs.map(({ input, output }) => {
@@ -66,7 +67,7 @@ export function createTraces({ db, blobs, pricing = createPricing({ db }) }: Tra
         source: x.source,
       };
     });
-    await createTracesStore(trx).insertSpans(spans.map((s) => toSpanRow(projectId, s)));
+    await createTracesStore(trx).insertSpans(spans.map((s) => spanRowValues(projectId, s, ingestedAt)));
     return spans;
   }
 

@@ -5,38 +5,80 @@ import type { Database } from '../db/schema.js';
 
 export type SpanRow = Selectable<Database['spans']>;
 
+/** The columns of a span row, in the order `spanRowValues` gives them. */
+const SPAN_COLUMNS = [
+  'project_id',
+  'trace_id',
+  'span_id',
+  'parent_span_id',
+  'name',
+  'kind',
+  'status',
+  'status_message',
+  'error_type',
+  'start_time',
+  'end_time',
+  'duration_ms',
+  'service_name',
+  'agent',
+  'provider',
+  'model',
+  'tokens_input',
+  'tokens_output',
+  'tokens_cache_read',
+  'tokens_cache_write',
+  'tokens_reasoning',
+  'cost_micros',
+  'provider_cost_micros',
+  'tool_name',
+  'input_sha256',
+  'output_sha256',
+  'attributes',
+  'source',
+  'ingested_at',
+] as const satisfies ReadonlyArray<keyof SpanRow>;
+
+/**
+ * A span's row as values in SPAN_COLUMNS order: what ingest inserts (no object per row).
+ * `ingestedAt` orders spans for the online-eval worker's cursor; pass one time for a whole batch.
+ */
+export function spanRowValues(projectId: string, s: Span, ingestedAt = new Date().toISOString()): unknown[] {
+  return [
+    projectId,
+    s.traceId,
+    s.spanId,
+    s.parentSpanId,
+    s.name,
+    s.kind,
+    s.status,
+    s.statusMessage,
+    s.errorType,
+    s.startTime,
+    s.endTime,
+    s.durationMs,
+    s.serviceName,
+    s.agent,
+    s.provider,
+    s.model,
+    s.usage.input,
+    s.usage.output,
+    s.usage.cacheRead,
+    s.usage.cacheWrite,
+    s.usage.reasoning,
+    s.costMicros,
+    s.providerCostMicros,
+    s.toolName,
+    s.inputSha256,
+    s.outputSha256,
+    JSON.stringify(s.attributes),
+    s.source,
+    ingestedAt,
+  ];
+}
+
 export function toSpanRow(projectId: string, s: Span): SpanRow {
-  return {
-    project_id: projectId,
-    trace_id: s.traceId,
-    span_id: s.spanId,
-    parent_span_id: s.parentSpanId,
-    name: s.name,
-    kind: s.kind,
-    status: s.status,
-    status_message: s.statusMessage,
-    error_type: s.errorType,
-    start_time: s.startTime,
-    end_time: s.endTime,
-    duration_ms: s.durationMs,
-    service_name: s.serviceName,
-    agent: s.agent,
-    provider: s.provider,
-    model: s.model,
-    tokens_input: s.usage.input,
-    tokens_output: s.usage.output,
-    tokens_cache_read: s.usage.cacheRead,
-    tokens_cache_write: s.usage.cacheWrite,
-    tokens_reasoning: s.usage.reasoning,
-    cost_micros: s.costMicros,
-    provider_cost_micros: s.providerCostMicros,
-    tool_name: s.toolName,
-    input_sha256: s.inputSha256,
-    output_sha256: s.outputSha256,
-    attributes: JSON.stringify(s.attributes),
-    source: s.source,
-    ingested_at: new Date().toISOString(),
-  };
+  const values = spanRowValues(projectId, s);
+  return Object.fromEntries(SPAN_COLUMNS.map((c, i) => [c, values[i]])) as SpanRow;
 }
 
 export function toSpan(r: SpanRow): Span {
@@ -76,7 +118,7 @@ export function toSpan(r: SpanRow): Span {
 
 const INSERT_CHUNK = 200;
 
-const insertRows = createBulkInsert<SpanRow>((db, rows) =>
+const insertRows = createBulkInsert<SpanRow>(SPAN_COLUMNS, (db, rows) =>
   db
     .insertInto('spans')
     .values(rows)
@@ -86,10 +128,13 @@ const insertRows = createBulkInsert<SpanRow>((db, rows) =>
 /** Spans, one row each, keyed by (project, trace, span). */
 export function createTracesStore(db: Kysely<Database>) {
   return {
-    /** Inserts spans; a span already stored (an exporter's retry) is left as it was. */
-    async insertSpans(rows: SpanRow[]): Promise<void> {
+    /**
+     * Inserts spans given as `spanRowValues`; a span already stored (an exporter's retry) is left as
+     * it was.
+     */
+    async insertSpans(rows: ReadonlyArray<readonly unknown[]>): Promise<void> {
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        await insertRows(db, rows.slice(i, i + INSERT_CHUNK));
+        await insertRows.insertValues(db, rows.slice(i, i + INSERT_CHUNK));
       }
     },
 
