@@ -92,6 +92,16 @@ export type AddSpansToDatasetRequest = z.input<typeof AddSpansToDatasetRequest>;
 export const CasePage = z.object({ cases: z.array(DatasetCase), version: z.number().int(), nextCursor: z.string().nullable() });
 export type CasePage = z.infer<typeof CasePage>;
 
+export const DatasetList = z.object({ datasets: z.array(Dataset) });
+export type DatasetList = z.infer<typeof DatasetList>;
+
+export const DatasetVersionList = z.object({ versions: z.array(DatasetVersion) });
+export type DatasetVersionList = z.infer<typeof DatasetVersionList>;
+
+/** What a change, an import or an add-spans made: the new version (the dataset as it is now). */
+export const DatasetChange = z.object({ dataset: Dataset, version: DatasetVersion });
+export type DatasetChange = z.infer<typeof DatasetChange>;
+
 // ---------------------------------------------------------------------------------------------
 // Experiments
 
@@ -181,6 +191,22 @@ export type CreateExperimentRequest = z.input<typeof CreateExperimentRequest>;
 
 export const PostResultsRequest = z.object({ results: z.array(TrialResult).min(1).max(1000) }).strict();
 export type PostResultsRequest = z.input<typeof PostResultsRequest>;
+
+/** `stored`: new results; `unchanged`: the same body posted again for a (caseId, trial) (a resumed run). */
+export const PostResultsResponse = z.object({ stored: z.number().int(), unchanged: z.number().int(), trialsDone: z.number().int() });
+export type PostResultsResponse = z.infer<typeof PostResultsResponse>;
+
+/**
+ * A created experiment. With a budget, `credential` is the agent credential the runner sends its gateway
+ * calls with (shown once): its spend cap and a hard credential budget are the experiment's budget.
+ */
+export const CreatedExperiment = Experiment.extend({
+  credential: z.object({ token: z.string(), id: z.string(), expiresAt: Timestamp }).nullable(),
+});
+export type CreatedExperiment = z.infer<typeof CreatedExperiment>;
+
+export const ExperimentList = z.object({ experiments: z.array(Experiment), nextCursor: z.string().nullable() });
+export type ExperimentList = z.infer<typeof ExperimentList>;
 
 export const FinishExperimentRequest = z.object({ status: ExperimentStatus.exclude(['running']).default('completed') }).strict();
 export type FinishExperimentRequest = z.input<typeof FinishExperimentRequest>;
@@ -282,6 +308,29 @@ export const CreateOnlineEvalRuleRequest = z
   .strict();
 export type CreateOnlineEvalRuleRequest = z.input<typeof CreateOnlineEvalRuleRequest>;
 
+/** A change to a rule: the fields given replace the rule's. */
+export const UpdateOnlineEvalRuleRequest = z
+  .object({
+    name: Name.optional(),
+    scorer: OnlineScorer.optional(),
+    sampleRate: z.number().min(0).max(1).optional(),
+    filter: OnlineEvalRule.shape.filter.optional(),
+    enabled: z.boolean().optional(),
+    drift: OnlineEvalRule.shape.drift.optional(),
+    webhookUrl: z.string().url().nullable().optional(),
+  })
+  .strict();
+export type UpdateOnlineEvalRuleRequest = z.input<typeof UpdateOnlineEvalRuleRequest>;
+
+/** A rule as created or listed by an admin: with the secret its drift webhooks are signed with. */
+export const OnlineEvalRuleWithSecret = OnlineEvalRule.extend({
+  webhookSecret: z.string().nullable().describe('verify the hangar-signature header with it; shown to admins'),
+});
+export type OnlineEvalRuleWithSecret = z.infer<typeof OnlineEvalRuleWithSecret>;
+
+export const OnlineEvalRuleList = z.object({ rules: z.array(OnlineEvalRuleWithSecret) });
+export type OnlineEvalRuleList = z.infer<typeof OnlineEvalRuleList>;
+
 export const SpanScore = z.object({
   ruleId: z.string(),
   traceId: z.string(),
@@ -293,6 +342,9 @@ export const SpanScore = z.object({
   createdAt: Timestamp,
 });
 export type SpanScore = z.infer<typeof SpanScore>;
+
+export const SpanScoreList = z.object({ scores: z.array(SpanScore) });
+export type SpanScoreList = z.infer<typeof SpanScoreList>;
 
 export const DriftAlert = z.object({
   id: z.string(),
@@ -310,3 +362,6 @@ export const DriftAlert = z.object({
   acknowledgedAt: Timestamp.nullable(),
 });
 export type DriftAlert = z.infer<typeof DriftAlert>;
+
+export const DriftAlertList = z.object({ alerts: z.array(DriftAlert), nextCursor: z.string().nullable() });
+export type DriftAlertList = z.infer<typeof DriftAlertList>;

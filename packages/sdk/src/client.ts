@@ -37,6 +37,7 @@ import type {
   Whoami,
 } from '@hangar/protocol';
 import { HangarError, errorFromResponse } from './errors.js';
+import { evalsMethods } from './evals.js';
 import { identityMethods } from './identity.js';
 
 export interface ClientOptions {
@@ -74,7 +75,8 @@ export function createClient(options: ClientOptions) {
   const base = options.baseUrl.replace(/\/+$/, '');
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
 
-  async function call<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+  /** Sends a request (a JSON body, or text with its content type) and returns the response, or throws HangarError. */
+  async function send(method: string, path: string, body: { json: unknown } | { text: string; contentType: string } | undefined, query?: Query): Promise<Response> {
     const url = new URL(base + path);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     let res: Response;
@@ -83,9 +85,9 @@ export function createClient(options: ClientOptions) {
         method,
         headers: {
           authorization: `Bearer ${options.apiKey}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(body === undefined ? {} : { 'content-type': 'json' in body ? 'application/json' : body.contentType }),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : 'json' in body ? JSON.stringify(body.json) : body.text,
       });
     } catch (cause) {
       throw new HangarError(`Cannot reach Hangar at ${base}: ${(cause as Error).message}`, {
@@ -95,6 +97,11 @@ export function createClient(options: ClientOptions) {
       });
     }
     if (!res.ok) throw await errorFromResponse(res);
+    return res;
+  }
+
+  async function call<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+    const res = await send(method, path, body === undefined ? undefined : { json: body }, query);
     return (await res.json()) as T;
   }
 
@@ -177,6 +184,7 @@ export function createClient(options: ClientOptions) {
       settle: (request: SettleRequest) => call<Settlement>('POST', '/v1/budgets/settle', request),
     },
     ...identityMethods(call),
+    ...evalsMethods(call, send),
   };
 }
 

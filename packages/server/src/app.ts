@@ -8,6 +8,8 @@ import { onError } from './http/error-handler.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { limitBody, requestContext } from './http/middleware.js';
 import { createRouter } from './http/openapi.js';
+import { datasetsRoutes } from './evals/datasets-routes.js';
+import { experimentsRoutes } from './evals/experiments-routes.js';
 import { gatewayRoutes } from './gateway/gateway-routes.js';
 import { journalRoutes } from './journal/journal-routes.js';
 import { budgetsRoutes } from './budgets/budgets-routes.js';
@@ -76,6 +78,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', identityRoutes(deps.identity));
   app.route('/', policyRoutes(deps.policies));
   app.route('/', approvalsRoutes(deps.approvals));
+  app.route('/', datasetsRoutes(deps.datasets));
+  app.route('/', experimentsRoutes(deps.experiments));
   app.all('/v1/*', (c) => {
     throw new ApiError('not_found', `No route ${c.req.method} ${c.req.path}. The API is described at /openapi.json.`);
   });

@@ -6,6 +6,8 @@ import { createBlobStore } from './blobs/blob-store.js';
 import { budgetHoldStage } from './budgets/budget-stage.js';
 import { createBudgets } from './budgets/budgets-service.js';
 import type { OpenDatabase } from './db/database.js';
+import { createDatasets } from './evals/datasets-service.js';
+import { createExperiments } from './evals/experiments-service.js';
 import { createGateway, type GatewayHooks } from './gateway/gateway-service.js';
 import { gatewayHooksFromStages } from './gateway/gateway-stages.js';
 import { createSecretBox } from './gateway/secret-box.js';
@@ -78,6 +80,8 @@ export function createServices(options: ServicesOptions) {
     logger,
     hooks: gatewayHooks ?? gatewayHooksFromStages(stages, pricing),
   });
+  const datasets = createDatasets({ db, journal, traceQuery });
+  const experiments = createExperiments({ db, journal, datasets, identity, budgets, logger });
   return {
     database,
     blobs,
@@ -96,6 +100,8 @@ export function createServices(options: ServicesOptions) {
     approvals,
     actions,
     gateway,
+    datasets,
+    experiments,
   };
 }
 

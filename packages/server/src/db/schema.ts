@@ -63,6 +63,8 @@ export interface Database {
     output_sha256: string | null;
     attributes: string;
     source: string;
+    /** When the span was stored (null for spans stored before migration 011): the online-eval cursor. */
+    ingested_at: string | null;
   };
   price_overrides: { project_id: string; entries: string; updated_at: string };
   blobs: { sha256: string; size: number; created_at: string; content: Uint8Array | null };
@@ -275,4 +277,113 @@ export interface Database {
     used_at: string | null;
   };
   approval_webhooks: { project_id: string; url: string; secret: string; created_at: string };
+  datasets: {
+    id: string;
+    project_id: string;
+    name: string;
+    description: string | null;
+    latest_version: number;
+    case_count: number;
+    created_at: string;
+    updated_at: string;
+  };
+  dataset_versions: { dataset_id: string; version: number; case_count: number; note: string | null; created_at: string };
+  dataset_cases: {
+    dataset_id: string;
+    case_id: string;
+    /** The case is in every version from `version_from` up to, not including, `version_to`. */
+    version_from: number;
+    version_to: number | null;
+    input: string;
+    expected: string | null;
+    metadata: string;
+    tags: string;
+    source: string | null;
+  };
+  experiments: {
+    id: string;
+    project_id: string;
+    name: string;
+    dataset_id: string | null;
+    dataset_version: number | null;
+    status: string;
+    trials: number;
+    metadata: string;
+    agent_id: string | null;
+    credential_id: string | null;
+    budget_micros: number | null;
+    cases_total: number;
+    trials_done: number;
+    cost_micros: number;
+    /** Running sums per score name (JSON), so listing experiments never reads their results. */
+    counters: string;
+    created_at: string;
+    finished_at: string | null;
+  };
+  trial_results: {
+    experiment_id: string;
+    case_id: string;
+    trial: number;
+    body: string;
+    body_sha256: string;
+    cost_micros: number;
+    created_at: string;
+  };
+  trial_scores: {
+    experiment_id: string;
+    case_id: string;
+    trial: number;
+    name: string;
+    value: number | null;
+    pass: number | null;
+    errored: number;
+  };
+  online_eval_rules: {
+    id: string;
+    project_id: string;
+    name: string;
+    scorer: string;
+    sample_rate: number;
+    filter: string;
+    enabled: number;
+    drift: string;
+    webhook_url: string | null;
+    webhook_secret: string | null;
+    /** The worker has scored every span ingested up to (cursor_at, cursor_key = "trace/span"). */
+    cursor_at: string;
+    cursor_key: string;
+    lease_until: string;
+    deleted_at: string | null;
+    created_at: string;
+    updated_at: string;
+  };
+  span_scores: {
+    project_id: string;
+    rule_id: string;
+    trace_id: string;
+    span_id: string;
+    name: string;
+    value: number | null;
+    pass: number | null;
+    error: string | null;
+    span_time: string;
+    created_at: string;
+  };
+  drift_alerts: {
+    id: string;
+    project_id: string;
+    rule_id: string;
+    bucket: string;
+    metric: string;
+    reference_mean: number;
+    recent_mean: number;
+    reference_n: number;
+    recent_n: number;
+    test: string;
+    p_value: number;
+    window_start: string;
+    window_end: string;
+    created_at: string;
+    acknowledged_at: string | null;
+  };
 }

@@ -24,6 +24,10 @@ describe('project isolation, route by route', () => {
   let credentialA: { token: string; credential: { id: string } };
   let policyA: { id: string };
   let approvalA: string;
+  let datasetA: { id: string } | undefined;
+  let experimentA: { id: string } | undefined;
+  const secretCase = { id: 'secret-case', input: 'A only', expected: 'A answer' };
+  const resultA = { caseId: 'secret-case', trial: 0, output: 'A output', durationMs: 1, scores: [{ name: 'exact', value: 1 }] };
 
   const snapshotA = async () => {
     const db = t.database.db;
@@ -46,7 +50,13 @@ describe('project isolation, route by route', () => {
     const policies = await db.selectFrom('policies').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const approvals = await db.selectFrom('approvals').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const webhooks = await db.selectFrom('approval_webhooks').selectAll().where('project_id', '=', 'proj_default').execute();
-    return JSON.stringify({ keys, events, project, accounts, transfers, budgets, payments, mandates, limits, gateway, agents, credentials, policies, approvals, webhooks });
+    const datasets = await db.selectFrom('datasets').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const versions = await db.selectFrom('dataset_versions').selectAll().where('dataset_id', '=', datasetA?.id ?? '').orderBy('version').execute();
+    const cases = await db.selectFrom('dataset_cases').selectAll().where('dataset_id', '=', datasetA?.id ?? '').orderBy('case_id').orderBy('version_from').execute();
+    const experiments = await db.selectFrom('experiments').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const results = await db.selectFrom('trial_results').selectAll().where('experiment_id', '=', experimentA?.id ?? '').orderBy('case_id').execute();
+    const evals = { datasets, versions, cases, experiments, results };
+    return JSON.stringify({ keys, events, project, accounts, transfers, budgets, payments, mandates, limits, gateway, agents, credentials, policies, approvals, webhooks, evals });
   };
 
   beforeAll(async () => {
@@ -129,6 +139,10 @@ describe('project isolation, route by route', () => {
     const payment = { kind: 'payment.create' as const, resource: 'acme', projectId: 'proj_default', args: { amount: 1 }, actor: { principals: [{ type: 'key' as const, id: 'key_a' }] } };
     approvalA = await t.actions.run(payment, async () => ({ value: '', costMicros: 0 })).catch((e: { details: { approvalId: string } }) => e.details.approvalId);
     expect(approvalA).toMatch(/^apr_/);
+    datasetA = (await t.request('POST', '/v1/datasets', { body: { name: 'secret-set', cases: [secretCase] } })).json;
+    experimentA = (await t.request('POST', '/v1/experiments', { body: { name: 'secret-exp', datasetId: datasetA!.id } })).json;
+    expect((await t.request('POST', `/v1/experiments/${experimentA!.id}/results`, { body: { results: [resultA] } })).status).toBe(200);
+    expect((await t.request('POST', `/v1/experiments/${experimentA!.id}/finish`, { body: {} })).status).toBe(200);
   });
   afterAll(async () => {
     await t.close();
@@ -500,6 +514,62 @@ describe('project isolation, route by route', () => {
     },
     'PUT /v1/approvals/webhook': async (before) => {
       expect((await asB('PUT', '/v1/approvals/webhook', { url: 'http://127.0.0.1:9/b' })).status).toBe(200);
+      await unchanged(before);
+    },
+    'POST /v1/datasets': async (before) => {
+      expect((await asB('POST', '/v1/datasets', { name: 'secret-set', cases: [{ input: 'b' }] })).status).toBe(201); // names are per project
+      await unchanged(before);
+    },
+    'GET /v1/datasets': async () => {
+      expect((await asB('GET', '/v1/datasets')).json.datasets.map((d: { id: string }) => d.id)).not.toContain(datasetA!.id);
+    },
+    'GET /v1/datasets/{id}': async () => {
+      await notFound('GET', `/v1/datasets/${datasetA!.id}`);
+      // by name, B sees its own dataset of the same name, never A's
+      expect((await asB('GET', '/v1/datasets/secret-set')).json.id).not.toBe(datasetA!.id);
+    },
+    'POST /v1/datasets/{id}/versions': async (before) => {
+      await notFound('POST', `/v1/datasets/${datasetA!.id}/versions`, { upsert: [{ input: 'x' }] });
+      await unchanged(before);
+    },
+    'GET /v1/datasets/{id}/versions': async () => notFound('GET', `/v1/datasets/${datasetA!.id}/versions`),
+    'GET /v1/datasets/{id}/cases': async () => notFound('GET', `/v1/datasets/${datasetA!.id}/cases?version=1`),
+    'POST /v1/datasets/{id}/import': async (before) => {
+      const res = await t.request('POST', `/v1/datasets/${datasetA!.id}/import`, { key: keyB, body: '{"input":"x"}\n', headers: { 'content-type': 'application/x-ndjson' } });
+      expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
+      await unchanged(before);
+    },
+    'GET /v1/datasets/{id}/export': async () => {
+      await notFound('GET', `/v1/datasets/${datasetA!.id}/export`);
+      expect((await asB('GET', '/v1/datasets/secret-set/export')).text).not.toContain('A only');
+    },
+    'POST /v1/datasets/{id}/spans': async (before) => {
+      // B cannot add A's spans to its own dataset: A's span is not found in B
+      const res = await asB('POST', '/v1/datasets/secret-set/spans', { spans: [{ traceId: traceA, spanId: spanA }] });
+      expect([res.status, res.json.error.code]).toEqual([404, 'not_found']);
+      await notFound('POST', `/v1/datasets/${datasetA!.id}/spans`, { spans: [{ traceId: traceA, spanId: spanA }] });
+      await unchanged(before);
+    },
+    'POST /v1/experiments': async (before) => {
+      await notFound('POST', '/v1/experiments', { name: 'x', datasetId: datasetA!.id });
+      expect((await asB('POST', '/v1/experiments', { name: 'secret-exp', casesTotal: 1 })).status).toBe(201);
+      await unchanged(before);
+    },
+    'GET /v1/experiments': async () => {
+      expect((await asB('GET', '/v1/experiments')).json.experiments.map((e: { id: string }) => e.id)).not.toContain(experimentA!.id);
+      expect((await asB('GET', '/v1/experiments?name=secret-exp&status=completed')).json.experiments).toEqual([]);
+    },
+    'GET /v1/experiments/{id}': async () => {
+      await notFound('GET', `/v1/experiments/${experimentA!.id}`);
+      await notFound('GET', '/v1/experiments/secret-exp@latest');
+    },
+    'POST /v1/experiments/{id}/results': async (before) => {
+      await notFound('POST', `/v1/experiments/${experimentA!.id}/results`, { results: [resultA] });
+      await unchanged(before);
+    },
+    'GET /v1/experiments/{id}/results': async () => notFound('GET', `/v1/experiments/${experimentA!.id}/results`),
+    'POST /v1/experiments/{id}/finish': async (before) => {
+      await notFound('POST', `/v1/experiments/${experimentA!.id}/finish`, { status: 'failed' });
       await unchanged(before);
     },
   };

@@ -35,6 +35,7 @@ export function toSpanRow(projectId: string, s: Span): SpanRow {
     output_sha256: s.outputSha256,
     attributes: JSON.stringify(s.attributes),
     source: s.source,
+    ingested_at: new Date().toISOString(),
   };
 }
 

@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../db/test-databases.js';
+import { createTestApp, type TestApp } from '../test-app.js';
+
+const score = (name: string, value: number | null, extra: Record<string, unknown> = {}) => ({ name, value, ...extra });
+const result = (caseId: string, trial: number, value: number, extra: Record<string, unknown> = {}) => ({
+  caseId,
+  trial,
+  output: `out ${caseId}/${trial}`,
+  durationMs: 10,
+  costMicros: 5,
+  scores: [score('exact', value, { pass: value >= 0.5 })],
+  ...extra,
+});
+
+for (const dialect of DIALECTS) {
+  describe(`experiments on ${dialect}`, () => {
+    let t: TestApp;
+    let datasetId: string;
+    beforeAll(async () => {
+      t = await createTestApp(dialect);
+      const cases = Array.from({ length: 6 }, (_, i) => ({ id: `case-${i}`, input: `q${i}`, expected: `a${i}` }));
+      datasetId = (await t.request('POST', '/v1/datasets', { body: { name: 'golden', cases } })).json.id;
+    });
+    afterAll(async () => {
+      await t.close();
+    });
+
+    it('stores results idempotently per (caseId, trial), first wins; summaries follow', async () => {
+      const created = await t.request('POST', '/v1/experiments', { body: { name: 'prompt-v1', datasetId: 'golden', trials: 2, metadata: { prompt: 'v1' } } });
+      expect(created.status).toBe(201);
+      expect(created.json).toMatchObject({ datasetId, datasetVersion: 1, casesTotal: 6, trials: 2, status: 'running', credential: null });
+      const id = created.json.id as string;
+
+      const batch = [result('case-0', 0, 1), result('case-0', 1, 0), result('case-1', 0, 1)];
+      const first = await t.request('POST', `/v1/experiments/${id}/results`, { body: { results: batch } });
+      expect(first.json).toEqual({ stored: 3, unchanged: 0, trialsDone: 3 });
+      // a resumed run posts the same results again, plus one new one
+      const again = await t.request('POST', `/v1/experiments/${id}/results`, { body: { results: [...batch, result('case-1', 1, 1)] } });
+      expect(again.json).toEqual({ stored: 1, unchanged: 3, trialsDone: 4 });
+      // a different body for a stored pair refuses the whole batch
+      const clash = await t.request('POST', `/v1/experiments/${id}/results`, { body: { results: [result('case-2', 0, 1), result('case-0', 0, 0)] } });
+      expect([clash.status, clash.json.error.code, clash.json.error.details]).toEqual([409, 'idempotency_conflict', { caseId: 'case-0', trial: 0 }]);
+      const unknownCase = await t.request('POST', `/v1/experiments/${id}/results`, { body: { results: [result('nope', 0, 1)] } });
+      expect([unknownCase.status, unknownCase.json.error.code]).toEqual([400, 'validation_failed']);
+      const tooManyTrials = await t.request('POST', `/v1/experiments/${id}/results`, { body: { results: [result('case-3', 2, 1)] } });
+      expect(tooManyTrials.status).toBe(400);
+
+      const got = (await t.request('GET', `/v1/experiments/${id}`)).json;
+      expect(got).toMatchObject({ trialsDone: 4, costMicros: 20 });
+      expect(got.scores).toHaveLength(1);
+      expect(got.scores[0]).toMatchObject({ name: 'exact', n: 4, errors: 0, mean: 0.75, passRate: 0.75 });
+
+      const page1 = (await t.request('GET', `/v1/experiments/${id}/results?limit=3`)).json;
+      expect(page1.results.map((r: { caseId: string; trial: number }) => `${r.caseId}/${r.trial}`)).toEqual(['case-0/0', 'case-0/1', 'case-1/0']);
+      const page2 = (await t.request('GET', `/v1/experiments/${id}/results?limit=3&cursor=${page1.nextCursor}`)).json;
+      expect(page2.results.map((r: { caseId: string; trial: number }) => `${r.caseId}/${r.trial}`)).toEqual(['case-1/1']);
+      expect(page2.nextCursor).toBeNull();
+      expect(page1.results[1]).toMatchObject({ experimentId: id, output: 'out case-0/1', scores: [{ name: 'exact', value: 0, pass: false }] });
+
+      const finished = await t.request('POST', `/v1/experiments/${id}/finish`, { body: {} });
+      expect(finished.json).toMatchObject({ status: 'completed', finishedAt: expect.any(String) });
+      const late = await t.request('POST', `/v1/experiments/${id}/results`, { body: { results: [result('case-5', 0, 1)] } });
+      expect([late.status, late.json.error.code]).toEqual([409, 'conflict']);
+      // re-posting what is stored stays harmless after the end
+      expect((await t.request('POST', `/v1/experiments/${id}/results`, { body: { results: batch } })).json.unchanged).toBe(3);
+
+      const events = (await t.request('GET', '/v1/streams/evals/events')).json.events.map((e: { type: string }) => e.type);
+      expect(events.slice(-2)).toEqual(['experiment.created', 'experiment.finished']);
+    });
+
+    it('lists with summaries, filters, and resolves name@latest to the newest completed run', async () => {
+      const a = (await t.request('POST', '/v1/experiments', { body: { name: 'series', datasetId } })).json.id;
+      await t.request('POST', `/v1/experiments/${a}/results`, { body: { results: [result('case-0', 0, 0.5)] } });
+      await t.request('POST', `/v1/experiments/${a}/finish`, { body: { status: 'completed' } });
+      const b = (await t.request('POST', '/v1/experiments', { body: { name: 'series', datasetId } })).json.id;
+      expect((await t.request('GET', '/v1/experiments/series@latest')).json.id).toBe(a); // b is still running
+      await t.request('POST', `/v1/experiments/${b}/finish`, { body: { status: 'completed' } });
+      expect((await t.request('GET', '/v1/experiments/series@latest')).json.id).toBe(b);
+      expect((await t.request('GET', '/v1/experiments/nothing@latest')).status).toBe(404);
+
+      const listed = (await t.request('GET', '/v1/experiments?name=series')).json;
+      expect(listed.experiments.map((e: { id: string }) => e.id)).toEqual([b, a]);
+      expect(listed.experiments[1].scores[0]).toMatchObject({ name: 'exact', mean: 0.5, n: 1 });
+      const byDataset = (await t.request('GET', '/v1/experiments?datasetId=golden&limit=2')).json;
+      expect(byDataset.experiments).toHaveLength(2);
+      expect(byDataset.nextCursor).not.toBeNull();
+      const rest = (await t.request('GET', `/v1/experiments?datasetId=golden&limit=2&cursor=${byDataset.nextCursor}`)).json;
+      expect(rest.experiments.map((e: { name: string }) => e.name)).toEqual(['prompt-v1']);
+    });
+
+    it('a budget runs the experiment under an agent credential that stops at the budget', async () => {
+      const created = await t.request('POST', '/v1/experiments', { body: { name: 'budgeted run', datasetId, budgetMicros: 1500 } });
+      expect(created.status).toBe(201);
+      const { credential, agentId } = created.json;
+      expect(credential.token).toMatch(/^ey/);
+      const agents = (await t.request('GET', '/v1/agents')).json.agents;
+      expect(agents.find((x: { id: string }) => x.id === agentId).name).toBe('eval-budgeted-run');
+      const budgets = (await t.request('GET', '/v1/budgets')).json.budgets;
+      expect(budgets.find((x: { scopeId: string }) => x.scopeId === credential.id)).toMatchObject({ scope: 'credential', limitMicros: 1500, mode: 'hard', period: 'total' });
+      // the runner posts results with the credential
+      const posted = await t.request('POST', `/v1/experiments/${created.json.id}/results`, { key: credential.token, body: { results: [result('case-0', 0, 1)] } });
+      expect(posted.status).toBe(200);
+      // finishing revokes it
+      await t.request('POST', `/v1/experiments/${created.json.id}/finish`, { body: {} });
+      const after = await t.request('GET', '/v1/whoami', { key: credential.token });
+      expect([after.status, after.json.error.code]).toEqual([401, 'credential_revoked']);
+    });
+  });
+}
