@@ -46,5 +46,6 @@ report({
   passed: Math.round((score?.passRate ?? 0) * (score?.n ?? 0)),
   seconds,
   maxRssMb: process.resourceUsage().maxRSS / 1024,
+  cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
 });
 process.exit(0);

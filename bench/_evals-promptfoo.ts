@@ -29,5 +29,6 @@ report({
   passed: results.filter((r) => r.success).length,
   seconds,
   maxRssMb: process.resourceUsage().maxRSS / 1024,
+  cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
 });
 process.exit(0);

@@ -32,6 +32,8 @@ export interface SideResult {
   passed: number;
   seconds: number;
   maxRssMb: number;
+  /** CPU time the runner process used, user + system. */
+  cpuMs: number;
 }
 
 export function report(result: SideResult): void {

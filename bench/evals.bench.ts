@@ -23,7 +23,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { markdownTable, progress, rate } from './bench-kit.js';
+import { cpuMs, markdownTable, progress, rate } from './bench-kit.js';
 import { CASES, CONCURRENCY, EXPECTED_PASSES, TRIALS, type SideResult } from './_evals-suite.js';
 
 const ADMIN_KEY = 'hk_' + 'E'.repeat(32);
@@ -64,7 +64,7 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
-const results: (SideResult & { serverRssMb?: number })[] = [];
+const results: (SideResult & { serverRssMb?: number; serverCpuMs?: number })[] = [];
 const promptfooHome = mkdtempSync(path.join(os.tmpdir(), 'hangar-bench-promptfoo-'));
 try {
   progress(`suite: ${CASES} cases × ${TRIALS} trials, concurrency ${CONCURRENCY}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -73,8 +73,13 @@ try {
     if (side === 'hangar') {
       const server = await start([path.join(benchDir, '_evals-server.ts'), ADMIN_KEY], /HANGAR (\S+)/);
       progress('hangar: running…');
+      const serverCpu0 = cpuMs(server.child.pid)!;
       const run = await start([path.join(benchDir, '_evals-hangar.ts'), model, server.match[1]!, ADMIN_KEY], /RESULT (\{.*\})/);
-      results.push({ ...(JSON.parse(run.match[1]!) as SideResult), serverRssMb: peakRssMb(server.child.pid!) });
+      results.push({
+        ...(JSON.parse(run.match[1]!) as SideResult),
+        serverRssMb: peakRssMb(server.child.pid!),
+        serverCpuMs: cpuMs(server.child.pid)! - serverCpu0,
+      });
       server.child.kill('SIGTERM');
     } else if (side === 'promptfoo') {
       progress('promptfoo: running…');
@@ -100,7 +105,7 @@ const promptfoo = by('promptfoo');
 console.log(`\nEval runners: ${CASES} cases × ${TRIALS} trials, concurrency ${CONCURRENCY}\n`);
 console.log(
   markdownTable(
-    ['side', 'trials', 'passed', 'seconds', 'trials/s', 'vs promptfoo', 'peak RSS MB', 'server RSS MB'],
+    ['side', 'trials', 'passed', 'seconds', 'trials/s', 'vs promptfoo', 'runner CPU ms/trial', 'server CPU ms/trial', 'peak RSS MB', 'server RSS MB'],
     results.map((r) => [
       r.side,
       String(r.trials),
@@ -108,6 +113,8 @@ console.log(
       r.seconds.toFixed(1),
       rate(r.trials, r.seconds),
       promptfoo ? `${(r.trials / r.seconds / (promptfoo.trials / promptfoo.seconds)).toFixed(1)}×` : '-',
+      (r.cpuMs / r.trials).toFixed(2),
+      r.serverCpuMs === undefined ? '-' : (r.serverCpuMs / r.trials).toFixed(2),
       r.maxRssMb.toFixed(0),
       r.serverRssMb === undefined ? '-' : r.serverRssMb.toFixed(0),
     ]),

@@ -21,9 +21,10 @@ export interface Gateway {
   fetch?: typeof fetch;
 }
 
-/** The prompt, read anew on every call: editing prompt.md changes the agent. */
+/** The prompt, read anew on every call: editing prompt.md (or the file SUPPORT_AGENT_PROMPT names) changes the agent. */
 export function prompt(ticket: string): string {
-  return readFileSync(new URL('./prompt.md', import.meta.url), 'utf8').replace('{{ticket}}', ticket);
+  const file = process.env.SUPPORT_AGENT_PROMPT ?? new URL('./prompt.md', import.meta.url);
+  return readFileSync(file, 'utf8').replace('{{ticket}}', ticket);
 }
 
 export async function answerTicket(ticket: string, gateway: Gateway, signal?: AbortSignal): Promise<string> {

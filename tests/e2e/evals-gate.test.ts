@@ -1,0 +1,106 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, type HangarClient } from '@hangar/sdk';
+import { installScriptedModel } from '../../examples/support-agent/setup.js';
+import { startServer, type TestServer } from './harness.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const HANGAR = path.join(root, 'packages/cli/bin/hangar.js');
+const EXAMPLE = path.join(root, 'examples/support-agent');
+const CAREFUL = readFileSync(path.join(EXAMPLE, 'prompt.md'), 'utf8');
+
+async function hangar(args: string[], env: Record<string, string>) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [HANGAR, ...args], { env: { ...process.env, ...env }, cwd: root });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('hangar eval: the support-agent example as a CI gate', () => {
+  let server: TestServer;
+  let client: HangarClient;
+  let env: Record<string, string>;
+  let dir: string;
+  const out = (name: string) => path.join(dir, name);
+
+  beforeAll(async () => {
+    server = await startServer();
+    await installScriptedModel(server.url, server.adminKey);
+    client = createClient({ baseUrl: server.url, apiKey: server.adminKey });
+    dir = mkdtempSync(path.join(tmpdir(), 'hangar-eval-gate-'));
+    // the prompt the agent reads: the example's own, then a hastier edit of it
+    writeFileSync(out('prompt.md'), CAREFUL);
+    env = { HANGAR_URL: server.url, HANGAR_API_KEY: server.adminKey, SUPPORT_AGENT_PROMPT: out('prompt.md') };
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('says what to do when there is no baseline yet', async () => {
+    const run = await hangar(['eval', EXAMPLE, '--baseline', 'support-agent@latest', '--fail-on', 'regression', '--no-progress'], env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/No baseline: there is no completed experiment named 'support-agent' yet\. Record one by running this eval without --baseline/);
+    // nothing ran: the baseline is looked up before the trials
+    expect((await client.experiments.list({ name: 'support-agent' })).experiments).toHaveLength(0);
+  });
+
+  it('records a run as an experiment with traced, scored trials and a cost', async () => {
+    writeFileSync(out('prompt.md'), CAREFUL.replace('Style: careful', 'Style: hasty'));
+    const run = await hangar(['eval', EXAMPLE, '--json'], env);
+    expect(run.code, run.stderr).toBe(0);
+    const [report] = JSON.parse(run.stdout) as { experiment: { id: string; trialsDone: number; costMicros: number; status: string } }[];
+    expect(report!.experiment).toMatchObject({ trialsDone: 60, status: 'completed' });
+    expect(report!.experiment.costMicros).toBeGreaterThan(0);
+    // not a TTY: plain progress lines on stderr, ending at 60/60
+    expect(run.stderr).toMatch(/support-agent\s+\[#+\]\s+60\/60\s+100%.*cost \$0\.\d+\s+pass \d+\.\d%/);
+
+    const { results } = await client.experiments.results(report!.experiment.id, { limit: 100 });
+    const looked = results.find((r) => r.scores.some((s) => s.name === 'right_tool' && s.value === 1))!;
+    const tree = await client.traces.get(looked.traceId!);
+    const root = tree.spans.find((s) => s.attributes['hangar.eval.case_id'] === looked.caseId)!;
+    expect(root.attributes).toMatchObject({ 'hangar.eval.experiment_id': report!.experiment.id, 'hangar.eval.trial': looked.trial });
+    // the gateway's spans of the trial's model calls are in the trial's trace
+    expect(tree.spans.filter((s) => s.source === 'gateway').length).toBeGreaterThanOrEqual(2);
+    expect(tree.spans.some((s) => s.kind === 'tool' && s.toolName === 'lookup_order') || looked.caseId.startsWith('refund')).toBe(true);
+  });
+
+  it('passes a better prompt and fails a worse one: exit code, JUnit and Markdown follow the verdict', async () => {
+    // careful vs the hasty baseline: a significant improvement, which passes
+    writeFileSync(out('prompt.md'), CAREFUL);
+    const better = await hangar(
+      ['eval', EXAMPLE, '--baseline', 'support-agent@latest', '--fail-on', 'regression', '--junit', out('better.xml'), '--markdown', out('better.md')],
+      env,
+    );
+    expect(better.code, better.stderr).toBe(0);
+    expect(better.stdout).toMatch(/vs baseline exp_\w+: improved/);
+    expect(readFileSync(out('better.xml'), 'utf8')).not.toContain('<failure');
+    expect(readFileSync(out('better.md'), 'utf8')).toMatch(/\*\*Passed\*\*/);
+
+    // hasty again vs the careful run just recorded (now support-agent@latest): a significant regression
+    writeFileSync(out('prompt.md'), CAREFUL.replace('Style: careful', 'Style: hasty'));
+    const worse = await hangar(
+      ['eval', EXAMPLE, '--baseline', 'support-agent@latest', '--fail-on', 'regression', '--junit', out('worse.xml'), '--markdown', out('worse.md')],
+      env,
+    );
+    expect(worse.code).toBe(1);
+    expect(worse.stderr).toMatch(/gate failed: support-agent \(significant regression in [a-z_, ]*answer/);
+    const junit = readFileSync(out('worse.xml'), 'utf8');
+    expect(junit).toMatch(/<testcase classname="support-agent" name="answer vs baseline">\s*<failure message="answer regressed">/);
+    const markdown = readFileSync(out('worse.md'), 'utf8');
+    expect(markdown).toMatch(/\*\*Failed\*\*: support-agent/);
+    expect(markdown).toMatch(/\| answer \| 0\.\d{3} \| 0\.\d{3} \| -0\.\d{3} \|.*\*\*regressed\*\* \|/);
+
+    // the same run without --fail-on reports the regression but does not fail
+    const report = await hangar(['eval', EXAMPLE, '--baseline', 'support-agent@latest', '--no-progress'], env);
+    expect(report.code).toBe(0);
+  });
+});
