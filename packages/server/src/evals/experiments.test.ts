@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../db/test-databases.js';
+import { startFakeUpstream, type FakeUpstream } from '../gateway/fake-upstream.js';
 import { createTestApp, type TestApp } from '../test-app.js';
 
 const score = (name: string, value: number | null, extra: Record<string, unknown> = {}) => ({ name, value, ...extra });
@@ -108,3 +109,64 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe('an experiment budget stops a runaway eval', () => {
+  let t: TestApp;
+  let fake: FakeUpstream;
+  beforeAll(async () => {
+    fake = await startFakeUpstream();
+    t = await createTestApp('sqlite', { secret: 'x'.repeat(32) });
+    await t.request('PUT', '/v1/gateway/providers/fakeai', { body: { type: 'openai', baseUrl: fake.openaiBaseUrl, apiKey: 'sk-fake' } });
+  });
+  afterAll(async () => {
+    await fake.close();
+    await t.close();
+  });
+
+  it('model calls with the experiment credential are refused once the budget is spent', async () => {
+    const body = { model: 'fakeai/gpt-4o-mini', max_tokens: 1000, messages: [{ role: 'user', content: 'loop forever' }] };
+    // the worst case the gateway holds for one such call, measured with the admin key
+    expect((await t.request('POST', '/v1/chat/completions', { body })).status).toBe(200);
+    const measured = (await t.journal.read('proj_default', 'gateway', 0, 100)).events.at(-1)!.payload as { hold: { amountMicros: number }; costMicros: number };
+    const worst = measured.hold.amountMicros;
+    const budgetMicros = worst + 5 * measured.costMicros;
+    const created = (await t.request('POST', '/v1/experiments', { body: { name: 'runaway', casesTotal: 100, budgetMicros } })).json;
+    const ask = () => t.request('POST', '/v1/chat/completions', { key: created.credential.token, body });
+    let calls = 0;
+    let refusal: { status: number; json: { error: { code: string } } } | null = null;
+    while (calls < 50) {
+      const res = await ask();
+      if (res.status !== 200) {
+        refusal = res;
+        break;
+      }
+      calls++;
+    }
+    // about five calls fit: each needs its worst case to fit what is left
+    expect(calls).toBeGreaterThanOrEqual(4);
+    expect(calls).toBeLessThanOrEqual(6);
+    // the credential's spend cap (checked before the budget's hold) refuses first when calls come one at
+    // a time; concurrent calls are refused by the credential budget's holds (budget_exceeded)
+    expect([refusal!.status, refusal!.json.error.code]).toEqual([403, 'spend_cap_exceeded']);
+    const providerCalls = fake.requests.length;
+    expect((await ask()).status).toBe(403);
+    expect(fake.requests.length).toBe(providerCalls);
+    const budget = (await t.request('GET', '/v1/budgets')).json.budgets.find((b: { scopeId: string }) => b.scopeId === created.credential.id);
+    expect(budget.current.postedMicros).toBeLessThanOrEqual(budgetMicros);
+    expect(budget.current.postedMicros).toBe(calls * measured.costMicros);
+  });
+
+  it('concurrent calls cannot overspend: the budget holds each worst case', async () => {
+    const body = { model: 'fakeai/gpt-4o-mini', max_tokens: 1000, messages: [{ role: 'user', content: 'in parallel' }] };
+    const first = await t.request('POST', '/v1/chat/completions', { body });
+    expect(first.status).toBe(200);
+    const worst = ((await t.journal.read('proj_default', 'gateway', 0, 1000)).events.at(-1)!.payload as { hold: { amountMicros: number } }).hold.amountMicros;
+    const created = (await t.request('POST', '/v1/experiments', { body: { name: 'parallel', casesTotal: 10, budgetMicros: Math.floor(worst * 2.5) } })).json;
+    fake.queue(...Array.from({ length: 6 }, () => ({ delayMs: 200 })));
+    const answers = await Promise.all(Array.from({ length: 6 }, () => t.request('POST', '/v1/chat/completions', { key: created.credential.token, body })));
+    const codes = answers.map((a) => (a.status === 200 ? 'ok' : a.json.error.code)).sort();
+    // two worst cases fit in 2.5 at once; the rest are refused while those two are held
+    expect(codes.filter((c) => c === 'ok')).toHaveLength(2);
+    expect(codes.filter((c) => c !== 'ok')).toEqual(Array(4).fill('budget_exceeded'));
+  });
+});
