@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type HangarClient } from '@hangar/sdk';
+import { runEvalHere } from '@hangar/sdk/evals';
+import { MODEL } from '../../examples/support-agent/scripted-model.js';
 import { installScriptedModel } from '../../examples/support-agent/setup.js';
 import { startServer, type TestServer } from './harness.js';
 
@@ -42,7 +44,7 @@ describe('hangar eval: the support-agent example as a CI gate', () => {
   });
   afterAll(async () => {
     await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('says what to do when there is no baseline yet', async () => {
@@ -102,5 +104,40 @@ describe('hangar eval: the support-agent example as a CI gate', () => {
     // the same run without --fail-on reports the regression but does not fail
     const report = await hangar(['eval', EXAMPLE, '--baseline', 'support-agent@latest', '--no-progress'], env);
     expect(report.code).toBe(0);
+  });
+
+  it('stops a runaway eval at its budget: the gateway refuses the credential, the experiment ends stopped', async () => {
+    const budgetMicros = 5_000;
+    let calls = 0;
+    const summary = await runEvalHere(
+      'runaway',
+      {
+        data: Array.from({ length: 200 }, (_, i) => ({ id: `loop-${i}`, input: `Where is my order #100${i % 8}?` })),
+        task: async (ticket, ctx) => {
+          calls++;
+          const res = await ctx.gateway.fetch(`${ctx.gateway.baseURL}/chat/completions`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${ctx.gateway.apiKey}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ model: MODEL, max_tokens: 50, messages: [{ role: 'user', content: ticket }] }),
+            signal: ctx.signal,
+          });
+          if (!res.ok) throw new Error(`gateway: ${res.status} ${await res.text()}`);
+          return ((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content;
+        },
+        scorers: [{ name: 'answered', score: ({ output }) => typeof output === 'string' && output.length > 0 }],
+        maxConcurrency: 2,
+        budgetMicros,
+      },
+      { baseUrl: server.url, apiKey: server.adminKey },
+    );
+    expect(summary.stopped).toBe('budget');
+    expect(summary.experiment.status).toBe('stopped');
+    expect(summary.experiment.agentId).not.toBeNull();
+    expect(summary.trialsRun).toBeGreaterThan(0);
+    expect(summary.trialsRun).toBeLessThan(50);
+    expect(calls).toBeLessThan(60);
+    // what the trials were charged stayed within the budget
+    expect(summary.experiment.costMicros).toBeGreaterThan(0);
+    expect(summary.experiment.costMicros).toBeLessThanOrEqual(budgetMicros);
   });
 });

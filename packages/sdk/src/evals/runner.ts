@@ -231,9 +231,10 @@ export async function runEval<I, O, E>(
           if (isSpanContextValid(active)) headers.set('traceparent', `00-${active.traceId}-${active.spanId}-01`);
           gatewayCalls++;
           const response = await (run.fetch ?? fetch)(input, { ...init, headers, signal: init?.signal ?? signal });
-          if (response.status === 402) {
+          // the experiment's budget refuses: its hold (402 budget_exceeded) or its credential's spend cap (403)
+          if (response.status === 402 || response.status === 403) {
             const body = (await response.clone().json().catch(() => null)) as { error?: { code?: string } } | null;
-            if (body?.error?.code === 'budget_exceeded') budgetHit = true;
+            if (body?.error?.code === 'budget_exceeded' || body?.error?.code === 'spend_cap_exceeded') budgetHit = true;
           }
           return response;
         };
