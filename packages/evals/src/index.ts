@@ -4,3 +4,42 @@
  * imports.
  */
 export type { TrialSpan, ScorerContext, ScoreOutcome, Scorer, JudgeCall, EmbedCall } from './types.js';
+
+// Statistics
+export { mean, variance, standardDeviation, standardError } from './stats/descriptive.js';
+export { normalCdf, normalQuantile } from './stats/distributions.js';
+export { seededRandom, DEFAULT_SEED } from './stats/random.js';
+export {
+  bootstrapCI,
+  clusteredMeanCI,
+  pairedBootstrapCI,
+  type BootstrapOptions,
+  type ConfidenceInterval,
+  type ClusteredMean,
+} from './stats/bootstrap.js';
+export {
+  wilcoxonSignedRank,
+  signTest,
+  mcnemar,
+  mannWhitneyU,
+  twoProportionZ,
+  holm,
+  type Alternative,
+  type WilcoxonResult,
+  type MannWhitneyResult,
+} from './stats/hypothesis-tests.js';
+export { passAtK, passHatK } from './stats/pass-at-k.js';
+export { casesNeeded, type CasesNeededOptions } from './stats/power.js';
+export { cohensKappa, krippendorffAlpha } from './stats/agreement.js';
+
+// Experiments: summaries, paired comparisons, drift
+export {
+  summarizeScores,
+  compareExperiments,
+  detectDrift,
+  type ScoredTrial,
+  type CompareOptions,
+  type ComparisonResult,
+  type DriftOptions,
+  type DriftResult,
+} from './experiments.js';

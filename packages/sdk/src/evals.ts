@@ -4,16 +4,22 @@ import type {
   ChangeDatasetRequest,
   CreateDatasetRequest,
   CreateExperimentRequest,
+  CreateOnlineEvalRuleRequest,
   CreatedExperiment,
   Dataset,
   DatasetChange,
   DatasetVersion,
+  DriftAlert,
+  DriftAlertList,
   Experiment,
   ExperimentList,
   ExperimentStatus,
+  OnlineEvalRuleWithSecret,
   PostResultsResponse,
   ResultPage,
+  SpanScore,
   TrialResult,
+  UpdateOnlineEvalRuleRequest,
 } from '@hangar/protocol';
 
 type Query = Record<string, string | number | undefined>;
@@ -88,6 +94,29 @@ export function evalsMethods(call: Call, send: Send) {
         call<ResultPage>('GET', `/v1/experiments/${enc(idOrRef)}/results`, undefined, page),
       finish: (id: string, status: Exclude<ExperimentStatus, 'running'> = 'completed') =>
         call<Experiment>('POST', `/v1/experiments/${enc(id)}/finish`, { status }),
+    },
+    /**
+     * Online evals: server-side scorers on sampled production spans, and drift alerts.
+     * @example
+     * await hangar.onlineEvals.create({ name: 'cites a source', scorer: { type: 'regex', pattern: 'https?://' }, sampleRate: 0.1, webhookUrl: 'https://ops.example.com/hooks' });
+     * const { alerts } = await hangar.onlineEvals.alerts({ unacknowledged: true });
+     */
+    onlineEvals: {
+      /** The answer carries `webhookSecret`, which signs the rule's drift webhooks. */
+      create: (request: CreateOnlineEvalRuleRequest) => call<OnlineEvalRuleWithSecret>('POST', '/v1/online-evals', request),
+      list: () => call<{ rules: OnlineEvalRuleWithSecret[] }>('GET', '/v1/online-evals'),
+      get: (id: string) => call<OnlineEvalRuleWithSecret>('GET', `/v1/online-evals/${enc(id)}`),
+      update: (id: string, request: UpdateOnlineEvalRuleRequest) => call<OnlineEvalRuleWithSecret>('PATCH', `/v1/online-evals/${enc(id)}`, request),
+      delete: (id: string) => send('DELETE', `/v1/online-evals/${enc(id)}`, undefined).then(() => undefined),
+      /** The scores rules gave one span. */
+      spanScores: (traceId: string, spanId: string) =>
+        call<{ scores: SpanScore[] }>('GET', `/v1/traces/${enc(traceId)}/spans/${enc(spanId)}/scores`),
+      alerts: (filter: { ruleId?: string; unacknowledged?: boolean; cursor?: string; limit?: number } = {}) =>
+        call<DriftAlertList>('GET', '/v1/drift-alerts', undefined, {
+          ...filter,
+          unacknowledged: filter.unacknowledged === undefined ? undefined : String(filter.unacknowledged),
+        }),
+      acknowledge: (id: string) => call<DriftAlert>('POST', `/v1/drift-alerts/${enc(id)}/acknowledge`),
     },
   };
 }

@@ -10,6 +10,7 @@ import { limitBody, requestContext } from './http/middleware.js';
 import { createRouter } from './http/openapi.js';
 import { datasetsRoutes } from './evals/datasets-routes.js';
 import { experimentsRoutes } from './evals/experiments-routes.js';
+import { onlineEvalsRoutes } from './evals/online-evals-routes.js';
 import { gatewayRoutes } from './gateway/gateway-routes.js';
 import { journalRoutes } from './journal/journal-routes.js';
 import { budgetsRoutes } from './budgets/budgets-routes.js';
@@ -80,6 +81,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', approvalsRoutes(deps.approvals));
   app.route('/', datasetsRoutes(deps.datasets));
   app.route('/', experimentsRoutes(deps.experiments));
+  app.route('/', onlineEvalsRoutes(deps.onlineEvals));
   app.all('/v1/*', (c) => {
     throw new ApiError('not_found', `No route ${c.req.method} ${c.req.path}. The API is described at /openapi.json.`);
   });

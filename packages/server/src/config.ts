@@ -18,6 +18,8 @@ export interface ServerConfig {
   retentionIntervalMs: number;
   /** How often expired ledger holds are voided and due webhooks sent. */
   holdSweepIntervalMs: number;
+  /** How often the online-eval worker scores new spans and checks drift. */
+  onlineEvalIntervalMs: number;
   webDir: string | null;
   /** HANGAR_SECRET: encrypts provider keys at rest; unset = the gateway refuses to store provider keys. */
   secret: string | undefined;
@@ -49,6 +51,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     shutdownTimeoutMs: intFrom('HANGAR_SHUTDOWN_TIMEOUT_MS', env.HANGAR_SHUTDOWN_TIMEOUT_MS, 10_000),
     retentionIntervalMs: intFrom('HANGAR_RETENTION_INTERVAL_MS', env.HANGAR_RETENTION_INTERVAL_MS, 3_600_000),
     holdSweepIntervalMs: intFrom('HANGAR_HOLD_SWEEP_INTERVAL_MS', env.HANGAR_HOLD_SWEEP_INTERVAL_MS, 5_000),
+    onlineEvalIntervalMs: intFrom('HANGAR_ONLINE_EVAL_INTERVAL_MS', env.HANGAR_ONLINE_EVAL_INTERVAL_MS, 10_000),
     webDir: DEFAULT_WEB_DIR,
     secret: env.HANGAR_SECRET || undefined,
   };

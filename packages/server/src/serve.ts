@@ -43,7 +43,7 @@ export async function startServer(
   }
   if (!config.secret)
     logger.warn('HANGAR_SECRET is not set: the gateway will refuse to store provider API keys');
-  const { tenancy, journal, ledger, webhooks } = services;
+  const { tenancy, journal, ledger, webhooks, onlineEvals } = services;
   let bootstrap: { createdKey: string | null };
   try {
     bootstrap = await tenancy.bootstrap({ adminKey: config.adminKey });
@@ -103,6 +103,10 @@ export async function startServer(
   }, config.holdSweepIntervalMs);
   sweeper.unref();
 
+  // Online evals score new spans and check drift in the background, never on the ingest path; rules are
+  // leased, so several processes share them.
+  const stopOnlineEvals = onlineEvals.start(config.onlineEvalIntervalMs);
+
   async function sweepRetention() {
     for (const project of await createTenancyStore(database.db).listProjectsWithRetention()) {
       const report = await journal.applyRetention(project.id, project.retentionDays!);
@@ -127,6 +131,7 @@ export async function startServer(
         logger.info({ inFlight }, 'shutting down');
         clearInterval(retention);
         clearInterval(sweeper);
+        await stopOnlineEvals();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const drained = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve));

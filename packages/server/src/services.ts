@@ -8,6 +8,7 @@ import { createBudgets } from './budgets/budgets-service.js';
 import type { OpenDatabase } from './db/database.js';
 import { createDatasets } from './evals/datasets-service.js';
 import { createExperiments } from './evals/experiments-service.js';
+import { createOnlineEvals, type OnlineEvalsOptions } from './evals/online-evals-service.js';
 import { createGateway, type GatewayHooks } from './gateway/gateway-service.js';
 import { gatewayHooksFromStages } from './gateway/gateway-stages.js';
 import { createSecretBox } from './gateway/secret-box.js';
@@ -36,6 +37,8 @@ export interface ServicesOptions {
   gatewayHooks?: GatewayHooks;
   /** Delays between retries of approval webhooks (tests shorten them). */
   approvalWebhookRetryDelaysMs?: number[];
+  /** The online-eval worker's clock and timings (tests set them). */
+  onlineEvals?: Pick<OnlineEvalsOptions, 'now' | 'settleMs' | 'minWindowScores'>;
 }
 
 /**
@@ -82,6 +85,7 @@ export function createServices(options: ServicesOptions) {
   });
   const datasets = createDatasets({ db, journal, traceQuery });
   const experiments = createExperiments({ db, journal, datasets, identity, budgets, logger });
+  const onlineEvals = createOnlineEvals({ db, journal, traceQuery, gateway, webhooks, logger, ...options.onlineEvals });
   return {
     database,
     blobs,
@@ -102,6 +106,7 @@ export function createServices(options: ServicesOptions) {
     gateway,
     datasets,
     experiments,
+    onlineEvals,
   };
 }
 

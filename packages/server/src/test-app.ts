@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { createApp } from './app.js';
 import type { GatewayHooks } from './gateway/gateway-service.js';
-import { createServices } from './services.js';
+import { createServices, type ServicesOptions } from './services.js';
 import { openTestDatabase, type TestDialect } from './db/test-databases.js';
 
 export const ADMIN_KEY = 'hk_' + 'A'.repeat(32);
@@ -9,7 +9,7 @@ export const ADMIN_KEY = 'hk_' + 'A'.repeat(32);
 /** A full app on a fresh test database, bootstrapped with ADMIN_KEY; `request` adds the key. */
 export async function createTestApp(
   dialect: TestDialect = 'sqlite',
-  options: { maxBodyBytes?: number; maxTraceBodyBytes?: number; secret?: string; gatewayHooks?: GatewayHooks } = {},
+  options: { maxBodyBytes?: number; maxTraceBodyBytes?: number; secret?: string; gatewayHooks?: GatewayHooks; onlineEvals?: ServicesOptions['onlineEvals'] } = {},
 ) {
   const database = await openTestDatabase(dialect);
   const logger = pino({ level: process.env.HANGAR_TEST_LOG ?? 'silent' });
@@ -19,6 +19,7 @@ export async function createTestApp(
     secret: options.secret,
     gatewayHooks: options.gatewayHooks,
     approvalWebhookRetryDelaysMs: [50, 100, 200],
+    onlineEvals: options.onlineEvals,
   });
   await services.tenancy.bootstrap({ adminKey: ADMIN_KEY });
   const app = createApp({

@@ -26,6 +26,8 @@ describe('project isolation, route by route', () => {
   let approvalA: string;
   let datasetA: { id: string } | undefined;
   let experimentA: { id: string } | undefined;
+  let ruleA: { id: string };
+  const alertA = 'dft_a';
   const secretCase = { id: 'secret-case', input: 'A only', expected: 'A answer' };
   const resultA = { caseId: 'secret-case', trial: 0, output: 'A output', durationMs: 1, scores: [{ name: 'exact', value: 1 }] };
 
@@ -55,7 +57,10 @@ describe('project isolation, route by route', () => {
     const cases = await db.selectFrom('dataset_cases').selectAll().where('dataset_id', '=', datasetA?.id ?? '').orderBy('case_id').orderBy('version_from').execute();
     const experiments = await db.selectFrom('experiments').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const results = await db.selectFrom('trial_results').selectAll().where('experiment_id', '=', experimentA?.id ?? '').orderBy('case_id').execute();
-    const evals = { datasets, versions, cases, experiments, results };
+    const rules = await db.selectFrom('online_eval_rules').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const spanScores = await db.selectFrom('span_scores').selectAll().where('project_id', '=', 'proj_default').orderBy('rule_id').execute();
+    const alerts = await db.selectFrom('drift_alerts').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const evals = { datasets, versions, cases, experiments, results, rules, spanScores, alerts };
     return JSON.stringify({ keys, events, project, accounts, transfers, budgets, payments, mandates, limits, gateway, agents, credentials, policies, approvals, webhooks, evals });
   };
 
@@ -143,6 +148,13 @@ describe('project isolation, route by route', () => {
     experimentA = (await t.request('POST', '/v1/experiments', { body: { name: 'secret-exp', datasetId: datasetA!.id } })).json;
     expect((await t.request('POST', `/v1/experiments/${experimentA!.id}/results`, { body: { results: [resultA] } })).status).toBe(200);
     expect((await t.request('POST', `/v1/experiments/${experimentA!.id}/finish`, { body: {} })).status).toBe(200);
+    ruleA = (await t.request('POST', '/v1/online-evals', { body: { name: 'secret-rule', scorer: { type: 'includes', text: 'A' } } })).json;
+    const at = new Date().toISOString();
+    await t.database.db.insertInto('span_scores').values({ project_id: 'proj_default', rule_id: ruleA.id, trace_id: traceA, span_id: spanA, name: 'secret-rule', value: 1, pass: 1, error: null, span_time: at, created_at: at }).execute();
+    await t.database.db
+      .insertInto('drift_alerts')
+      .values({ id: alertA, project_id: 'proj_default', rule_id: ruleA.id, bucket: '1', metric: 'secret-rule', reference_mean: 1, recent_mean: 0, reference_n: 10, recent_n: 10, test: 'two_proportion_z', p_value: 0.001, window_start: at, window_end: at, created_at: at, acknowledged_at: null })
+      .execute();
   });
   afterAll(async () => {
     await t.close();
@@ -570,6 +582,34 @@ describe('project isolation, route by route', () => {
     'GET /v1/experiments/{id}/results': async () => notFound('GET', `/v1/experiments/${experimentA!.id}/results`),
     'POST /v1/experiments/{id}/finish': async (before) => {
       await notFound('POST', `/v1/experiments/${experimentA!.id}/finish`, { status: 'failed' });
+      await unchanged(before);
+    },
+    'POST /v1/online-evals': async (before) => {
+      expect((await asB('POST', '/v1/online-evals', { name: 'secret-rule', scorer: { type: 'includes', text: 'B' } })).status).toBe(201);
+      await unchanged(before);
+    },
+    'GET /v1/online-evals': async () => {
+      expect((await asB('GET', '/v1/online-evals')).json.rules.map((r: { id: string }) => r.id)).not.toContain(ruleA.id);
+    },
+    'GET /v1/online-evals/{id}': async () => notFound('GET', `/v1/online-evals/${ruleA.id}`),
+    'PATCH /v1/online-evals/{id}': async (before) => {
+      await notFound('PATCH', `/v1/online-evals/${ruleA.id}`, { enabled: false });
+      await unchanged(before);
+    },
+    'DELETE /v1/online-evals/{id}': async (before) => {
+      await notFound('DELETE', `/v1/online-evals/${ruleA.id}`);
+      await unchanged(before);
+    },
+    'GET /v1/traces/{traceId}/spans/{spanId}/scores': async () => {
+      expect((await asB('GET', `/v1/traces/${traceA}/spans/${spanA}/scores`)).json.scores).toEqual([]);
+      expect((await t.request('GET', `/v1/traces/${traceA}/spans/${spanA}/scores`)).json.scores).toHaveLength(1);
+    },
+    'GET /v1/drift-alerts': async () => {
+      expect((await asB('GET', '/v1/drift-alerts')).json.alerts).toEqual([]);
+      expect((await asB('GET', `/v1/drift-alerts?ruleId=${ruleA.id}`)).json.alerts).toEqual([]);
+    },
+    'POST /v1/drift-alerts/{id}/acknowledge': async (before) => {
+      await notFound('POST', `/v1/drift-alerts/${alertA}/acknowledge`);
       await unchanged(before);
     },
   };
