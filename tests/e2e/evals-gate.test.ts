@@ -53,7 +53,7 @@ describe('hangar eval: the support-agent example as a CI gate', () => {
     expect(run.stderr).toMatch(/No baseline: there is no completed experiment named 'support-agent' yet\. Record one by running this eval without --baseline/);
     // nothing ran: the baseline is looked up before the trials
     expect((await client.experiments.list({ name: 'support-agent' })).experiments).toHaveLength(0);
-  });
+  }, 120_000);
 
   it('records a run as an experiment with traced, scored trials and a cost', async () => {
     writeFileSync(out('prompt.md'), CAREFUL.replace('Style: careful', 'Style: hasty'));
@@ -73,7 +73,7 @@ describe('hangar eval: the support-agent example as a CI gate', () => {
     // the gateway's spans of the trial's model calls are in the trial's trace
     expect(tree.spans.filter((s) => s.source === 'gateway').length).toBeGreaterThanOrEqual(2);
     expect(tree.spans.some((s) => s.kind === 'tool' && s.toolName === 'lookup_order') || looked.caseId.startsWith('refund')).toBe(true);
-  });
+  }, 180_000);
 
   it('passes a better prompt and fails a worse one: exit code, JUnit and Markdown follow the verdict', async () => {
     // careful vs the hasty baseline: a significant improvement, which passes
@@ -104,7 +104,7 @@ describe('hangar eval: the support-agent example as a CI gate', () => {
     // the same run without --fail-on reports the regression but does not fail
     const report = await hangar(['eval', EXAMPLE, '--baseline', 'support-agent@latest', '--no-progress'], env);
     expect(report.code).toBe(0);
-  });
+  }, 480_000);
 
   it('stops a runaway eval at its budget: the gateway refuses the credential, the experiment ends stopped', async () => {
     const budgetMicros = 5_000;
@@ -139,5 +139,5 @@ describe('hangar eval: the support-agent example as a CI gate', () => {
     // what the trials were charged stayed within the budget
     expect(summary.experiment.costMicros).toBeGreaterThan(0);
     expect(summary.experiment.costMicros).toBeLessThanOrEqual(budgetMicros);
-  });
+  }, 120_000);
 });

@@ -80,7 +80,7 @@ async function resolveBaseline(client: HangarClient, ref: string, evalName: stri
 async function resumeTarget(client: HangarClient, flag: string | true, name: string): Promise<string | undefined> {
   if (flag !== true) return flag;
   const { experiments } = await client.experiments.list({ name, limit: 20 });
-  const open = experiments.find((e) => e.name === name && e.status !== 'completed');
+  const open = experiments.find((e) => e.name === name && e.status === 'running');
   if (!open) {
     process.stderr.write(`hangar: nothing to resume for '${name}' (no unfinished experiment): starting a new one.\n`);
     return undefined;
@@ -132,7 +132,7 @@ export function evalCommand(): Command {
       const reports: EvalReport[] = [];
       const interrupt = new AbortController();
       const onSigint = () => {
-        process.stderr.write('\nhangar: stopping after the trials in flight (Ctrl-C again to quit at once)…\n');
+        process.stderr.write('\nhangar: stopping after the trials in flight (Ctrl-C again to quit at once); resume with: hangar eval --resume\n');
         interrupt.abort();
         process.once('SIGINT', () => process.exit(130));
       };
@@ -163,7 +163,7 @@ export function evalCommand(): Command {
         if (baseline) {
           const mismatch = datasetMismatch(baseline, summary.experiment);
           if (mismatch) throw new CliError(mismatch, CANNOT_COMPARE);
-          comparison = await call(() => client.experiments.compare(baseline.id, summary.experiment.id, { alpha }));
+          comparison = await call(() => client.experiments.compare(summary.experiment.id, baseline.id, { alpha }));
         }
         const partial = { name, experiment: summary.experiment, baseline, comparison, floors: checkFloors(summary.experiment, floors), stopped: summary.stopped };
         for (const f of partial.floors) {

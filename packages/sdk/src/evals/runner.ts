@@ -48,7 +48,8 @@ function isDatasetRef(data: unknown): data is DatasetRef | string {
 }
 
 function toJson(value: unknown): unknown {
-  if (value === undefined) return undefined;
+  if (value === undefined || value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
   try {
     return JSON.parse(JSON.stringify(value)) as unknown;
   } catch {
@@ -123,6 +124,9 @@ export async function runEval<I, O, E>(
   const done = new Set<string>();
   if (run.resume) {
     const existing = await backend.getExperiment(run.resume);
+    if (existing.status !== 'running') {
+      throw new Error(`Experiment ${existing.id} is ${existing.status}: only a running (interrupted) experiment can be resumed.`);
+    }
     if (existing.trials !== trials) {
       throw new Error(`Experiment ${existing.id} ran ${existing.trials} trials per case; this eval asks for ${trials}. Resume with the same trials.`);
     }
@@ -204,8 +208,13 @@ export async function runEval<I, O, E>(
   };
 
   async function runTrial(c: EvalCase<I, E>, caseId: string, trial: number): Promise<void> {
-    const timeout = new AbortController();
-    const signal = AbortSignal.any([timeout.signal, cancel.signal]);
+    // one controller per trial, aborted by its timeout or by the run's cancel (AbortSignal.any is
+    // slow on Node 20 and keeps its signals until collected)
+    const trialAbort = new AbortController();
+    const onCancel = () => trialAbort.abort(cancel.signal.reason);
+    cancel.signal.addEventListener('abort', onCancel, { once: true });
+    if (cancel.signal.aborted) onCancel();
+    const signal = trialAbort.signal;
     let budgetHit = false;
     let gatewayCalls = 0;
     const metadata = c.metadata ?? {};
@@ -259,7 +268,7 @@ export async function runEval<I, O, E>(
             limits.push(
               new Promise<never>((_, reject) => {
                 timer = setTimeout(() => {
-                  timeout.abort(new TrialTimeout(`timed out after ${ms} ms`));
+                  trialAbort.abort(new TrialTimeout(`timed out after ${ms} ms`));
                   reject(new TrialTimeout(`timed out after ${ms} ms`));
                 }, ms);
               }),
@@ -272,6 +281,7 @@ export async function runEval<I, O, E>(
           span.setStatus({ code: SpanStatusCode.ERROR, message: error });
         } finally {
           clearTimeout(timer);
+          cancel.signal.removeEventListener('abort', onCancel);
         }
         const durationMs = performance.now() - t0;
         span.end();
@@ -380,6 +390,9 @@ export async function runEval<I, O, E>(
     await backend.finish(experimentId, 'failed').catch(() => undefined);
     throw postError;
   }
-  const experiment = await backend.finish(experimentId, stopped ? 'stopped' : 'completed');
+  // An interrupted experiment stays running, so `--resume` can add the trials it lacks (a finished
+  // one takes no new results); one stopped by its budget is finished, which revokes its credential.
+  const experiment =
+    stopped === 'interrupted' ? await backend.getExperiment(experimentId) : await backend.finish(experimentId, stopped ? 'stopped' : 'completed');
   return { name, experiment, stopped, trialsRun: progress.done, trialsSkipped: progress.skipped };
 }

@@ -89,7 +89,7 @@ export interface RunEvalOptions {
   /** Trials posted per request (500 by default); results are held in memory only until posted. */
   batchSize?: number;
   onProgress?: (progress: EvalProgress) => void;
-  /** Stops dispatching trials: the run finishes the ones in flight, posts them, and ends `stopped`. */
+  /** Stops dispatching trials: the run finishes the ones in flight and posts them; the experiment stays running, to resume. */
   signal?: AbortSignal;
   fetch?: typeof fetch;
 }
