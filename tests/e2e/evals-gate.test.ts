@@ -140,4 +140,64 @@ describe('hangar eval: the support-agent example as a CI gate', () => {
     expect(summary.experiment.costMicros).toBeGreaterThan(0);
     expect(summary.experiment.costMicros).toBeLessThanOrEqual(budgetMicros);
   }, 120_000);
+
+  it('runs on a stored dataset version, and an interrupted run resumes where it stopped', async () => {
+    const cases = Array.from({ length: 40 }, (_, i) => ({ id: `q${i}`, input: i, expected: i % 3 === 0 ? -1 : i * i }));
+    await client.datasets.create({ name: 'squares', cases });
+    const squares = {
+      data: { dataset: 'squares' },
+      task: async (n: number) => {
+        await new Promise((r) => setTimeout(r, 5));
+        return n * n;
+      },
+      scorers: [{ name: 'square', score: ({ output, expected }: { output: number; expected: unknown }) => output === expected }],
+      trials: 2,
+      maxConcurrency: 4,
+    };
+    const stop = new AbortController();
+    const first = await runEvalHere('squares', squares, {
+      baseUrl: server.url,
+      apiKey: server.adminKey,
+      batchSize: 10,
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.done >= 25) stop.abort();
+      },
+    });
+    expect(first.stopped).toBe('interrupted');
+    expect(first.experiment).toMatchObject({ status: 'running', datasetVersion: 1, casesTotal: 40 });
+    const before = first.trialsRun;
+    expect(before).toBeGreaterThanOrEqual(25);
+    expect(before).toBeLessThan(80);
+
+    const resumed = await runEvalHere('squares', squares, { baseUrl: server.url, apiKey: server.adminKey, resume: first.experiment.id });
+    expect(resumed).toMatchObject({ stopped: null, trialsSkipped: before, trialsRun: 80 - before });
+    expect(resumed.experiment).toMatchObject({ id: first.experiment.id, status: 'completed', trialsDone: 80 });
+    const { results } = await client.experiments.results(first.experiment.id, { limit: 100 });
+    expect(new Set(results.map((r) => `${r.caseId}/${r.trial}`)).size).toBe(80);
+    expect(resumed.experiment.scores.find((s) => s.name === 'square')!.mean).toBeCloseTo(26 / 40, 5);
+  }, 120_000);
+
+  it('rarely cries wolf: two runs of the same noisy agent are called a regression at about the rate alpha', async () => {
+    // an agent right 70 % of the time, whatever the prompt: any "regression" between two of its runs is noise
+    const noisy = {
+      data: Array.from({ length: 15 }, (_, i) => ({ id: `n${i}`, input: i })),
+      task: async () => Math.random() < 0.7,
+      scorers: [{ name: 'right', score: ({ output }: { output: boolean }) => output }],
+      trials: 2,
+      maxConcurrency: 8,
+    };
+    const run = async () => (await runEvalHere('noisy-agent', noisy, { baseUrl: server.url, apiKey: server.adminKey })).experiment.id;
+    const pairs = 20;
+    let regressions = 0;
+    for (let i = 0; i < pairs; i++) {
+      const baseline = await run();
+      const candidate = await run();
+      const comparison = await client.experiments.compare(candidate, baseline, { alpha: 0.05 });
+      expect(comparison.metrics[0]!.pairs).toBe(15);
+      if (comparison.verdict === 'regressed') regressions++;
+    }
+    // at alpha 0.05, five or more false alarms in 20 comparisons has probability 0.003 for a calibrated test
+    expect(regressions).toBeLessThanOrEqual(4);
+  }, 300_000);
 });
