@@ -35,6 +35,11 @@ describe('evals through the SDK', () => {
     expect(latest).toMatchObject({ id: exp.id, status: 'completed', datasetVersion: 2, trialsDone: 3 });
     expect(latest.scores[0]).toMatchObject({ name: 'exact', n: 3 });
     expect((await hangar.experiments.results(exp.id, { caseId: 'q2' })).results).toHaveLength(1);
+    const next = await hangar.experiments.create({ name: 'faq-bot-v2', datasetId: 'faq' });
+    await hangar.experiments.postResults(next.id, results.map((r) => ({ ...r, scores: [{ name: 'exact', value: 1 }] })));
+    await hangar.experiments.finish(next.id);
+    const diff = await hangar.experiments.compare(next.id, 'faq-bot@latest');
+    expect(diff).toMatchObject({ baselineId: exp.id, candidateId: next.id, metrics: [{ name: 'exact', pairs: 3 }] });
   });
 
   it("the server's worker scores spans sent over OTLP", async () => {

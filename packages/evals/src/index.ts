@@ -43,3 +43,33 @@ export {
   type DriftOptions,
   type DriftResult,
 } from './experiments.js';
+
+// Scorers
+export { scorer, runScorer, type ScoreRecord } from './scorers/run-scorer.js';
+export {
+  exact,
+  includes,
+  regex,
+  jsonValid,
+  numeric,
+  levenshtein,
+  levenshteinDistance,
+  type NamedOptions,
+} from './scorers/text.js';
+export {
+  embeddingSimilarity,
+  cosineSimilarity,
+  llmJudge,
+  judgeAgreement,
+  type LlmJudgeOptions,
+  type JudgeAgreement,
+} from './scorers/semantic.js';
+export {
+  toolUsed,
+  toolArgsMatch,
+  toolOrder,
+  stepCount,
+  costCeiling,
+  latencyCeiling,
+  type ToolOrderMode,
+} from './scorers/trajectory.js';

@@ -1,6 +1,7 @@
 import type {
   AddSpansToDatasetRequest,
   CasePage,
+  Comparison,
   ChangeDatasetRequest,
   CreateDatasetRequest,
   CreateExperimentRequest,
@@ -94,6 +95,9 @@ export function evalsMethods(call: Call, send: Send) {
         call<ResultPage>('GET', `/v1/experiments/${enc(idOrRef)}/results`, undefined, page),
       finish: (id: string, status: Exclude<ExperimentStatus, 'running'> = 'completed') =>
         call<Experiment>('POST', `/v1/experiments/${enc(id)}/finish`, { status }),
+      /** The candidate against a baseline (an id or `name@latest`) on the same dataset version; `conflict` otherwise. */
+      compare: (candidate: string, baseline: string, options: { alpha?: number } = {}) =>
+        call<Comparison>('GET', `/v1/experiments/${enc(candidate)}/compare`, undefined, { baseline, alpha: options.alpha }),
     },
     /**
      * Online evals: server-side scorers on sampled production spans, and drift alerts.

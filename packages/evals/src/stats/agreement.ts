@@ -52,17 +52,21 @@ export function krippendorffAlpha(
   const all = units.flat();
   const n = all.length;
   if (n < 2) return null;
-  // Σ over ordered pairs i ≠ j of δ²(v_i, v_j), computed in O(m) per group.
+  // Σ over ordered pairs i ≠ j of δ²(v_i, v_j).
   const pairSum = (values: readonly number[]): number => {
     const m = values.length;
     if (level === 'interval') {
-      let s = 0;
-      let s2 = 0;
-      for (const v of values) {
-        s += v;
-        s2 += v * v;
+      if (m <= 64) {
+        // Directly, so a unit whose raters agree contributes exactly 0.
+        let s = 0;
+        for (let i = 0; i < m; i++)
+          for (let j = i + 1; j < m; j++) s += ((values[i] as number) - (values[j] as number)) ** 2;
+        return 2 * s;
       }
-      return 2 * (m * s2 - s * s);
+      const centre = values.reduce((a, b) => a + b, 0) / m;
+      let ss = 0;
+      for (const v of values) ss += (v - centre) ** 2;
+      return 2 * m * ss;
     }
     const counts = new Map<number, number>();
     for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import {
+  Comparison,
   CreateExperimentRequest,
   CreatedExperiment,
   Experiment,
@@ -91,6 +92,22 @@ const finish = createRoute({
   responses: { 200: jsonResponse(Experiment, 'The finished experiment'), ...errorResponses('not_found', 'conflict') },
 });
 
+const compare = createRoute({
+  method: 'get',
+  path: '/v1/experiments/{id}/compare',
+  tags: ['evals'],
+  summary: 'Compare this experiment (candidate) with a baseline on the same dataset version',
+  middleware: [requires('read')] as const,
+  request: {
+    params,
+    query: z.object({
+      baseline: z.string().min(1).max(300).describe('An experiment id or `name@latest`'),
+      alpha: z.coerce.number().gt(0).lt(1).default(0.05),
+    }),
+  },
+  responses: { 200: jsonResponse(Comparison, 'Per-metric paired statistics and a verdict'), ...errorResponses('not_found', 'conflict') },
+});
+
 export function experimentsRoutes(experiments: Experiments) {
   return createRouter()
     .openapi(create, async (c) => c.json(await experiments.create(c.get('auth'), c.req.valid('json')), 201))
@@ -101,5 +118,9 @@ export function experimentsRoutes(experiments: Experiments) {
     .openapi(get, async (c) => c.json(await experiments.get(c.get('auth').project.id, c.req.valid('param').id), 200))
     .openapi(postResults, async (c) => c.json(await experiments.postResults(c.get('auth'), c.req.valid('param').id, c.req.valid('json').results), 200))
     .openapi(results, async (c) => c.json(await experiments.results(c.get('auth').project.id, c.req.valid('param').id, c.req.valid('query')), 200))
-    .openapi(finish, async (c) => c.json(await experiments.finish(c.get('auth'), c.req.valid('param').id, c.req.valid('json').status), 200));
+    .openapi(finish, async (c) => c.json(await experiments.finish(c.get('auth'), c.req.valid('param').id, c.req.valid('json').status), 200))
+    .openapi(compare, async (c) => {
+      const { baseline, alpha } = c.req.valid('query');
+      return c.json(await experiments.compare(c.get('auth').project.id, c.req.valid('param').id, baseline, alpha), 200);
+    });
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type {
+  Comparison,
   CreateExperimentRequest,
   CreatedExperiment,
   Experiment,
@@ -23,6 +24,7 @@ import { newId, nowIso } from '../util/ids.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { createDatasetsStore } from './datasets-store.js';
 import { EVALS_STREAM, type Datasets } from './datasets-service.js';
+import { compareScores, summarizeScoreRows } from './evals-stats.js';
 import { createExperimentsStore, type ExperimentRow, type ResultRow, type ScoreRow } from './experiments-store.js';
 
 export interface ExperimentsOptions {
@@ -129,8 +131,9 @@ export function createExperiments({ db, journal, datasets, identity, budgets, lo
     }
   }
 
+  /** Full summaries (clustered CIs, pass@k) from every score of the experiment: one narrow read. */
   async function summaries(row: ExperimentRow): Promise<ScoreSummary[]> {
-    return summariesFromCounters(JSON.parse(row.counters) as Counters);
+    return summarizeScoreRows(await createExperimentsStore(db).scores(row.id));
   }
 
   return {
@@ -368,6 +371,26 @@ export function createExperiments({ db, journal, datasets, identity, budgets, lo
       return toExperiment({ ...exp, status, finished_at: at }, scores);
     },
 
+    /** Candidate vs baseline on the same dataset version, per metric, with paired tests. */
+    async compare(projectId: string, candidateRef: string, baselineRef: string, alpha: number): Promise<Comparison> {
+      const candidate = await find(projectId, candidateRef);
+      const baseline = await find(projectId, baselineRef);
+      if (candidate.dataset_id !== baseline.dataset_id || Number(candidate.dataset_version) !== Number(baseline.dataset_version)) {
+        const where = (e: ExperimentRow) => (e.dataset_id ? `${e.dataset_id} v${e.dataset_version}` : 'inline data');
+        throw new ApiError('conflict', `Experiments ran on different data (baseline ${baseline.id}: ${where(baseline)}; candidate ${candidate.id}: ${where(candidate)}): only runs on the same dataset version pair case by case.`, {
+          details: { baseline: { id: baseline.id, datasetId: baseline.dataset_id, datasetVersion: baseline.dataset_version }, candidate: { id: candidate.id, datasetId: candidate.dataset_id, datasetVersion: candidate.dataset_version } },
+        });
+      }
+      const store = createExperimentsStore(db);
+      const result = compareScores(await store.scores(baseline.id), await store.scores(candidate.id), alpha);
+      return {
+        baselineId: baseline.id,
+        candidateId: candidate.id,
+        datasetId: candidate.dataset_id,
+        datasetVersion: candidate.dataset_version === null ? null : Number(candidate.dataset_version),
+        ...result,
+      };
+    },
   };
 }
 

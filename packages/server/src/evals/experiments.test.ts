@@ -90,6 +90,46 @@ for (const dialect of DIALECTS) {
       expect(rest.experiments.map((e: { name: string }) => e.name)).toEqual(['prompt-v1']);
     });
 
+    it('compares two runs case by case and refuses runs on different dataset versions', async () => {
+      const run = async (name: string, valueOf: (i: number, trial: number) => number) => {
+        const id = (await t.request('POST', '/v1/experiments', { body: { name, datasetId, trials: 2 } })).json.id as string;
+        const results = [];
+        for (let i = 0; i < 6; i++) for (let trial = 0; trial < 2; trial++) results.push({ caseId: `case-${i}`, trial, durationMs: 1, scores: [score('quality', valueOf(i, trial))] });
+        expect((await t.request('POST', `/v1/experiments/${id}/results`, { body: { results } })).status).toBe(200);
+        await t.request('POST', `/v1/experiments/${id}/finish`, { body: {} });
+        return id;
+      };
+      const baseline = await run('cmp-base', (i, trial) => 0.2 + 0.05 * i + 0.01 * trial);
+      const same = await run('cmp-same', (i, trial) => 0.2 + 0.05 * i + 0.01 * (1 - trial));
+      const better = await run('cmp-better', (i, trial) => 0.7 + 0.04 * i + 0.01 * trial);
+
+      const improved = await t.request('GET', `/v1/experiments/${better}/compare?baseline=cmp-base@latest`);
+      expect(improved.status).toBe(200);
+      expect(improved.json).toMatchObject({ baselineId: baseline, candidateId: better, datasetId, datasetVersion: 1, alpha: 0.05, verdict: 'improved' });
+      const [quality] = improved.json.metrics;
+      expect(quality).toMatchObject({ name: 'quality', pairs: 6, verdict: 'improved' });
+      expect(quality.meanDelta).toBeCloseTo(0.7 + 0.04 * 2.5 - (0.2 + 0.05 * 2.5), 6);
+      expect(quality.adjustedPValue).toBeLessThan(0.05);
+      expect(improved.json.cases).toHaveLength(6);
+      expect(improved.json.cases[0]).toMatchObject({ caseId: 'case-0', baseline: { quality: expect.closeTo(0.205, 6) }, candidate: { quality: expect.closeTo(0.705, 6) } });
+      // the other way round it is a regression; against a run that is the same case by case, no change
+      expect((await t.request('GET', `/v1/experiments/${baseline}/compare?baseline=${better}`)).json.verdict).toBe('regressed');
+      expect((await t.request('GET', `/v1/experiments/${same}/compare?baseline=${baseline}`)).json.verdict).toBe('no_significant_change');
+
+      // the dataset moves on: a run on version 2 does not pair with one on version 1
+      await t.request('POST', `/v1/datasets/${datasetId}/versions`, { body: { upsert: [{ id: 'case-6', input: 'q6' }] } });
+      const v2 = (await t.request('POST', '/v1/experiments', { body: { name: 'cmp-v2', datasetId } })).json;
+      expect(v2.datasetVersion).toBe(2);
+      const refused = await t.request('GET', `/v1/experiments/${v2.id}/compare?baseline=${baseline}`);
+      expect([refused.status, refused.json.error.code]).toEqual([409, 'conflict']);
+      expect(refused.json.error.message).toMatch(/v1.*v2|v2.*v1/);
+      // the experiment's own summaries: clustered CI over 6 cases, pass@k absent for non-pass/fail scores
+      const got = (await t.request('GET', `/v1/experiments/${better}`)).json;
+      expect(got.scores[0]).toMatchObject({ name: 'quality', n: 12, errors: 0 });
+      expect(got.scores[0].ciLow).toBeLessThan(got.scores[0].mean);
+      expect(got.scores[0].ciHigh).toBeGreaterThan(got.scores[0].mean);
+    });
+
     it('a budget runs the experiment under an agent credential that stops at the budget', async () => {
       const created = await t.request('POST', '/v1/experiments', { body: { name: 'budgeted run', datasetId, budgetMicros: 1500 } });
       expect(created.status).toBe(201);

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../db/test-databases.js';
+import { startFakeUpstream, type FakeUpstream } from '../gateway/fake-upstream.js';
 import { createTestApp, type TestApp } from '../test-app.js';
 import { signature } from '../webhooks/webhook-service.js';
 import { sampled } from './online-evals-service.js';
@@ -139,5 +140,47 @@ describe('drift', () => {
     expect((await t.request('GET', '/v1/drift-alerts?unacknowledged=true')).json.alerts).toEqual([]);
     const events = (await t.request('GET', '/v1/streams/evals/events')).json.events.map((e: { type: string }) => e.type);
     expect(events).toEqual(['online_eval.rule_created', 'online_eval.drift']);
+  });
+});
+
+describe('an llm_judge rule', () => {
+  let t: TestApp;
+  let fake: FakeUpstream;
+  beforeAll(async () => {
+    fake = await startFakeUpstream();
+    t = await createTestApp('sqlite', { secret: 'x'.repeat(32), onlineEvals: { settleMs: 0 } });
+    await t.request('PUT', '/v1/gateway/providers/fakeai', { body: { type: 'openai', baseUrl: fake.openaiBaseUrl, apiKey: 'sk-fake' } });
+  });
+  afterAll(async () => {
+    await fake.close();
+    await t.close();
+  });
+
+  it("judges through the gateway: the judge's call is traced and priced, and never judged itself", async () => {
+    const rule = (
+      await t.request('POST', '/v1/online-evals', {
+        body: { name: 'helpful', scorer: { type: 'llm_judge', model: 'fakeai/gpt-4o-mini', rubric: 'Is the answer helpful?', passThreshold: 0.7 } },
+      })
+    ).json;
+    fake.queue({ text: 'Sure. {"score": 0.8, "reason": "answers the question"}' }, { text: 'no score here' });
+    const now = Date.now();
+    expect((await t.request('POST', '/v1/traces', { body: otlp([chatSpan(1, 'Refunds take 3 days.', now), chatSpan(2, 'Hmm.', now)]) })).status).toBe(200);
+    expect((await t.onlineEvals.tick()).scored).toBe(2);
+
+    const judged = fake.requests.filter((r) => r.path.endsWith('/chat/completions'));
+    expect(judged).toHaveLength(2);
+    expect(JSON.stringify(judged[0]!.body.messages)).toContain('Is the answer helpful?');
+    expect(JSON.stringify(judged[0]!.body.messages)).toContain('Refunds take 3 days.');
+    const scores = async (i: number) => (await t.request('GET', `/v1/traces/${hex(0xa000 + i, 32)}/spans/${hex(0xb000 + i, 16)}/scores`)).json.scores;
+    expect(await scores(1)).toEqual([expect.objectContaining({ ruleId: rule.id, value: 0.8, pass: true, error: null })]);
+    // an answer without a score is an error, not a 0
+    expect(await scores(2)).toEqual([expect.objectContaining({ value: null, pass: null, error: expect.stringMatching(/no score/) })]);
+
+    // the judge's calls are gateway spans of the judge agent, priced; the next pass leaves them alone
+    const judgeSpans = await t.database.db.selectFrom('spans').selectAll().where('agent', '=', 'hangar-online-eval').execute();
+    expect(judgeSpans).toHaveLength(2);
+    expect(judgeSpans.every((s) => Number(s.cost_micros) > 0)).toBe(true);
+    expect((await t.onlineEvals.tick()).scored).toBe(0);
+    expect(fake.requests.length).toBe(2);
   });
 });

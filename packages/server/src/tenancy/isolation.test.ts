@@ -584,6 +584,13 @@ describe('project isolation, route by route', () => {
       await notFound('POST', `/v1/experiments/${experimentA!.id}/finish`, { status: 'failed' });
       await unchanged(before);
     },
+    'GET /v1/experiments/{id}/compare': async () => {
+      await notFound('GET', `/v1/experiments/${experimentA!.id}/compare?baseline=${experimentA!.id}`);
+      // B's own run of the same name cannot be compared against A's either
+      const own = (await asB('POST', '/v1/experiments', { name: 'b-compare', casesTotal: 1 })).json.id;
+      await notFound('GET', `/v1/experiments/${own}/compare?baseline=${experimentA!.id}`);
+      await notFound('GET', `/v1/experiments/${own}/compare?baseline=secret-exp@latest`);
+    },
     'POST /v1/online-evals': async (before) => {
       expect((await asB('POST', '/v1/online-evals', { name: 'secret-rule', scorer: { type: 'includes', text: 'B' } })).status).toBe(201);
       await unchanged(before);
