@@ -7,7 +7,7 @@
  *   hangar eval examples/support-agent --baseline support-agent@latest --fail-on regression
  */
 import { readFileSync } from 'node:fs';
-import { Eval, type Scorer } from '@hangar/sdk/evals';
+import { Eval, includes, scorer, stepCount } from '@hangar/sdk/evals';
 import { answerTicket } from './agent.js';
 
 interface Ticket {
@@ -19,32 +19,29 @@ const cases = readFileSync(new URL('./cases.jsonl', import.meta.url), 'utf8')
   .filter((line) => line.trim() !== '')
   .map((line) => JSON.parse(line) as { id: string; input: Ticket; expected: string; metadata: Record<string, unknown> });
 
-const answerStatesFact: Scorer<Ticket, string, string> = {
-  name: 'answer',
-  score: ({ output, expected }) => expected !== undefined && output.toLowerCase().includes(expected.toLowerCase()),
-};
+// the answer states the order's status (or the refund window): the case's `expected`
+const answer = includes(undefined, { name: 'answer', caseSensitive: false });
 
-const rightTool: Scorer<Ticket, string, string> = {
-  name: 'right_tool',
-  usesTrace: true,
-  score: ({ spans, metadata }) => {
-    const calls = spans.filter((s) => s.kind === 'tool');
-    const want = metadata.tool as string;
-    const args = metadata.orderId === undefined || calls.some((s) => (s.toolArguments as { orderId?: string } | null)?.orderId === metadata.orderId);
-    return calls.some((s) => s.toolName === want) && args;
-  },
-};
+// trajectory: the tool this ticket needs was called, for the order the ticket names
+const rightTool = scorer<Ticket, string, string>(
+  'right_tool',
+  ({ spans, metadata }) =>
+    spans.some(
+      (s) =>
+        s.kind === 'tool' &&
+        s.toolName === metadata.tool &&
+        (metadata.orderId === undefined || (s.toolArguments as { orderId?: string } | null)?.orderId === metadata.orderId),
+    ),
+  { usesTrace: true },
+);
 
-const fewSteps: Scorer<Ticket, string, string> = {
-  name: 'steps',
-  usesTrace: true,
-  score: ({ spans }) => spans.filter((s) => s.kind === 'llm').length <= 2,
-};
+// trajectory: at most two model calls (ask, then answer from the tool's result)
+const steps = stepCount({ name: 'steps', max: 2, kinds: ['llm'] });
 
 await Eval('support-agent', {
   data: cases,
   task: (input, ctx) => answerTicket(input.ticket, ctx.gateway, ctx.signal),
-  scorers: [answerStatesFact, rightTool, fewSteps],
+  scorers: [answer, rightTool, steps],
   trials: 3,
   maxConcurrency: 4,
   timeoutMs: 20_000,

@@ -115,8 +115,8 @@ describe('runEval', () => {
     );
     const [ok, failed] = [...rec.results()].sort((a, b) => a.caseId.localeCompare(b.caseId));
     expect(ok!.scores).toEqual([
-      { name: 'double', value: 1, pass: true },
-      { name: 'broken', value: null, error: 'scorer bug' },
+      { name: 'double', value: 1, pass: true, error: null },
+      { name: 'broken', value: null, pass: null, error: 'scorer bug' },
     ]);
     expect(failed!.error).toBe('TypeError: task bug');
     expect(failed!.scores).toEqual([]);

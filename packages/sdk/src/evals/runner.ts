@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { SpanStatusCode, isSpanContextValid, trace, type Tracer } from '@opentelemetry/api';
 import type { TrialResult } from '@hangar/protocol';
-import type { ScorerContext, TrialSpan } from '@hangar/evals';
-import { runScorer } from './score.js';
+import { runScorer, type ScorerContext, type TrialSpan } from '@hangar/evals';
 import { createTrialSpanCollector, mergeTrialSpans } from './trial-spans.js';
 import type {
   DatasetRef,

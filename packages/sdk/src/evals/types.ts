@@ -48,7 +48,8 @@ export interface TrialContext<Expected = unknown> {
 export interface EvalOptions<Input = unknown, Output = unknown, Expected = unknown> {
   data: EvalData<Input, Expected>;
   task: (input: Input, ctx: TrialContext<Expected>) => Output | Promise<Output>;
-  scorers: readonly Scorer<Input, Output, Expected>[];
+  // NoInfer: the types come from data and task; generic scorers (of unknown) fit any eval
+  scorers: readonly Scorer<NoInfer<Input>, NoInfer<Output>, NoInfer<Expected>>[];
   /** Trials per case (1 by default): repeat a stochastic agent to measure it, not one sample. */
   trials?: number;
   /** Trials running at once (10 by default). */
