@@ -24,7 +24,7 @@ import { newId } from '../util/ids.js';
 import type { Webhooks } from '../webhooks/webhook-service.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { EVALS_STREAM } from './datasets-service.js';
-import { scoreSpan, type SpanView } from './online-scorers.js';
+import { checkScorer, scoreSpan, type SpanView } from './online-scorers.js';
 import { createOnlineEvalsStore, type CandidateSpan, type DriftAlertRow, type RuleRow, type SpanScoreRow } from './online-evals-store.js';
 
 /** The agent name of the judge's own model calls: the worker never scores them (no judging the judge). */
@@ -57,13 +57,13 @@ export function sampled(ruleId: string, traceId: string, spanId: string, rate: n
   return h.readUInt32BE(0) / 0x1_0000_0000 < rate;
 }
 
-/** Refuses a scorer the worker could not run: a regex that does not compile. */
-function checkScorer(scorer: OnlineScorer): void {
-  if (scorer.type !== 'regex') return;
+/** Refuses a scorer the worker could not run: a regex or JSON Schema that does not compile. */
+function refuseBadScorer(scorer: OnlineScorer): void {
   try {
-    new RegExp(scorer.pattern, scorer.flags);
+    checkScorer(scorer);
   } catch (err) {
-    throw new ApiError('validation_failed', `scorer.pattern: ${(err as Error).message}`, { details: { issues: [{ path: 'json.scorer.pattern', message: (err as Error).message }] } });
+    const path = scorer.type === 'regex' ? 'json.scorer.pattern' : 'json.scorer';
+    throw new ApiError('validation_failed', `${path.slice(5)}: ${(err as Error).message}`, { details: { issues: [{ path, message: (err as Error).message }] } });
   }
 }
 
@@ -290,7 +290,7 @@ export function createOnlineEvals(options: OnlineEvalsOptions) {
   return {
     async createRule(auth: AuthContext, input: CreateOnlineEvalRuleRequest): Promise<OnlineEvalRuleWithSecret> {
       const req = CreateRuleSchema.parse(input);
-      checkScorer(req.scorer);
+      refuseBadScorer(req.scorer);
       const at = iso(now());
       const row: RuleRow = {
         id: newId('oer'),
@@ -328,13 +328,15 @@ export function createOnlineEvals(options: OnlineEvalsOptions) {
 
     async updateRule(auth: AuthContext, id: string, input: UpdateOnlineEvalRuleRequest): Promise<OnlineEvalRuleWithSecret> {
       const row = await findRule(auth.project.id, id);
-      if (input.scorer !== undefined) checkScorer(input.scorer);
+      if (input.scorer !== undefined) refuseBadScorer(input.scorer);
       const changes: Partial<RuleRow> = { updated_at: iso(now()) };
       if (input.name !== undefined) changes.name = input.name;
       if (input.scorer !== undefined) changes.scorer = JSON.stringify(input.scorer);
       if (input.sampleRate !== undefined) changes.sample_rate = input.sampleRate;
       if (input.filter !== undefined) changes.filter = JSON.stringify(input.filter);
       if (input.enabled !== undefined) changes.enabled = input.enabled ? 1 : 0;
+      // a rule switched back on scores from now on, not the backlog of its time off
+      if (input.enabled === true && Number(row.enabled) === 0) Object.assign(changes, { cursor_at: iso(now()), cursor_key: '' });
       if (input.drift !== undefined) changes.drift = JSON.stringify(input.drift);
       if (input.webhookUrl !== undefined) {
         changes.webhook_url = input.webhookUrl;

@@ -75,9 +75,12 @@ for (const dialect of DIALECTS) {
       expect((await t.onlineEvals.tick()).scored).toBe(0);
     });
 
-    it('refuses a regex that does not compile', async () => {
+    it('refuses a regex or JSON Schema that does not compile', async () => {
       const res = await t.request('POST', '/v1/online-evals', { body: { name: 'bad', scorer: { type: 'regex', pattern: '(' } } });
       expect([res.status, res.json.error.code]).toEqual([400, 'validation_failed']);
+      const schema = await t.request('POST', '/v1/online-evals', { body: { name: 'bad', scorer: { type: 'json_valid', schema: { type: 'no-such-type' } } } });
+      expect([schema.status, schema.json.error.code]).toEqual([400, 'validation_failed']);
+      expect((await t.request('GET', '/v1/online-evals')).json.rules.map((r: { name: string }) => r.name)).not.toContain('bad');
     });
   });
 }
@@ -174,7 +177,7 @@ describe('an llm_judge rule', () => {
     const scores = async (i: number) => (await t.request('GET', `/v1/traces/${hex(0xa000 + i, 32)}/spans/${hex(0xb000 + i, 16)}/scores`)).json.scores;
     expect(await scores(1)).toEqual([expect.objectContaining({ ruleId: rule.id, value: 0.8, pass: true, error: null })]);
     // an answer without a score is an error, not a 0
-    expect(await scores(2)).toEqual([expect.objectContaining({ value: null, pass: null, error: expect.stringMatching(/no score/) })]);
+    expect(await scores(2)).toEqual([expect.objectContaining({ value: null, pass: null, error: expect.stringMatching(/no JSON verdict/) })]);
 
     // the judge's calls are gateway spans of the judge agent, priced; the next pass leaves them alone
     const judgeSpans = await t.database.db.selectFrom('spans').selectAll().where('agent', '=', 'hangar-online-eval').execute();

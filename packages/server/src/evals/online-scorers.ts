@@ -1,4 +1,4 @@
-import type { JudgeCall } from '@hangar/evals';
+import { costCeiling, includes, jsonValid, latencyCeiling, llmJudge, regex, runScorer, type JudgeCall, type Scorer } from '@hangar/evals';
 import type { OnlineScorer } from '@hangar/protocol';
 
 /** What a server-side scorer sees of a production span. */
@@ -36,54 +36,68 @@ export function textOf(value: unknown): string {
   return found.length ? found.join('\n') : JSON.stringify(value);
 }
 
-const verdict = (pass: boolean): SpanScoreOutcome => ({ value: pass ? 1 : 0, pass, error: null });
+/** Outputs longer than this are scored on their first characters (bounds a regex's work). */
+const MAX_TEXT = 100_000;
 
-/** Scores one span with a rule's scorer. A scorer that fails gives an error and no value, never a 0. */
-export async function scoreSpan(scorer: OnlineScorer, span: SpanView, judge: JudgeCall): Promise<SpanScoreOutcome> {
-  try {
-    switch (scorer.type) {
-      case 'regex':
-        return verdict(new RegExp(scorer.pattern, (scorer.flags ?? '').replace(/[gy]/g, '')).test(textOf(span.output)));
-      case 'includes': {
-        const text = textOf(span.output);
-        return verdict(scorer.caseSensitive ? text.includes(scorer.text) : text.toLowerCase().includes(scorer.text.toLowerCase()));
-      }
-      case 'json_valid': {
-        try {
-          JSON.parse(textOf(span.output));
-          return verdict(true);
-        } catch {
-          return verdict(false);
-        }
-      }
-      case 'max_latency':
-        return verdict(span.durationMs <= scorer.ms);
-      case 'max_cost':
-        return span.costMicros === null ? { value: null, pass: null, error: null } : verdict(span.costMicros <= scorer.micros);
-      case 'llm_judge':
-        return await judgeSpan(scorer, span, judge);
-    }
-  } catch (err) {
-    return { value: null, pass: null, error: (err as Error).message.slice(0, 4000) };
+/** The @hangar/evals scorer a rule's scorer config stands for. */
+function scorerFor(config: OnlineScorer, judge: JudgeCall): Scorer {
+  switch (config.type) {
+    case 'regex':
+      return regex(config.pattern, { flags: config.flags });
+    case 'includes':
+      return includes(config.text, { caseSensitive: config.caseSensitive ?? false });
+    case 'json_valid':
+      return jsonValid({ schema: config.schema });
+    case 'max_latency':
+      return latencyCeiling(config.ms);
+    case 'max_cost':
+      return costCeiling(config.micros);
+    case 'llm_judge':
+      return llmJudge({ call: judge, model: config.model, rubric: config.rubric, passThreshold: config.passThreshold });
   }
 }
 
-async function judgeSpan(scorer: Extract<OnlineScorer, { type: 'llm_judge' }>, span: SpanView, judge: JudgeCall): Promise<SpanScoreOutcome> {
-  const { text } = await judge({
-    model: scorer.model,
-    messages: [
-      {
-        role: 'system',
-        content:
-          'You grade the output of an AI system against a rubric. Answer with JSON only: ' +
-          '{"score": <a number from 0 to 1>, "reason": "<one sentence>"}.',
-      },
-      { role: 'user', content: `Rubric:\n${scorer.rubric}\n\nInput:\n${textOf(span.input)}\n\nOutput:\n${textOf(span.output)}` },
-    ],
+// Built scorers without a judge, by config: a JSON Schema is compiled once, not per span.
+const built = new Map<string, Scorer>();
+
+function cachedScorer(config: OnlineScorer, judge: JudgeCall): Scorer {
+  if (config.type === 'llm_judge') return scorerFor(config, judge);
+  const key = JSON.stringify(config);
+  let s = built.get(key);
+  if (!s) {
+    s = scorerFor(config, judge);
+    if (built.size >= 1000) built.delete(built.keys().next().value!);
+    built.set(key, s);
+  }
+  return s;
+}
+
+/** Throws when a scorer config cannot be built (a regex or JSON Schema that does not compile). */
+export function checkScorer(config: OnlineScorer): void {
+  scorerFor(config, () => Promise.reject(new Error('not called')));
+}
+
+/**
+ * Scores one span with a rule's scorer, on the text of its messages. A scorer that fails (a judge
+ * without a verdict) gives an error and no value, never a 0; a cost ceiling on a span without a cost
+ * abstains.
+ */
+export async function scoreSpan(config: OnlineScorer, span: SpanView, judge: JudgeCall): Promise<SpanScoreOutcome> {
+  if (config.type === 'max_cost' && span.costMicros === null) return { value: null, pass: null, error: null };
+  let s: Scorer;
+  try {
+    s = cachedScorer(config, judge);
+  } catch (err) {
+    return { value: null, pass: null, error: (err as Error).message.slice(0, 4000) };
+  }
+  const record = await runScorer(s, {
+    input: textOf(span.input).slice(0, MAX_TEXT),
+    output: textOf(span.output).slice(0, MAX_TEXT),
+    expected: undefined,
+    metadata: {},
+    spans: [],
+    durationMs: span.durationMs,
+    costMicros: span.costMicros ?? 0,
   });
-  const match = /\{[\s\S]*\}/.exec(text);
-  const parsed = match ? (JSON.parse(match[0]) as { score?: unknown }) : null;
-  const score = typeof parsed?.score === 'number' ? parsed.score : Number.NaN;
-  if (!(score >= 0 && score <= 1)) throw new Error(`the judge's answer has no score from 0 to 1: ${text.slice(0, 200)}`);
-  return { value: score, pass: score >= (scorer.passThreshold ?? 0.5), error: null };
+  return { value: record.value, pass: record.pass, error: record.error };
 }
