@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Comparison, Experiment, MetricComparison } from '@hangar/protocol';
 import { progressLine } from './eval-progress.js';
-import { checkFloors, gateFailures, parseFloor, renderJUnit, renderMarkdown, type EvalReport } from './eval-report.js';
+import { checkFloors, datasetMismatch, gateFailures, parseFloor, renderJUnit, renderMarkdown, type EvalReport } from './eval-report.js';
 
 const experiment = (id: string, means: Record<string, number>): Experiment => ({
   id,
@@ -80,6 +80,15 @@ describe('the gate', () => {
     expect(report([metric('answer', 'no_significant_change', 0)], ['answer=0.5', 'right&tool=0.7'], false).failures).toEqual([
       'answer 0.400 is below the floor 0.5',
     ]);
+  });
+
+  it('refuses to compare experiments on different dataset versions, saying what to do', () => {
+    const v2 = experiment('exp_new', {});
+    expect(datasetMismatch(experiment('exp_old', {}), v2)).toBeNull();
+    const message = datasetMismatch({ ...experiment('exp_old', {}), datasetVersion: 1 }, v2)!;
+    expect(message).toMatch(/^Cannot compare: the baseline exp_old ran on dataset ds_1 version 1, this run on dataset ds_1 version 2\./);
+    expect(message).toMatch(/pin the version in the eval \(data: \{ dataset, version \}\) or record a new baseline/);
+    expect(datasetMismatch({ ...experiment('exp_old', {}), datasetId: null, datasetVersion: null }, v2)).toMatch(/ran on inline cases \(no dataset\)/);
   });
 
   it('parses floors and refuses what is not metric=value', () => {

@@ -53,6 +53,17 @@ export function gateFailures(report: Omit<EvalReport, 'failures'>, failOnRegress
   return out;
 }
 
+/** Why two experiments cannot be compared (another dataset or version), saying what to do; null when they can. */
+export function datasetMismatch(baseline: Experiment, candidate: Experiment): string | null {
+  if (baseline.datasetId === candidate.datasetId && baseline.datasetVersion === candidate.datasetVersion) return null;
+  const where = (e: Experiment) => (e.datasetId ? `dataset ${e.datasetId} version ${e.datasetVersion}` : 'inline cases (no dataset)');
+  return (
+    `Cannot compare: the baseline ${baseline.id} ran on ${where(baseline)}, this run on ${where(candidate)}. ` +
+    'Comparisons pair the cases of one dataset version: pin the version in the eval (data: { dataset, version }) ' +
+    `or record a new baseline on ${where(candidate)} (run hangar eval without --baseline on your main branch).`
+  );
+}
+
 const num = (v: number | null | undefined, digits = 3) => (v === null || v === undefined ? '–' : v.toFixed(digits));
 const signed = (v: number | null, digits = 3) => (v === null ? '–' : `${v >= 0 ? '+' : ''}${v.toFixed(digits)}`);
 const pValue = (v: number | null) => (v === null ? '–' : v < 0.001 ? '<0.001' : v.toFixed(3));

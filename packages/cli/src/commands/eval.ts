@@ -7,7 +7,7 @@ import { HangarError, type HangarClient } from '@hangar/sdk';
 import { runEvalHere, setEvalHost, type EvalOptions, type EvalSummary } from '@hangar/sdk/evals';
 import { call, clientFrom, type ApiFlags } from '../api.js';
 import { createProgressBar } from '../eval-progress.js';
-import { checkFloors, gateFailures, parseFloor, renderJUnit, renderMarkdown, renderText, type EvalReport, type Floor } from '../eval-report.js';
+import { checkFloors, datasetMismatch, gateFailures, parseFloor, renderJUnit, renderMarkdown, renderText, type EvalReport, type Floor } from '../eval-report.js';
 import { CliError, printJson } from '../output.js';
 
 /** Exit codes: 1 the gate failed (or an eval threw), 2 the gate could not be evaluated as asked. */
@@ -86,16 +86,6 @@ async function resumeTarget(client: HangarClient, flag: string | true, name: str
     return undefined;
   }
   return open.id;
-}
-
-function datasetMismatch(baseline: Experiment, candidate: Experiment): string | null {
-  if (baseline.datasetId === candidate.datasetId && baseline.datasetVersion === candidate.datasetVersion) return null;
-  const where = (e: Experiment) => (e.datasetId ? `dataset ${e.datasetId} version ${e.datasetVersion}` : 'inline cases (no dataset)');
-  return (
-    `Cannot compare: the baseline ${baseline.id} ran on ${where(baseline)}, this run on ${where(candidate)}. ` +
-    'Comparisons pair the cases of one dataset version: pin the version in the eval (data: { dataset, version }) ' +
-    `or record a new baseline on ${where(candidate)} (run hangar eval without --baseline on your main branch).`
-  );
 }
 
 export function evalCommand(): Command {
