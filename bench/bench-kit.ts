@@ -1,4 +1,5 @@
 /** Small helpers every benchmark uses: settings from the environment, progress, statistics, tables. */
+import { readFileSync } from 'node:fs';
 
 /** A positive whole number from the environment (e.g. BENCH_N), or the fallback. */
 export function positiveInt(name: string, fallback: number): number {
@@ -35,4 +36,15 @@ export function markdownTable(head: string[], body: string[][], textColumns = 1)
     `| ${cells.map((x, c) => (c < textColumns ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join(' | ')} |`;
   const rule = `|${widths.map((w, c) => (c < textColumns ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   return [line(head), rule, ...body.map(line)].join('\n');
+}
+
+/** CPU time (user + system) a process has used so far, in ms; null where /proc is not available. */
+export function cpuMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100 on Linux)
+  } catch {
+    return null;
+  }
 }

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { approvalsCommand } from './commands/approvals.js';
 import { auditCommand } from './commands/audit.js';
+import { evalCommand } from './commands/eval.js';
+import { experimentsCommand } from './commands/experiments.js';
 import { doctorCommand } from './commands/doctor.js';
 import { keysCommand } from './commands/keys.js';
 import { ledgerCommand } from './commands/ledger.js';
@@ -17,7 +19,9 @@ const program = new Command('hangar')
   .addCommand(ledgerCommand())
   .addCommand(doctorCommand())
   .addCommand(approvalsCommand())
-  .addCommand(auditCommand());
+  .addCommand(auditCommand())
+  .addCommand(evalCommand())
+  .addCommand(experimentsCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -4,7 +4,8 @@
  * Tracing lives in `@hangar/sdk/tracing` (setup, exporter, helpers, client wrappers). The helpers
  * and wrappers, which need only `@opentelemetry/api` and run anywhere (browsers and edge runtimes
  * included), are exported here too; the exporter and `setupHangarTracing` are Node-side and are
- * exported from `@hangar/sdk/tracing` only, so they never reach a browser bundle.
+ * exported from `@hangar/sdk/tracing` only, so they never reach a browser bundle. The eval runner
+ * (`Eval()`, with the scorers of `@hangar/evals`) is Node-side too: `@hangar/sdk/evals`.
  */
 export { createClient } from './client.js';
 export type { ClientOptions, HangarClient, PageOptions } from './client.js';

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as main from '@hangar/sdk';
 import * as tracing from '@hangar/sdk/tracing';
+import * as evals from '@hangar/sdk/evals';
+import * as scorers from '@hangar/evals';
 
 describe('entry points', () => {
   it('@hangar/sdk/tracing has the whole tracing API', () => {
@@ -30,5 +32,11 @@ describe('entry points', () => {
     }
     expect(Object.keys(main)).not.toContain('HangarExporter');
     expect(Object.keys(main)).not.toContain('setupHangarTracing');
+  });
+
+  it('@hangar/sdk/evals has Eval() and every export of @hangar/evals, so an eval file needs one import', () => {
+    expect(typeof evals.Eval).toBe('function');
+    for (const [name, value] of Object.entries(scorers)) expect(evals[name as keyof typeof evals], name).toBe(value);
+    expect(Object.keys(main)).not.toContain('Eval');
   });
 });

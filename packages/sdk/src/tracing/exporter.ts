@@ -2,6 +2,7 @@ import { TraceFlags, type Context } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { offerToTaps } from './span-tap.js';
 
 /** Options for {@link HangarExporter}. */
 export interface HangarExporterOptions {
@@ -333,6 +334,7 @@ export class HangarSpanProcessor implements SpanProcessor {
 
   onEnd(span: ReadableSpan): void {
     if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    offerToTaps(span);
     this.exporter.enqueue([span]);
   }
 
