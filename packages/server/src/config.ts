@@ -19,7 +19,10 @@ export interface ServerConfig {
   /** How often expired ledger holds are voided and due webhooks sent. */
   holdSweepIntervalMs: number;
   webDir: string | null;
-  /** HANGAR_SECRET: encrypts provider keys at rest; unset = the gateway refuses to store provider keys. */
+  /**
+   * HANGAR_SECRET: encrypts provider keys and signing keys at rest; unset (dev mode) = the gateway
+   * refuses to store provider keys and signing keys are kept unencrypted.
+   */
   secret: string | undefined;
 }
 

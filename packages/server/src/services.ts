@@ -8,7 +8,7 @@ import { createBudgets } from './budgets/budgets-service.js';
 import type { OpenDatabase } from './db/database.js';
 import { createGateway, type GatewayHooks } from './gateway/gateway-service.js';
 import { gatewayHooksFromStages } from './gateway/gateway-stages.js';
-import { createSecretBox } from './gateway/secret-box.js';
+import { createSecretBox } from './util/secret-box.js';
 import { createIdentity } from './identity/identity-service.js';
 import { createSigningKeys } from './identity/signing-keys.js';
 import { createJournal } from './journal/journal-service.js';
@@ -28,7 +28,10 @@ export interface ServicesOptions {
   logger: Logger;
   /** How the built-in sandbox payment rail misbehaves, for trying failure paths. */
   sandboxRail?: Omit<SandboxRailOptions, 'db'>;
-  /** HANGAR_SECRET: encrypts provider keys at rest; without it the gateway refuses to store them. */
+  /**
+   * HANGAR_SECRET: encrypts provider keys and signing keys at rest; without it the gateway refuses to
+   * store provider keys and signing keys stay in the clear (dev mode).
+   */
   secret?: string | undefined;
   /** Replaces the pipeline's stages in the gateway (tests). */
   gatewayHooks?: GatewayHooks;
@@ -54,7 +57,8 @@ export function createServices(options: ServicesOptions) {
   const webhooks = createWebhooks({ db, logger });
   const budgets = createBudgets({ db, ledger, webhooks, logger });
   const payments = createPayments({ db, ledger, rail: createSandboxRail({ db, ...sandboxRail }), logger });
-  const signingKeys = createSigningKeys({ db });
+  const secretBox = createSecretBox(secret);
+  const signingKeys = createSigningKeys({ db, secretBox });
   const identity = createIdentity({ db, journal, signingKeys });
   const policies = createPolicies({ db, journal });
   const approvals = createApprovals({
@@ -74,7 +78,7 @@ export function createServices(options: ServicesOptions) {
     db,
     journal,
     traces,
-    secretBox: createSecretBox(secret),
+    secretBox,
     logger,
     hooks: gatewayHooks ?? gatewayHooksFromStages(stages, pricing),
   });

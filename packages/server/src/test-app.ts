@@ -20,6 +20,7 @@ export async function createTestApp(
     gatewayHooks: options.gatewayHooks,
     approvalWebhookRetryDelaysMs: [50, 100, 200],
   });
+  await services.signingKeys.prepare();
   await services.tenancy.bootstrap({ adminKey: ADMIN_KEY });
   const app = createApp({
     ...services,
