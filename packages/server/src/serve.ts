@@ -144,6 +144,7 @@ export async function startServer(
         }
         server.closeAllConnections();
         await stopped;
+        await webhooks.idle(); // a delivery under way records its outcome before the store closes
         await database.close();
         logger.info('hangar stopped');
       })();

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { createActionPipeline } from './actions/action-pipeline.js';
 import { createApprovals } from './approvals/approvals-service.js';
-import { createWebhookSender } from './approvals/webhooks.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import { budgetHoldStage } from './budgets/budget-stage.js';
 import { createBudgets } from './budgets/budgets-service.js';
@@ -35,8 +34,8 @@ export interface ServicesOptions {
   secret?: string | undefined;
   /** Replaces the pipeline's stages in the gateway (tests). */
   gatewayHooks?: GatewayHooks;
-  /** Delays between retries of approval webhooks (tests shorten them). */
-  approvalWebhookRetryDelaysMs?: number[];
+  /** Wait before the second attempt of a webhook delivery, doubling after (tests shorten it). */
+  webhookBackoffBaseMs?: number;
 }
 
 /**
@@ -54,7 +53,7 @@ export function createServices(options: ServicesOptions) {
   const traces = createTraces({ db, blobs, pricing });
   const traceQuery = createTraceQuery({ db, functions: database.functions, blobs });
   const ledger = createLedger({ db });
-  const webhooks = createWebhooks({ db, logger });
+  const webhooks = createWebhooks({ db, logger, backoffBaseMs: options.webhookBackoffBaseMs });
   const budgets = createBudgets({ db, ledger, webhooks, logger });
   const payments = createPayments({ db, ledger, rail: createSandboxRail({ db, ...sandboxRail }), logger });
   const secretBox = createSecretBox(secret);
@@ -65,7 +64,7 @@ export function createServices(options: ServicesOptions) {
     db,
     journal,
     signingKeys,
-    webhooks: createWebhookSender({ logger, retryDelaysMs: options.approvalWebhookRetryDelaysMs }),
+    webhooks,
   });
   // The action path: authorize (credential scopes, intent, Cedar, approvals) → spend caps → budget hold.
   const stages = [

@@ -18,7 +18,7 @@ export async function createTestApp(
     logger,
     secret: options.secret,
     gatewayHooks: options.gatewayHooks,
-    approvalWebhookRetryDelaysMs: [50, 100, 200],
+    webhookBackoffBaseMs: 50,
   });
   await services.signingKeys.prepare();
   await services.tenancy.bootstrap({ adminKey: ADMIN_KEY });
@@ -54,7 +54,12 @@ export async function createTestApp(
     return { status: res.status, json, text, headers: res.headers };
   }
 
-  return { ...services, app, database, request, close: () => database.close() };
+  async function close() {
+    await services.webhooks.idle();
+    await database.close();
+  }
+
+  return { ...services, app, database, request, close };
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
