@@ -8,6 +8,7 @@ import type { OpenDatabase } from './db/database.js';
 import { createGateway, type GatewayHooks } from './gateway/gateway-service.js';
 import { gatewayHooksFromStages } from './gateway/gateway-stages.js';
 import { createSecretBox } from './util/secret-box.js';
+import { createCredentialSpend } from './identity/credential-spend.js';
 import { createIdentity } from './identity/identity-service.js';
 import { createSigningKeys } from './identity/signing-keys.js';
 import { createJournal } from './journal/journal-service.js';
@@ -69,7 +70,7 @@ export function createServices(options: ServicesOptions) {
   // The action path: authorize (credential scopes, intent, Cedar, approvals) → spend caps → budget hold.
   const stages = [
     cedarPolicyStage({ policies, identity, approvals: approvals.gate }),
-    credentialSpendStage(identity),
+    credentialSpendStage(identity, createCredentialSpend({ db, ledger })),
     budgetHoldStage(budgets),
   ];
   const actions = createActionPipeline({ db, journal, stages });
