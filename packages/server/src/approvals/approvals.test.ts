@@ -75,7 +75,7 @@ describe('approvals', () => {
     await vi.waitFor(async () => {
       await t.webhooks.deliverDue();
       expect(received).toHaveLength(2);
-    });
+    }, { timeout: 15_000, interval: 100 });
     const [first, second] = received;
     expect(second!.headers['hangar-delivery']).toBe(first!.headers['hangar-delivery']);
     expect(second!.headers['hangar-event']).toBe('approval.requested');
