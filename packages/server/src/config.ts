@@ -23,7 +23,10 @@ export interface ServerConfig {
   /** How often the online-eval worker scores new spans and checks drift. */
   onlineEvalIntervalMs: number;
   webDir: string | null;
-  /** HANGAR_SECRET: encrypts provider keys at rest; unset = the gateway refuses to store provider keys. */
+  /**
+   * HANGAR_SECRET: encrypts provider keys and signing keys at rest; unset (dev mode) = the gateway
+   * refuses to store provider keys and signing keys are kept unencrypted.
+   */
   secret: string | undefined;
 }
 

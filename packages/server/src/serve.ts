@@ -42,11 +42,17 @@ export async function startServer(
     await database.close();
     throw err;
   }
-  if (!config.secret)
-    logger.warn('HANGAR_SECRET is not set: the gateway will refuse to store provider API keys');
-  const { tenancy, journal, ledger, webhooks, payments, onlineEvals } = services;
+  const { tenancy, journal, ledger, webhooks, payments, onlineEvals, signingKeys } = services;
   let bootstrap: { createdKey: string | null };
   try {
+    // refuses to start when the signing keys are sealed and HANGAR_SECRET is missing or another one
+    const keys = await signingKeys.prepare();
+    if (keys.sealed) logger.info({ sealed: keys.sealed }, 'signing keys encrypted with HANGAR_SECRET');
+    if (!config.secret) {
+      logger.warn(
+        'HANGAR_SECRET is not set (dev mode): the gateway refuses to store provider API keys, and signing keys are stored unencrypted',
+      );
+    }
     bootstrap = await tenancy.bootstrap({ adminKey: config.adminKey });
   } catch (err) {
     await database.close();
@@ -154,6 +160,7 @@ export async function startServer(
         }
         server.closeAllConnections();
         await stopped;
+        await webhooks.idle(); // a delivery under way records its outcome before the store closes
         await database.close();
         logger.info('hangar stopped');
       })();

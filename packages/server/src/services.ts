@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { createActionPipeline } from './actions/action-pipeline.js';
 import { createApprovals } from './approvals/approvals-service.js';
-import { createWebhookSender } from './approvals/webhooks.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import { budgetHoldStage } from './budgets/budget-stage.js';
 import { createBudgets } from './budgets/budgets-service.js';
@@ -11,7 +10,8 @@ import { createExperiments } from './evals/experiments-service.js';
 import { createOnlineEvals, type OnlineEvalsOptions } from './evals/online-evals-service.js';
 import { createGateway, type GatewayHooks } from './gateway/gateway-service.js';
 import { gatewayHooksFromStages } from './gateway/gateway-stages.js';
-import { createSecretBox } from './gateway/secret-box.js';
+import { createSecretBox } from './util/secret-box.js';
+import { createCredentialSpend } from './identity/credential-spend.js';
 import { createIdentity } from './identity/identity-service.js';
 import { createSigningKeys } from './identity/signing-keys.js';
 import { createJournal } from './journal/journal-service.js';
@@ -32,14 +32,17 @@ export interface ServicesOptions {
   logger: Logger;
   /** How the built-in sandbox payment rail misbehaves, for trying failure paths. */
   sandboxRail?: Omit<SandboxRailOptions, 'db'>;
-  /** HANGAR_SECRET: encrypts provider keys at rest; without it the gateway refuses to store them. */
+  /**
+   * HANGAR_SECRET: encrypts provider keys and signing keys at rest; without it the gateway refuses to
+   * store provider keys and signing keys stay in the clear (dev mode).
+   */
   secret?: string | undefined;
   /** Replaces the pipeline's stages in the gateway (tests). */
   gatewayHooks?: GatewayHooks;
-  /** Delays between retries of approval webhooks (tests shorten them). */
-  approvalWebhookRetryDelaysMs?: number[];
   /** The online-eval worker's clock and timings (tests set them). */
   onlineEvals?: Pick<OnlineEvalsOptions, 'now' | 'settleMs' | 'minWindowScores'>;
+  /** Wait before the second attempt of a webhook delivery, doubling after (tests shorten it). */
+  webhookBackoffBaseMs?: number;
 }
 
 /**
@@ -57,24 +60,25 @@ export function createServices(options: ServicesOptions) {
   const traces = createTraces({ db, blobs, pricing });
   const traceQuery = createTraceQuery({ db, functions: database.functions, blobs });
   const ledger = createLedger({ db, direct: database.direct });
-  const webhooks = createWebhooks({ db, logger });
+  const webhooks = createWebhooks({ db, logger, backoffBaseMs: options.webhookBackoffBaseMs });
   const budgets = createBudgets({ db, ledger, webhooks, logger });
   const rail = createSandboxRail({ db, ...sandboxRail });
   const payments = createPayments({ db, ledger, rail, logger });
   const reconciliation = createReconciliation({ db, ledger, payments, rails: [rail] });
-  const signingKeys = createSigningKeys({ db });
+  const secretBox = createSecretBox(secret);
+  const signingKeys = createSigningKeys({ db, secretBox });
   const identity = createIdentity({ db, journal, signingKeys });
   const policies = createPolicies({ db, journal });
   const approvals = createApprovals({
     db,
     journal,
     signingKeys,
-    webhooks: createWebhookSender({ logger, retryDelaysMs: options.approvalWebhookRetryDelaysMs }),
+    webhooks,
   });
   // The action path: authorize (credential scopes, intent, Cedar, approvals) → spend caps → budget hold.
   const stages = [
     cedarPolicyStage({ policies, identity, approvals: approvals.gate }),
-    credentialSpendStage(identity),
+    credentialSpendStage(identity, createCredentialSpend({ db, ledger })),
     budgetHoldStage(budgets),
   ];
   const actions = createActionPipeline({ db, journal, stages });
@@ -82,7 +86,7 @@ export function createServices(options: ServicesOptions) {
     db,
     journal,
     traces,
-    secretBox: createSecretBox(secret),
+    secretBox,
     logger,
     hooks: gatewayHooks ?? gatewayHooksFromStages(stages, pricing),
   });

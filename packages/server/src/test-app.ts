@@ -18,9 +18,10 @@ export async function createTestApp(
     logger,
     secret: options.secret,
     gatewayHooks: options.gatewayHooks,
-    approvalWebhookRetryDelaysMs: [50, 100, 200],
     onlineEvals: options.onlineEvals,
+    webhookBackoffBaseMs: 50,
   });
+  await services.signingKeys.prepare();
   await services.tenancy.bootstrap({ adminKey: ADMIN_KEY });
   const app = createApp({
     ...services,
@@ -54,7 +55,12 @@ export async function createTestApp(
     return { status: res.status, json, text, headers: res.headers };
   }
 
-  return { ...services, app, database, request, close: () => database.close() };
+  async function close() {
+    await services.webhooks.idle();
+    await database.close();
+  }
+
+  return { ...services, app, database, request, close };
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;

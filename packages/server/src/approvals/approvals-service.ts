@@ -9,9 +9,9 @@ import type { SigningKeys } from '../identity/signing-keys.js';
 import type { Journal } from '../journal/journal-service.js';
 import type { ApprovalGate } from '../policy/policy-stage.js';
 import { canonicalJson } from '../util/hash.js';
+import type { Webhooks } from '../webhooks/webhook-service.js';
 import { newId, nowIso } from '../util/ids.js';
 import { createApprovalsStore, toApproval } from './approvals-store.js';
-import type { WebhookSender } from './webhooks.js';
 
 /** The audience of signed approval decisions: they are presented back to Hangar, nowhere else. */
 export const APPROVAL_AUDIENCE = 'hangar:approval';
@@ -22,7 +22,8 @@ export interface ApprovalsOptions {
   db: Kysely<Database>;
   journal: Journal;
   signingKeys: SigningKeys;
-  webhooks: WebhookSender;
+  /** The outbox: approval events are queued in the transaction that records them. */
+  webhooks: Webhooks;
   /** An undecided request expires after this long (default 24 h). */
   requestTtlMs?: number;
   /** An approval must be used within this long of the decision (default 15 min). */
@@ -47,9 +48,14 @@ interface DecisionRecord {
 export function createApprovals({ db, journal, signingKeys, webhooks, requestTtlMs = 24 * 3600_000, approvalTtlMs = 15 * 60_000 }: ApprovalsOptions) {
   const invalid = (message: string, details?: unknown) => new ApiError('approval_invalid', message, { details });
 
-  async function notify(projectId: string, event: string, approval: Approval) {
-    const hook = await createApprovalsStore(db).webhook(projectId);
-    if (hook) webhooks.send(hook.url, hook.secret, event, { ...approval, token: undefined });
+  /** Queues the event for the project's approval webhook, if it has one, in the event's transaction. */
+  async function notify(trx: Kysely<Database>, projectId: string, id: string, event: string): Promise<boolean> {
+    const store = createApprovalsStore(trx);
+    const hook = await store.webhook(projectId);
+    if (!hook) return false;
+    const approval = toApproval((await store.get(projectId, id))!);
+    await webhooks.enqueue({ projectId, url: hook.url, secret: hook.secret, type: event, data: { ...approval, token: undefined } }, trx);
+    return true;
   }
 
   async function decide(auth: AuthContext, id: string, status: 'approved' | 'denied', note: string | undefined): Promise<Approval> {
@@ -64,7 +70,7 @@ export function createApprovals({ db, journal, signingKeys, webhooks, requestTtl
     const decidedBy = `${journalActorOf(auth).type}:${journalActorOf(auth).id}`;
     const record: DecisionRecord = { project: auth.project.id, decision: status, kind: row.kind, resource: row.resource, argsSha256: row.args_sha256, actor: row.actor, decidedBy, decidedAt };
     const token = await sign({ jti: id, aud: APPROVAL_AUDIENCE, sub: decidedBy, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.parse(validUntil) / 1000), approval: record });
-    await db.transaction().execute(async (trx) => {
+    const queued = await db.transaction().execute(async (trx) => {
       if (!(await createApprovalsStore(trx).decide(auth.project.id, id, { status, decidedBy, decidedAt, note: note ?? null, token, validUntil }))) {
         throw new ApiError('conflict', `Approval request ${id} was decided meanwhile.`);
       }
@@ -72,10 +78,10 @@ export function createApprovals({ db, journal, signingKeys, webhooks, requestTtl
         { projectId: auth.project.id, stream: APPROVALS_STREAM, actor: journalActorOf(auth), events: [{ type: `approval.${status}`, payload: { approvalId: id, note: note ?? null, record } }] },
         trx,
       );
+      return notify(trx, auth.project.id, id, `approval.${status}`);
     });
-    const decided = toApproval((await store.get(auth.project.id, id))!);
-    await notify(auth.project.id, `approval.${status}`, decided);
-    return decided;
+    if (queued) webhooks.nudge();
+    return toApproval((await store.get(auth.project.id, id))!);
   }
 
   const gate: ApprovalGate = {
@@ -87,7 +93,7 @@ export function createApprovals({ db, journal, signingKeys, webhooks, requestTtl
       const existing = await store.findPending(action.projectId, { kind: action.kind, resource: action.resource, argsSha256: ctx.argsSha256, actor }, now);
       if (existing) return existing.id;
       const id = newId('apr');
-      await db.transaction().execute(async (trx) => {
+      const queued = await db.transaction().execute(async (trx) => {
         await createApprovalsStore(trx).insert({
           id,
           project_id: action.projectId,
@@ -119,8 +125,9 @@ export function createApprovals({ db, journal, signingKeys, webhooks, requestTtl
           },
           trx,
         );
+        return notify(trx, action.projectId, id, 'approval.requested');
       });
-      await notify(action.projectId, 'approval.requested', toApproval((await store.get(action.projectId, id))!));
+      if (queued) webhooks.nudge();
       return id;
     },
 
@@ -186,8 +193,6 @@ export function createApprovals({ db, journal, signingKeys, webhooks, requestTtl
       return { url, secret };
     },
 
-    /** Resolves when webhook deliveries under way are done (tests, shutdown). */
-    idle: () => webhooks.idle(),
   };
 }
 

@@ -1,10 +1,10 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Action } from '../actions/action.js';
 import { actorChainOf } from '../http/app-env.js';
 import { createTestApp, type TestApp } from '../test-app.js';
-import { verifyWebhook } from './webhooks.js';
+import { verifySignature } from '../webhooks/webhook-service.js';
 
 describe('approvals', () => {
   let t: TestApp;
@@ -39,7 +39,7 @@ describe('approvals', () => {
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   });
   afterEach(async () => {
-    await t.approvals.idle();
+    vi.useRealTimers();
     await new Promise((r) => receiver.close(r));
     await t.close();
   });
@@ -71,13 +71,16 @@ describe('approvals', () => {
     const approvalId = asked.details!.approvalId!;
     expect((await pay({ amountMicros: 1_000_000, to: 'acme', memo: 'invoice 7' })).details!.approvalId).toBe(approvalId); // a retry does not ask twice
 
-    await t.approvals.idle();
-    expect(received).toHaveLength(2); // refused once (503), delivered on the retry
+    // refused once (503), delivered on the retry (what every server's sweeper runs)
+    await vi.waitFor(async () => {
+      await t.webhooks.deliverDue();
+      expect(received).toHaveLength(2);
+    }, { timeout: 15_000, interval: 100 });
     const [first, second] = received;
-    expect(second!.headers['x-hangar-delivery']).toBe(first!.headers['x-hangar-delivery']);
-    expect(second!.headers['x-hangar-event']).toBe('approval.requested');
-    expect(verifyWebhook(hook.json.secret, second!.body, String(second!.headers['x-hangar-signature']))).toBe(true);
-    expect(verifyWebhook('whsec_wrong', second!.body, String(second!.headers['x-hangar-signature']))).toBe(false);
+    expect(second!.headers['hangar-delivery']).toBe(first!.headers['hangar-delivery']);
+    expect(second!.headers['hangar-event']).toBe('approval.requested');
+    expect(verifySignature(hook.json.secret, second!.body, String(second!.headers['hangar-signature']))).toBe(true);
+    expect(verifySignature('whsec_wrong', second!.body, String(second!.headers['hangar-signature']))).toBe(false);
     expect(JSON.parse(second!.body).data).toMatchObject({ id: approvalId, kind: 'payment.create', resource: 'acme', args: { memo: 'invoice 7' }, costMicros: 1_000_000 });
 
     const pending = (await t.request('GET', '/v1/approvals?status=pending')).json.approvals;
@@ -124,6 +127,44 @@ describe('approvals', () => {
     const tried = await pay({ amountMicros: 5, to: 'acme' }, denied.json.token);
     expect([tried.executed, tried.code]).toEqual([false, 'approval_invalid']);
     expect((await t.request('POST', '/v1/approvals/apr_nope/approve')).json.error.code).toBe('not_found');
+  });
+
+  /** Moves the clock (Date only: timers and I/O run as usual) `ms` ahead of now. */
+  const later = (ms: number) => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + ms);
+  };
+  const approvalEvents = async () => (await t.request('GET', '/v1/streams/approvals/events')).json.events.map((e: { type: string }) => e.type);
+  const spent = () => t.database.db.selectFrom('credentials').select('spent_micros').executeTakeFirstOrThrow();
+
+  it('an approval not used within 15 minutes of the decision is refused, and nothing is done or used up', async () => {
+    const args = { amountMicros: 1_000_000, to: 'acme', memo: 'invoice 9' };
+    const id = (await pay(args)).details!.approvalId!;
+    const approval = (await t.request('POST', `/v1/approvals/${id}/approve`)).json.token as string;
+    const decided = await row(id);
+    const events = await approvalEvents();
+    const spentBefore = await spent();
+
+    later(15 * 60_000 + 10_000); // past the decision's validity and the 5 s of clock tolerance
+    const tried = await pay(args, approval);
+    expect([tried.executed, tried.code]).toEqual([false, 'approval_invalid']);
+    expect(await row(id)).toEqual(decided); // still approved, not used
+    expect(await approvalEvents()).toEqual(events);
+    expect(await spent()).toEqual(spentBefore);
+  });
+
+  it('a request nobody decided within 24 hours expires and can no longer be approved', async () => {
+    const args = { amountMicros: 1_000_000, to: 'acme', memo: 'invoice 10' };
+    const id = (await pay(args)).details!.approvalId!;
+    later(24 * 3600_000 + 1000);
+
+    const approve = await t.request('POST', `/v1/approvals/${id}/approve`, { body: { note: 'too late' } });
+    expect([approve.status, approve.json.error.code]).toEqual([409, 'conflict']);
+    expect(approve.json.error.message).toContain('expired');
+    expect(await row(id)).toMatchObject({ status: 'expired', decided_by: null, decision_token: null, note: null });
+    expect(await approvalEvents()).toEqual(['approval.requested']);
+    expect((await t.request('POST', `/v1/approvals/${id}/deny`)).json.error.code).toBe('conflict');
+    expect((await t.request('GET', `/v1/approvals/${id}`)).json).toMatchObject({ status: 'expired', token: null });
   });
 
   it('records the request and the decision in the journal', async () => {

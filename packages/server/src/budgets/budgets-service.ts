@@ -172,7 +172,7 @@ export function createBudgets(options: BudgetsOptions) {
   async function afterChange(touched: Array<{ budget: BudgetRow; key: string; accountId: string }>) {
     try {
       for (const t of touched) await checkThresholds(t.budget, t.key, t.accountId);
-      void webhooks.deliverDue().catch((err: unknown) => options.logger?.error({ err }, 'webhook delivery failed'));
+      webhooks.nudge();
     } catch (err) {
       // an alert that fails to queue must not undo the money already reserved; the next change retries
       options.logger?.error({ err }, 'budget threshold check failed');

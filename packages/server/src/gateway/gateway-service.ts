@@ -30,7 +30,7 @@ import {
   formatOf,
   type AnswerLookup,
 } from './providers/offline-providers.js';
-import type { SecretBox } from './secret-box.js';
+import type { SecretBox } from '../util/secret-box.js';
 import { createSseParser } from './sse.js';
 import { asRecord, numberOrNull } from './wire-format.js';
 

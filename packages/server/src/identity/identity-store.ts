@@ -102,6 +102,12 @@ export function createIdentityStore(db: Kysely<Database>) {
       await db.insertInto('signing_keys').values(row).execute();
     },
 
+    /** Swaps a stored private key for another form of it (sealing); false when it changed meanwhile. */
+    async replacePrivateKey(kid: string, was: string, now: string): Promise<boolean> {
+      const r = await db.updateTable('signing_keys').set({ private_jwk: now }).where('kid', '=', kid).where('private_jwk', '=', was).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
     /** Retires every active key except `keep`: they sign nothing more but still verify. */
     async retireSigningKeysExcept(keep: string, at: string): Promise<void> {
       await db.updateTable('signing_keys').set({ retired_at: at }).where('kid', '!=', keep).where('retired_at', 'is', null).execute();

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../http/api-error.js';
 import { newId, nowIso } from '../util/ids.js';
+import type { SecretBox } from '../util/secret-box.js';
 import { createIdentityStore } from './identity-store.js';
 
 /** The `iss` of every token Hangar signs. */
@@ -17,18 +18,30 @@ const CLOCK_TOLERANCE_S = 5;
 
 export interface SigningKeysOptions {
   db: Kysely<Database>;
+  /** From HANGAR_SECRET: private keys are sealed with it at rest; null keeps them in the clear (dev mode). */
+  secretBox?: SecretBox | null;
   /** A key signs for this long, then a new one takes over (the old one keeps verifying). */
   rotateAfterMs?: number;
 }
 
 type Key = Awaited<ReturnType<typeof importJWK>>;
 
+/** Associated data of a sealed private key: the ciphertext opens in its own row only. */
+const sealedFor = (kid: string) => `signing-key/${kid}`;
+/** A stored private key is a JWK (JSON, in the clear) or a SecretBox ciphertext (`v1.…`). */
+const isSealed = (stored: string) => !stored.startsWith('{');
+
+/** The start-up refusal when HANGAR_SECRET does not open the stored signing keys. */
+export class SigningKeysLockedError extends Error {
+  override name = 'SigningKeysLockedError';
+}
+
 /**
  * The server's Ed25519 signing keys. One key signs at a time; rotation adds a new key and retires the
  * old one, which stays in the JWKS until every credential it signed has expired, so rotation never
  * breaks a live credential. Private keys are stored in the database and never served.
  */
-export function createSigningKeys({ db, rotateAfterMs = DEFAULT_ROTATE_AFTER_MS }: SigningKeysOptions) {
+export function createSigningKeys({ db, secretBox = null, rotateAfterMs = DEFAULT_ROTATE_AFTER_MS }: SigningKeysOptions) {
   const store = createIdentityStore(db);
   let active: { kid: string; key: Key; createdAt: number; checkedAt: number } | null = null;
   const publicKeys = new Map<string, Key>();
@@ -44,7 +57,7 @@ export function createSigningKeys({ db, rotateAfterMs = DEFAULT_ROTATE_AFTER_MS 
       await s.insertSigningKey({
         kid,
         public_jwk: JSON.stringify(publicJwk),
-        private_jwk: JSON.stringify(privateJwk),
+        private_jwk: secretBox ? secretBox.seal(JSON.stringify(privateJwk), sealedFor(kid)) : JSON.stringify(privateJwk),
         created_at: createdAt,
         retired_at: null,
       });
@@ -61,7 +74,7 @@ export function createSigningKeys({ db, rotateAfterMs = DEFAULT_ROTATE_AFTER_MS 
     if (current && now - Date.parse(current.created_at) < rotateAfterMs) {
       chosen = {
         kid: current.kid,
-        key: await importJWK(JSON.parse(current.private_jwk) as JWK, ALGORITHM),
+        key: await importJWK(JSON.parse(privateJwk(current.kid, current.private_jwk)) as JWK, ALGORITHM),
         createdAt: Date.parse(current.created_at),
       };
     } else {
@@ -69,6 +82,15 @@ export function createSigningKeys({ db, rotateAfterMs = DEFAULT_ROTATE_AFTER_MS 
     }
     active = { ...chosen, checkedAt: now };
     return active;
+  }
+
+  /** The private JWK of a stored key, opened with HANGAR_SECRET when it is sealed. */
+  function privateJwk(kid: string, stored: string): string {
+    if (!isSealed(stored)) return stored;
+    if (!secretBox) throw new SigningKeysLockedError(`Signing key ${kid} is encrypted with HANGAR_SECRET, which is not set: set it to the value the keys were stored with.`);
+    const opened = secretBox.open(stored, sealedFor(kid));
+    if (opened === null) throw new SigningKeysLockedError(`HANGAR_SECRET does not open signing key ${kid}: it is not the secret the keys were stored with.`);
+    return opened;
   }
 
   async function publicKey(kid: string): Promise<Key | undefined> {
@@ -82,6 +104,26 @@ export function createSigningKeys({ db, rotateAfterMs = DEFAULT_ROTATE_AFTER_MS 
   }
 
   return {
+    /**
+     * At start-up: checks that every stored private key opens (refusing with SigningKeysLockedError
+     * when HANGAR_SECRET is missing or wrong) and, with a secret, seals the keys still in the clear.
+     * Returns how many it sealed. Safe when several processes start at once.
+     */
+    async prepare(): Promise<{ sealed: number; inClear: number }> {
+      let sealed = 0;
+      let inClear = 0;
+      for (const row of await store.signingKeys()) {
+        const jwk = privateJwk(row.kid, row.private_jwk);
+        if (isSealed(row.private_jwk)) continue;
+        if (!secretBox) {
+          inClear++;
+          continue;
+        }
+        if (await store.replacePrivateKey(row.kid, row.private_jwk, secretBox.seal(jwk, sealedFor(row.kid)))) sealed++;
+      }
+      return { sealed, inClear };
+    },
+
     /** Signs claims with the active key. `exp`, `iat`, `nbf` and `jti` are the caller's to set. */
     async sign(claims: JWTPayload): Promise<string> {
       return (await this.signer())(claims);

@@ -3,15 +3,6 @@ import type { Intent, PolicyDecision } from '@hangar/protocol';
 import type { ActionKind, ActorChain } from '../actions/action.js';
 import { CEDAR_SCHEMA, RESOURCE_TYPES } from './cedar-schema.js';
 
-const SCHEMA_NAME = 'hangar';
-let schemaReady = false;
-
-function ensureSchema() {
-  if (schemaReady) return;
-  const r = cedar.preparseSchema(SCHEMA_NAME, CEDAR_SCHEMA);
-  if (r.type !== 'success') throw new Error(`Hangar's Cedar schema does not parse: ${r.errors.map((e) => e.message).join('; ')}`);
-  schemaReady = true;
-}
 
 /** A problem in policy text, located by line and column (1-based). */
 export interface PolicyIssue {
@@ -73,12 +64,115 @@ export function validatePolicyText(text: string): { errors: PolicyIssue[]; warni
   return { errors, warnings, count: split.parts.length };
 }
 
+// ---------------------------------------------------------------------------------------------------
+// What a policy set can read. Most of the cost of a Cedar call is turning the request (context and
+// entities) into Cedar values inside the Wasm module; a value no policy of the set can read cannot
+// change the decision, so it is left out of the request. This is not evaluation: it is a walk over
+// Cedar's own JSON form of each policy (policyToJson), collecting every place the request is read,
+// and every unclear case keeps the whole value.
+
+/** The parts of a request the policies of a set can read (over-approximated). */
+export interface PolicyReads {
+  /** Paths into `context` read as values (`context.intent.readOnly` → ['intent', 'readOnly']); null: the whole context. */
+  context: string[][] | null;
+  /** Attributes read on `principal`. */
+  principalAttrs: Set<string>;
+  /** Some attribute is read on another entity (an entity literal, a record): every entity keeps all its attributes. */
+  otherAttrs: boolean;
+  /** Some policy reads tags (hasTag/getTag): the arguments entity keeps its tags. */
+  tags: boolean;
+}
+
+type Est = Record<string, unknown>;
+
+function contextPath(expr: unknown): string[] | null {
+  if (!expr || typeof expr !== 'object') return null;
+  const e = expr as Est;
+  if (e.Var === 'context') return [];
+  const dot = e['.'] as { left: unknown; attr: string } | undefined;
+  if (!dot) return null;
+  const left = contextPath(dot.left);
+  return left && [...left, dot.attr];
+}
+
+/** Visits an expression of Cedar's JSON form: an object with one key, the operator, and its operands. */
+function walk(expr: unknown, reads: PolicyReads): void {
+  if (Array.isArray(expr)) {
+    for (const e of expr) walk(e, reads);
+    return;
+  }
+  if (!expr || typeof expr !== 'object') return;
+  for (const [key, value] of Object.entries(expr as Est)) {
+    if (key === 'Value') continue; // literals: no variable inside
+    if (key === 'Var') {
+      if (value === 'context') reads.context = null; // the context as a whole value
+      continue;
+    }
+    if (key === '.' || key === 'has') {
+      const { left, attr } = value as { left: unknown; attr: string };
+      const path = contextPath(left);
+      if (path) {
+        reads.context?.push([...path, attr]);
+        continue;
+      }
+      if ((left as Est | null)?.Var === 'principal') {
+        reads.principalAttrs.add(attr);
+        continue;
+      }
+      reads.otherAttrs = true;
+      walk(left, reads);
+      continue;
+    }
+    if (key === 'hasTag' || key === 'getTag') reads.tags = true;
+    // operands: an array (a Set, a function's arguments) or an object of named ones ({left, right}, a Record)
+    if (value && typeof value === 'object') walk(Array.isArray(value) ? value : Object.values(value), reads);
+  }
+}
+
+/** What a set of policies (Cedar's JSON form) can read of a request. */
+export function policyReads(policies: unknown[]): PolicyReads {
+  const reads: PolicyReads = { context: [], principalAttrs: new Set(), otherAttrs: false, tags: false };
+  for (const p of policies) {
+    for (const condition of (p as { conditions?: Array<{ body: unknown }> }).conditions ?? []) walk(condition.body, reads);
+  }
+  if (reads.context) {
+    // a path read whole covers every path below it
+    const sorted = [...new Map(reads.context.map((path) => [path.join('\0'), path])).values()].sort((a, b) => a.length - b.length);
+    reads.context = sorted.filter((path, i) => !sorted.slice(0, i).some((shorter) => shorter.every((part, j) => path[j] === part)));
+  }
+  return reads;
+}
+
+/** The parts of `context` at `paths`, as they are there (absent stays absent; entity references whole). */
+function pickContext(context: Record<string, unknown>, paths: string[][]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const path of paths) {
+    let from: unknown = context;
+    let to = out;
+    for (let i = 0; i < path.length; i++) {
+      const part = path[i]!;
+      if (!from || typeof from !== 'object' || Array.isArray(from) || !Object.hasOwn(from, part)) break;
+      const value = (from as Record<string, unknown>)[part];
+      const whole = i === path.length - 1 || !value || typeof value !== 'object' || Array.isArray(value) || '__entity' in value;
+      if (whole) {
+        to[part] = value;
+        break;
+      }
+      to = (to[part] ??= {}) as Record<string, unknown>;
+      from = value;
+    }
+  }
+  return out;
+}
+
 /** A project's policies, preparsed inside Cedar, with which statements require approval. */
 export interface CompiledPolicySet {
   id: string;
   empty: boolean;
   requiresApproval: ReadonlySet<string>;
   cedarIds: Map<string, string[]>;
+  /** What the policies can read: the rest of a request is not sent to Cedar. */
+  reads: PolicyReads;
 }
 
 /** The ids a policy's statements have in decisions: the policy id for one, id.0, id.1, … for several. */
@@ -88,10 +182,10 @@ export function cedarIdsOf(policyId: string, count: number): string[] {
 
 /** Preparses policies (already validated on save) under `setId`, replacing what was there. */
 export function compilePolicySet(setId: string, policies: Array<{ id: string; text: string }>): CompiledPolicySet {
-  ensureSchema();
   const record: Record<string, string> = {};
   const requiresApproval = new Set<string>();
   const cedarIds = new Map<string, string[]>();
+  const asJson: unknown[] = [];
   for (const p of policies) {
     const split = statements(p.text);
     if (!split.ok) throw new Error(`stored policy ${p.id} does not parse: ${split.errors[0]?.message}`);
@@ -100,12 +194,14 @@ export function compilePolicySet(setId: string, policies: Array<{ id: string; te
     split.parts.forEach((part, i) => {
       record[ids[i]!] = part;
       const json = cedar.policyToJson(part);
-      if (json.type === 'success' && json.json.annotations?.[EFFECT_ANNOTATION] === REQUIRE_APPROVAL) requiresApproval.add(ids[i]!);
+      if (json.type !== 'success') throw new Error(`stored policy ${p.id} has no JSON form: ${json.errors[0]?.message}`);
+      asJson.push(json.json);
+      if (json.json.annotations?.[EFFECT_ANNOTATION] === REQUIRE_APPROVAL) requiresApproval.add(ids[i]!);
     });
   }
   const parsed = cedar.preparsePolicySet(setId, { staticPolicies: record });
   if (parsed.type !== 'success') throw new Error(`policy set ${setId} does not parse: ${parsed.errors.map((e) => e.message).join('; ')}`);
-  return { id: setId, empty: policies.length === 0, requiresApproval, cedarIds };
+  return { id: setId, empty: policies.length === 0, requiresApproval, cedarIds, reads: policyReads(asJson) };
 }
 
 /** The declared intent as policies see it: always every field (Cedar records are typed). */
@@ -143,55 +239,57 @@ export interface DecisionInput {
 type Uid = { type: string; id: string };
 const CEDAR_TYPE = { user: 'User', agent: 'Agent', service: 'Service', key: 'Key' } as const;
 
-/** The Cedar request for an action: the innermost principal of the chain, its parents, the context. */
-export function cedarRequest(input: DecisionInput) {
+/** Reads everything: the whole request is sent. */
+export const ALL_READS: PolicyReads = { context: null, principalAttrs: new Set(), otherAttrs: true, tags: true };
+
+/**
+ * The Cedar request for an action: the innermost principal of the chain, its parents, the context —
+ * only what `reads` says the policies can read (all of it by default). Every principal of the chain
+ * is sent, so `principal in …` sees the whole delegation chain.
+ */
+export function cedarRequest(input: DecisionInput, reads: PolicyReads = ALL_READS) {
   const entities: cedar.EntityJson[] = [];
-  const chain = input.actor.principals;
+  // an agent may delegate to itself (a narrower credential): one entity, no loop
+  const chain = [...new Map(input.actor.principals.map((p) => [`${CEDAR_TYPE[p.type]}::${p.id}`, p])).values()];
   let parent: Uid | null = null;
-  const seen = new Set<string>();
-  for (const p of chain) {
+  for (const [i, p] of chain.entries()) {
     const uid: Uid = { type: CEDAR_TYPE[p.type], id: p.id };
-    // an agent may delegate to itself (a narrower credential): one entity, no loop
-    const key = `${uid.type}::${uid.id}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    const attrs: Record<string, cedar.CedarValueJson> = {};
     if (p.type === 'agent') {
       const facts = input.agents.get(p.id);
-      entities.push({
-        uid,
-        attrs: {
-          name: facts?.name ?? '',
-          owner: facts?.owner ?? '',
-          labels: Object.entries(facts?.labels ?? {}).map(([k, v]) => `${k}=${v}`),
-        },
-        parents: parent ? [parent] : [],
-      });
-    } else {
-      entities.push({ uid, attrs: {}, parents: [] });
+      const wanted = (attr: string) => reads.otherAttrs || (i === chain.length - 1 && reads.principalAttrs.has(attr));
+      if (wanted('name')) attrs.name = facts?.name ?? '';
+      if (wanted('owner')) attrs.owner = facts?.owner ?? '';
+      if (wanted('labels')) attrs.labels = Object.entries(facts?.labels ?? {}).map(([k, v]) => `${k}=${v}`);
     }
+    entities.push({ uid, attrs, parents: parent ? [parent] : [] });
     parent = uid;
   }
-  const tags: Record<string, string> = {};
-  if (input.args && typeof input.args === 'object' && !Array.isArray(input.args)) {
-    for (const [k, v] of Object.entries(input.args as Record<string, unknown>)) tags[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  const context: Record<string, cedar.CedarValueJson> = {
+    arguments: { __entity: { type: 'Arguments', id: '' } },
+    argsSha256: input.argsSha256,
+    amount: input.amountMicros,
+    model: input.kind === 'model.call' || input.kind === 'embedding.call' ? input.resource : '',
+    time: Math.floor(input.now.getTime() / 1000),
+    hour: input.now.getUTCHours(),
+    weekday: input.now.getUTCDay(),
+    delegationDepth: input.delegationDepth,
+    intent: intentContext(input.intent),
+  };
+  const sent = reads.context ? (pickContext(context, reads.context) as Record<string, cedar.CedarValueJson>) : context;
+  if ('arguments' in sent) {
+    const tags: Record<string, string> = {};
+    if (reads.tags && input.args && typeof input.args === 'object' && !Array.isArray(input.args)) {
+      for (const [k, v] of Object.entries(input.args as Record<string, unknown>)) tags[k] = typeof v === 'string' ? v : JSON.stringify(v);
+    }
+    entities.push({ uid: { type: 'Arguments', id: '' }, attrs: {}, parents: [], tags });
   }
-  entities.push({ uid: { type: 'Arguments', id: '' }, attrs: {}, parents: [], tags });
   const principal = parent ?? { type: 'Key', id: 'anonymous' };
   return {
     principal,
     action: { type: 'Action', id: input.kind },
     resource: { type: RESOURCE_TYPES[input.kind], id: input.resource },
-    context: {
-      arguments: { __entity: { type: 'Arguments', id: '' } },
-      argsSha256: input.argsSha256,
-      amount: input.amountMicros,
-      model: input.kind === 'model.call' || input.kind === 'embedding.call' ? input.resource : '',
-      time: Math.floor(input.now.getTime() / 1000),
-      hour: input.now.getUTCHours(),
-      weekday: input.now.getUTCDay(),
-      delegationDepth: input.delegationDepth,
-      intent: intentContext(input.intent),
-    },
+    context: sent,
     entities,
   };
 }
@@ -210,7 +308,7 @@ export function decide(set: CompiledPolicySet | null, input: DecisionInput): Pol
       ? { effect: 'allow', policyIds: [], reason: `no policy speaks to ${input.kind}; it is allowed by default`, errors: [] }
       : { effect: 'deny', policyIds: [], reason: `no policy allows ${input.kind}; it is denied by default`, errors: [] };
   if (!set || set.empty) return byDefault();
-  const answer = cedar.statefulIsAuthorized({ ...cedarRequest(input), preparsedPolicySetId: set.id, validateRequest: false });
+  const answer = cedar.statefulIsAuthorized({ ...cedarRequest(input, set.reads), preparsedPolicySetId: set.id, validateRequest: false });
   if (answer.type !== 'success') {
     return { effect: 'deny', policyIds: [], reason: `the request could not be evaluated: ${answer.errors.map((e) => e.message).join('; ')}`, errors: [] };
   }

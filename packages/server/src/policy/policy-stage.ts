@@ -2,6 +2,7 @@ import { Intent as IntentSchema, type Intent } from '@hangar/protocol';
 import type { ActionContext, Decision } from '../actions/action.js';
 import type { Stage } from '../actions/action-pipeline.js';
 import { ApiError } from '../http/api-error.js';
+import type { CredentialSpend } from '../identity/credential-spend.js';
 import type { CredentialFacts, Identity } from '../identity/identity-service.js';
 import { combineIntents, intentViolation, scopeViolation } from './intent.js';
 import type { Policies } from './policy-service.js';
@@ -105,9 +106,12 @@ export function cedarPolicyStage({ policies, identity, approvals }: CedarPolicyS
 
 /**
  * Spend caps of credentials: refuses an action whose maximum cost exceeds what remains of its
- * credential's cap (or of any credential it was delegated from), and charges the actual cost to all of them.
+ * credential's cap (or of any credential it was delegated from), holds that maximum on all of their
+ * caps at once (so concurrent actions cannot pass a cap together), and charges the actual cost.
  */
-export function credentialSpendStage(identity: Identity): Stage {
+export function credentialSpendStage(identity: Identity, spend: CredentialSpend, options: { timeoutMs?: number } = {}): Stage {
+  const timeoutMs = options.timeoutMs ?? 15 * 60_000;
+  const holds = new WeakMap<ActionContext, { holdIds: string[]; amountMicros: number }>();
   return {
     name: 'credential-spend',
     async before(ctx) {
@@ -122,12 +126,33 @@ export function credentialSpendStage(identity: Identity): Stage {
           details: { remainingMicros: remaining, maxCostMicros: max },
         });
       }
+      if (max <= 0) return;
+      const holdIds = await spend.hold(ctx.action.projectId, facts, max, { idempotencyKey: `credential-spend:${ctx.action.idempotencyKey ?? ctx.id}`, timeoutMs });
+      holds.set(ctx, { holdIds, amountMicros: max });
     },
     async after(ctx, result) {
       const id = ctx.action.actor.credentialId;
-      if (!id || !result.costMicros) return;
+      if (!id) return;
+      const held = holds.get(ctx);
+      holds.delete(ctx);
+      // a success that reports no cost is charged what was held (fail closed), as budgets do
+      const actual = result.ok ? (result.costMicros ?? held?.amountMicros ?? 0) : 0;
+      if (held) {
+        try {
+          if (actual > 0) {
+            const overrun = await spend.settle(ctx.action.projectId, held.holdIds, actual);
+            if (overrun > 0) ctx.details.credentialOverrunMicros = overrun;
+          } else {
+            await spend.release(ctx.action.projectId, held.holdIds);
+          }
+        } catch (err) {
+          // the action has happened (or not); its record says the hold could not be settled (it expires)
+          ctx.details.credentialSettleError = (err as Error).message;
+        }
+      }
+      if (actual <= 0) return;
       const facts = await identity.credentialFacts(id);
-      if (facts) await identity.addSpend(facts, result.costMicros);
+      if (facts) await identity.addSpend(facts, actual);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../db/schema.js';
@@ -28,7 +28,25 @@ export function signature(secret: string, body: string, unixSeconds: number): st
   return `t=${unixSeconds},v1=${mac}`;
 }
 
-/** Outgoing webhooks: an outbox in the store, delivered with retries by whichever process claims them. */
+/**
+ * Checks a `hangar-signature` header against the raw body, as a receiver should: in constant time,
+ * refusing a timestamp more than `toleranceS` away from now (a replay).
+ * @example verifySignature(secret, rawBody, req.headers['hangar-signature'])
+ */
+export function verifySignature(secret: string, body: string, header: string, toleranceS = 300, now = Date.now()): boolean {
+  const parts = Object.fromEntries(header.split(',').map((p) => p.split('=', 2) as [string, string]));
+  const t = Number(parts.t);
+  if (!Number.isInteger(t) || Math.abs(now / 1000 - t) > toleranceS || !parts.v1) return false;
+  const expected = Buffer.from(signature(secret, body, t).split('v1=')[1]!, 'hex');
+  const given = Buffer.from(parts.v1, 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * Outgoing webhooks — every one Hangar sends (approvals, budget thresholds): an outbox in the store,
+ * written in the transaction of the event it tells of, delivered by whichever process claims it (the
+ * sweeper of every server, or a nudge right after the event), retried with backoff across restarts.
+ */
 export function createWebhooks(options: WebhooksOptions) {
   const { db } = options;
   const now = options.now ?? Date.now;
@@ -80,6 +98,11 @@ export function createWebhooks(options: WebhooksOptions) {
     return delivered;
   }
 
+  function runOnce(): Promise<number> {
+    running ??= deliverDue().finally(() => (running = null));
+    return running;
+  }
+
   return {
     /** Queues a delivery (pass the transaction that makes the event, so both commit or neither). */
     async enqueue(
@@ -104,9 +127,16 @@ export function createWebhooks(options: WebhooksOptions) {
     },
 
     /** Sends every due delivery once (one run at a time per process); returns how many succeeded. */
-    deliverDue(): Promise<number> {
-      running ??= deliverDue().finally(() => (running = null));
-      return running;
+    deliverDue: runOnce,
+
+    /** Starts a delivery run now rather than at the next sweep (after an event's transaction commits). */
+    nudge(): void {
+      runOnce().catch((err: unknown) => options.logger?.error({ err }, 'webhook delivery failed'));
+    },
+
+    /** Resolves when the delivery run under way, if any, is over (tests, shutdown). */
+    async idle(): Promise<void> {
+      await running?.catch(() => undefined);
     },
 
     list(projectId: string) {

@@ -4,9 +4,9 @@ const VERSION = 'v1';
 const MIN_SECRET_LENGTH = 16;
 
 /**
- * Encrypts provider keys at rest: AES-256-GCM under a key derived (HKDF-SHA256) from HANGAR_SECRET.
- * The associated data binds a ciphertext to its row (project and provider name), so a ciphertext
- * copied into another row does not decrypt.
+ * Encrypts secrets at rest (gateway provider keys, identity signing keys): AES-256-GCM under a key
+ * derived (HKDF-SHA256) from HANGAR_SECRET. The associated data binds a ciphertext to its row
+ * (`<project>/<provider>`, `signing-key/<kid>`), so a ciphertext copied into another row does not decrypt.
  */
 export interface SecretBox {
   seal(plaintext: string, associatedData: string): string;
@@ -14,7 +14,10 @@ export interface SecretBox {
   open(sealed: string, associatedData: string): string | null;
 }
 
-/** A SecretBox for HANGAR_SECRET, or null when no secret is configured (provider keys are then refused). */
+/**
+ * A SecretBox for HANGAR_SECRET, or null when no secret is configured (provider keys are then refused,
+ * signing keys kept in the clear).
+ */
 export function createSecretBox(secret: string | undefined): SecretBox | null {
   if (secret === undefined || secret === '') return null;
   if (secret.length < MIN_SECRET_LENGTH) {
@@ -22,6 +25,7 @@ export function createSecretBox(secret: string | undefined): SecretBox | null {
       `HANGAR_SECRET must be at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -base64 32\`).`,
     );
   }
+  // the info string predates signing keys; changing it would orphan every stored provider key
   const key = Buffer.from(hkdfSync('sha256', secret, 'hangar', 'gateway provider keys v1', 32));
   const b64 = (b: Buffer) => b.toString('base64url');
   return {
