@@ -56,6 +56,8 @@ export function createApp(deps: AppDeps) {
     const bearer = c.req.header('authorization')?.match(/^Bearer\s+(.+)$/i)?.[1];
     // x-api-key is how the Anthropic SDK sends its key, so it can be pointed at the gateway unchanged
     const presented = bearer ?? c.req.header('x-hangar-key') ?? c.req.header('x-api-key');
+    // before any cached read: a key revoked (a route, policy, budget changed) by any process applies now
+    await deps.generation.check();
     c.set(
       'auth',
       presented && looksLikeJwt(presented)

@@ -5,6 +5,7 @@ import { createWebhookSender } from './approvals/webhooks.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import { budgetHoldStage } from './budgets/budget-stage.js';
 import { createBudgets } from './budgets/budgets-service.js';
+import { createConfigGeneration } from './cache/config-generation.js';
 import type { OpenDatabase } from './db/database.js';
 import { createGateway, type GatewayHooks } from './gateway/gateway-service.js';
 import { gatewayHooksFromStages } from './gateway/gateway-stages.js';
@@ -44,19 +45,21 @@ export interface ServicesOptions {
 export function createServices(options: ServicesOptions) {
   const { database, logger, sandboxRail = {}, secret, gatewayHooks } = options;
   const { db } = database;
+  // one counter for every per-process cache of the request path (keys, routes, policies, budgets, prices)
+  const generation = createConfigGeneration({ db });
   const blobs = createBlobStore({ dir: database.blobDir });
   const journal = createJournal({ db, blobs });
-  const tenancy = createTenancy({ db, journal });
-  const pricing = createPricing({ db });
+  const tenancy = createTenancy({ db, journal, generation });
+  const pricing = createPricing({ db, generation });
   const traces = createTraces({ db, blobs, pricing });
   const traceQuery = createTraceQuery({ db, functions: database.functions, blobs });
   const ledger = createLedger({ db });
   const webhooks = createWebhooks({ db, logger });
-  const budgets = createBudgets({ db, ledger, webhooks, logger });
+  const budgets = createBudgets({ db, ledger, webhooks, logger, generation });
   const payments = createPayments({ db, ledger, rail: createSandboxRail({ db, ...sandboxRail }), logger });
   const signingKeys = createSigningKeys({ db });
   const identity = createIdentity({ db, journal, signingKeys });
-  const policies = createPolicies({ db, journal });
+  const policies = createPolicies({ db, journal, generation });
   const approvals = createApprovals({
     db,
     journal,
@@ -76,10 +79,12 @@ export function createServices(options: ServicesOptions) {
     traces,
     secretBox: createSecretBox(secret),
     logger,
+    generation,
     hooks: gatewayHooks ?? gatewayHooksFromStages(stages, pricing),
   });
   return {
     database,
+    generation,
     blobs,
     journal,
     tenancy,

@@ -65,6 +65,7 @@ export interface Database {
     source: string;
   };
   price_overrides: { project_id: string; entries: string; updated_at: string };
+  config_generation: { id: string; generation: number };
   blobs: { sha256: string; size: number; created_at: string; content: Uint8Array | null };
   ledger_accounts: {
     id: string;

@@ -11,6 +11,7 @@ import {
   type RouteConfig,
   type Span,
 } from '@hangar/protocol';
+import { createConfigGeneration, type ConfigGeneration } from '../cache/config-generation.js';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../http/api-error.js';
 import { journalActorOf, type AuthContext } from '../http/app-env.js';
@@ -36,8 +37,6 @@ import { asRecord, numberOrNull } from './wire-format.js';
 
 /** The journal stream every gateway call of a project is recorded in. */
 export const GATEWAY_STREAM = 'gateway';
-/** How long a server trusts its copy of a project's providers and routes (its own changes apply at once). */
-const CONFIG_TTL_MS = 2000;
 const DEFAULT_ROUTE: Omit<RouteConfig, 'targets'> = {
   retry: { maxRetries: 2, initialBackoffMs: 250, maxBackoffMs: 8000 },
   timeouts: { perTryMs: 60_000, totalMs: 120_000 },
@@ -90,6 +89,8 @@ export interface GatewayOptions {
   secretBox: SecretBox | null;
   logger?: Logger;
   hooks?: GatewayHooks;
+  /** Tells this process when any process changed providers or routes (shared by the services). */
+  generation?: ConfigGeneration;
 }
 
 interface PlanTarget {
@@ -126,7 +127,6 @@ interface Outcome {
 }
 
 interface ProjectConfig {
-  loadedAt: number;
   routes: Map<string, Route>;
   providers: Map<string, ProviderRow>;
   built: Map<string, ModelProvider>;
@@ -205,24 +205,22 @@ export function canonicalRequest(endpoint: Endpoint, body: Record<string, unknow
  * fallbacks → journal + trace → settle.
  */
 export function createGateway(options: GatewayOptions) {
-  const { db, journal, traces, secretBox, hooks = {} } = options;
-  const configs = new Map<string, ProjectConfig>();
+  const { db, journal, traces, secretBox, hooks = {}, generation = createConfigGeneration({ db }) } = options;
+  // a project's providers and routes, until any process changes them (they bump the generation)
+  const configs = generation.cache<ProjectConfig>(1000);
   const echo = createEchoProvider();
   const commits = createGroupCommit(db);
 
-  async function projectConfig(projectId: string): Promise<ProjectConfig> {
-    const cached = configs.get(projectId);
-    if (cached && Date.now() - cached.loadedAt < CONFIG_TTL_MS) return cached;
-    const store = createGatewayStore(db);
-    const [routes, providers] = await Promise.all([store.routes(projectId), store.providers(projectId)]);
-    const config: ProjectConfig = {
-      loadedAt: Date.now(),
-      routes: new Map(routes.map((r) => [r.name, toRoute(r)])),
-      providers: new Map(providers.map((p) => [p.name, p])),
-      built: new Map(),
-    };
-    configs.set(projectId, config);
-    return config;
+  function projectConfig(projectId: string): Promise<ProjectConfig> {
+    return configs.get(projectId, async () => {
+      const store = createGatewayStore(db);
+      const [routes, providers] = await Promise.all([store.routes(projectId), store.providers(projectId)]);
+      return {
+        routes: new Map(routes.map((r) => [r.name, toRoute(r)])),
+        providers: new Map(providers.map((p) => [p.name, p])),
+        built: new Map(),
+      };
+    });
   }
 
   const findAnswer: AnswerLookup = async (projectId, requestSha256, maxAgeMs) => {
@@ -823,6 +821,7 @@ export function createGateway(options: GatewayOptions) {
   ): Promise<T> {
     const result = await db.transaction().execute(async (trx) => {
       const value = await write(trx);
+      await generation.bump(trx);
       await journal.append(
         {
           projectId: auth.project.id,

@@ -10,6 +10,7 @@ import * as payments from './007-payments.js';
 import * as identity from './008-identity.js';
 import * as policy from './009-policy.js';
 import * as approvals from './010-approvals.js';
+import * as configGeneration from './014-config-generation.js';
 
 // Migrations see the schema as it was then, not today's Database type.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, HangarMigration> = {
   '008-identity': identity,
   '009-policy': policy,
   '010-approvals': approvals,
+  '014-config-generation': configGeneration,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1)!;
