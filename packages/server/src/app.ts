@@ -34,6 +34,9 @@ export interface AppDeps extends Services {
   version?: string;
 }
 
+/** Requests that do not wait for pending gateway records: the calls themselves and span ingest. */
+const MODEL_CALL_PATHS: ReadonlySet<string> = new Set(['/v1/chat/completions', '/v1/messages', '/v1/embeddings', '/v1/traces']);
+
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_TRACE_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -64,6 +67,9 @@ export function createApp(deps: AppDeps) {
         ? await deps.identity.authenticate(presented)
         : await deps.tenancy.authenticate(presented),
     );
+    // Model calls are recorded just after they are answered: anything else a client asks next (its
+    // traces, the journal, a budget's spend) waits for the records this process still has pending.
+    if (!MODEL_CALL_PATHS.has(c.req.path)) await deps.gateway.recorded();
     await next();
   });
   app.route('/', tenancyRoutes(deps.tenancy));

@@ -138,6 +138,7 @@ export async function startServer(
         }
         server.closeAllConnections();
         await stopped;
+        await services.gateway.drain(); // calls already answered are recorded before the store closes
         await database.close();
         logger.info('hangar stopped');
       })();

@@ -53,7 +53,11 @@ export async function createTestApp(
     return { status: res.status, json, text, headers: res.headers };
   }
 
-  return { ...services, app, database, request, close: () => database.close() };
+  return { ...services, app, database, request, close: async () => {
+      await services.gateway.drain();
+      await database.close();
+    },
+  };
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;

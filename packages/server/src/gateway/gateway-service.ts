@@ -37,6 +37,8 @@ import { asRecord, numberOrNull } from './wire-format.js';
 
 /** The journal stream every gateway call of a project is recorded in. */
 export const GATEWAY_STREAM = 'gateway';
+/** Past this many answered-but-unrecorded calls, a call waits for its own record before answering. */
+const MAX_UNRECORDED = 256;
 const DEFAULT_ROUTE: Omit<RouteConfig, 'targets'> = {
   retry: { maxRetries: 2, initialBackoffMs: 250, maxBackoffMs: 8000 },
   timeouts: { perTryMs: 60_000, totalMs: 120_000 },
@@ -210,6 +212,38 @@ export function createGateway(options: GatewayOptions) {
   const configs = generation.cache<ProjectConfig>(1000);
   const echo = createEchoProvider();
   const commits = createGroupCommit(db);
+  /** Records of answered calls not yet committed and settled. */
+  const unrecorded = new Set<Promise<void>>();
+
+  /**
+   * Stage: record, off the answer's path. The record starts once the answer is on its way (the next
+   * turn of the event loop) and joins the next group commit; settle follows its commit. The caller
+   * waits for its own record only when MAX_UNRECORDED are already waiting, which bounds memory and
+   * what a crash can lose (docs/gateway.md). Reads through the API wait for this process's pending
+   * records first (`recorded`), and shutdown drains them.
+   */
+  function recordLater(call: GatewayCall, outcome: Outcome): Promise<void> {
+    const ended = { endTime: nowIso(), latencyMs: ms(call.startedAt) };
+    const done = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        record(call, outcome, ended).then(
+          () => resolve(),
+          (err: unknown) => {
+            options.logger?.error({ err, callId: call.callId }, 'gateway call could not be recorded');
+            resolve();
+          },
+        );
+      });
+    });
+    unrecorded.add(done);
+    void done.then(() => unrecorded.delete(done));
+    return unrecorded.size > MAX_UNRECORDED ? done : Promise.resolve();
+  }
+
+  /** Resolves once every record pending now is committed (and its hold settled). */
+  async function recorded(): Promise<void> {
+    if (unrecorded.size > 0) await Promise.all([...unrecorded]);
+  }
 
   function projectConfig(projectId: string): Promise<ProjectConfig> {
     return configs.get(projectId, async () => {
@@ -224,6 +258,7 @@ export function createGateway(options: GatewayOptions) {
   }
 
   const findAnswer: AnswerLookup = async (projectId, requestSha256, maxAgeMs) => {
+    await recorded(); // an answer given a moment ago is an answer
     const since = maxAgeMs === null ? null : new Date(Date.now() - maxAgeMs).toISOString();
     const row = await createGatewayStore(db).latestAnswer(projectId, requestSha256, since);
     if (!row) return null;
@@ -443,9 +478,11 @@ export function createGateway(options: GatewayOptions) {
   }
 
   /** Stage: one transaction writes the span and the journal event (and indexes the answer for cache and replay). */
-  async function record(call: GatewayCall, outcome: Outcome): Promise<Span | null> {
-    const endTime = nowIso();
-    const latencyMs = ms(call.startedAt);
+  async function record(
+    call: GatewayCall,
+    outcome: Outcome,
+    { endTime, latencyMs }: { endTime: string; latencyMs: number },
+  ): Promise<Span | null> {
     const format = formatOf(call.endpoint);
     const response = outcome.response;
     let usage: SpanInput['usage'] = {
@@ -617,10 +654,7 @@ export function createGateway(options: GatewayOptions) {
       if (finished) return;
       finished = true;
       const response = aggregator.result();
-      await record(call, { ...state, status: error ? 'error' : 'ok', error, response, ttftMs }).catch(
-        (err: unknown) =>
-          options.logger?.error({ err, callId: call.callId }, 'gateway call could not be recorded'),
-      );
+      await recordLater(call, { ...state, status: error ? 'error' : 'ok', error, response, ttftMs });
     };
     const stream = new ReadableStream<Uint8Array>({
       // A pull that enqueues nothing is not called again (the stream waits for it), so read until
@@ -766,7 +800,7 @@ export function createGateway(options: GatewayOptions) {
               call.plan.timeouts.perTryMs,
             );
           }
-          await record(call, { ...state, status: 'ok', error: null, response: hit.response, ttftMs: null });
+          await recordLater(call, { ...state, status: 'ok', error: null, response: hit.response, ttftMs: null });
           return { kind: 'json', body: hit.response, headers: callHeaders(call, state) };
         }
       }
@@ -777,7 +811,7 @@ export function createGateway(options: GatewayOptions) {
       if (executed.reply.chunks)
         return streamResult(call, executed.reply.chunks, state, executed.abort, call.plan.timeouts.perTryMs);
       const response = executed.reply.json ?? {};
-      await record(call, { ...state, status: 'ok', error: null, response, ttftMs: null });
+      await recordLater(call, { ...state, status: 'ok', error: null, response, ttftMs: null });
       return { kind: 'json', body: response, headers: callHeaders(call, state) };
     } catch (err) {
       const closed = err instanceof ClientClosed;
@@ -797,7 +831,7 @@ export function createGateway(options: GatewayOptions) {
             code: 'client_disconnected',
             message: 'The client disconnected before the answer; the provider call was aborted.',
           };
-      await record(call, {
+      await recordLater(call, {
         status: 'error',
         error,
         response: null,
@@ -806,9 +840,7 @@ export function createGateway(options: GatewayOptions) {
         cacheHit: false,
         replayOf: null,
         ttftMs: null,
-      }).catch((recordErr: unknown) =>
-        options.logger?.error({ err: recordErr, callId: call.callId }, 'gateway call could not be recorded'),
-      );
+      });
       throw apiError ?? err;
     }
   }
@@ -839,6 +871,17 @@ export function createGateway(options: GatewayOptions) {
 
   return {
     call,
+
+    /**
+     * Waits for the records of calls answered so far (reads through the API do, so a client sees its
+     * own calls; in-process callers that read the journal, traces or budgets right after a call do too).
+     */
+    recorded,
+
+    /** Waits until no record is pending: graceful shutdown, before the database closes. */
+    async drain(): Promise<void> {
+      while (unrecorded.size > 0) await recorded();
+    },
 
     /** Models a client can name: the built-in echo and the project's routes. */
     async models(projectId: string): Promise<Array<{ id: string; createdAt: string }>> {

@@ -70,11 +70,13 @@ describe('model gateway through the real OpenAI and Anthropic clients', () => {
     fake.queue(); // nothing left queued by a failed test leaks into the next
   });
 
-  /** The gateway journal events, newest last. */
+  /** The gateway journal events, newest last (a call is recorded just after its answer: wait for that). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   type Recorded = Record<string, any> & { traceId: string; spanId: string };
-  const calls = async () =>
-    (await t.journal.read(PROJECT, 'gateway', 0, 1000)).events.map((e) => e.payload as Recorded);
+  const calls = async () => {
+    await t.gateway.recorded();
+    return (await t.journal.read(PROJECT, 'gateway', 0, 1000)).events.map((e) => e.payload as Recorded);
+  };
   const lastCall = async () => (await calls()).at(-1)!;
   /** Waits for the journal to hold more than `count` calls (a disconnect is recorded after the response ended). */
   const callAfter = async (count: number) => {
@@ -837,6 +839,7 @@ describe('call stages', () => {
       expect((await ask('alice')).status).toBe(200);
       const refused = await ask('mallory');
       expect([refused.status, refused.json.error.code]).toEqual([403, 'forbidden']);
+      await t.gateway.recorded();
       const events = (await t.journal.read(PROJECT, 'gateway', 0, 10)).events.map(
         (e) => e.payload as { status: string; error: unknown },
       );
