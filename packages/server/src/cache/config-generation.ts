@@ -68,12 +68,15 @@ export function createConfigGeneration({ db, now = () => performance.now() }: Co
       const entries = new Map<string, V>();
       return {
         async get(key, load, trx) {
-          // Inside a transaction the counter cannot be read beside it (SQLite has one connection) nor
-          // trusted through it (it may show the transaction's own bump), and what the transaction
-          // sees may not be committed: a fresh entry is used, anything else loaded and not kept.
+          // Inside a transaction the counter cannot be read beside it (SQLite has one connection) and
+          // what the transaction sees may not be committed: an entry of the current generation is
+          // used (read through the transaction when the known one is old), anything else is loaded
+          // and not kept.
           if (trx) {
-            const hit = fresh() && at === known ? entries.get(key) : undefined;
-            return hit ?? load();
+            const hit = entries.get(key);
+            if (hit === undefined) return load();
+            const current = fresh() ? known : await createGenerationStore(trx).read();
+            return at === current ? hit : load();
           }
           const generation = await current();
           if (generation !== at) {

@@ -1,19 +1,14 @@
-import type { CompiledQuery, Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 
-// The read runs on every request: its SQL is built once per database, not by Kysely each time.
-const reads = new WeakMap<Kysely<Database>, CompiledQuery>();
+// Read on every request: SQL that every dialect takes as it is, never built by Kysely each time.
+const READ = CompiledQuery.raw(`select generation from config_generation where id = 'global'`);
 
 /** The config generation counter (one row, `global`). */
 export function createGenerationStore(db: Kysely<Database>) {
   return {
     async read(): Promise<number> {
-      let compiled = reads.get(db);
-      if (!compiled) {
-        compiled = db.selectFrom('config_generation').select('generation').where('id', '=', 'global').compile();
-        reads.set(db, compiled);
-      }
-      const { rows } = await db.executeQuery<{ generation: number | string }>(compiled);
+      const { rows } = await db.executeQuery<{ generation: number | string }>(READ);
       return Number(rows[0]?.generation ?? 0);
     },
 

@@ -39,6 +39,8 @@ import { asRecord, numberOrNull } from './wire-format.js';
 export const GATEWAY_STREAM = 'gateway';
 /** Past this many answered-but-unrecorded calls, a call waits for its own record before answering. */
 const MAX_UNRECORDED = 256;
+/** How long a record may wait for others to share its transaction (it is written after the answer). */
+const RECORD_DELAY_MS = 10;
 const DEFAULT_ROUTE: Omit<RouteConfig, 'targets'> = {
   retry: { maxRetries: 2, initialBackoffMs: 250, maxBackoffMs: 8000 },
   timeouts: { perTryMs: 60_000, totalMs: 120_000 },
@@ -211,7 +213,7 @@ export function createGateway(options: GatewayOptions) {
   // a project's providers and routes, until any process changes them (they bump the generation)
   const configs = generation.cache<ProjectConfig>(1000);
   const echo = createEchoProvider();
-  const commits = createGroupCommit(db);
+  const commits = createGroupCommit(db, { delayMs: RECORD_DELAY_MS });
   /** Records of answered calls not yet committed and settled. */
   const unrecorded = new Set<Promise<void>>();
 
@@ -242,7 +244,12 @@ export function createGateway(options: GatewayOptions) {
 
   /** Resolves once every record pending now is committed (and its hold settled). */
   async function recorded(): Promise<void> {
-    if (unrecorded.size > 0) await Promise.all([...unrecorded]);
+    if (unrecorded.size === 0) return;
+    const all = Promise.all([...unrecorded]);
+    // records start on the turn after their answer: once they have joined the queue, write them now
+    await new Promise((resolve) => setImmediate(resolve));
+    commits.flush();
+    await all;
   }
 
   function projectConfig(projectId: string): Promise<ProjectConfig> {
@@ -1021,18 +1028,23 @@ function embeddingDimensions(response: Record<string, unknown>): number | null {
 type Write<T> = (trx: Kysely<Database>) => Promise<T>;
 
 /**
- * Group commit: writes that arrive while a transaction is committing wait and then share the next
- * one, so under load many calls pay for one BEGIN/COMMIT (and one turn at SQLite's single
- * connection) instead of one each. Each caller still resolves only after its write committed —
- * nothing is answered before it is recorded. If a shared transaction fails, its writes are retried
- * one transaction each, so one bad write never takes others down with it.
+ * Group commit: records wait up to `delayMs` (or until `maxBatch` are waiting) and then share one
+ * transaction, so under load many calls pay for one BEGIN/COMMIT — the WAL write of a commit is the
+ * largest single cost of a record — and one turn at SQLite's single connection, instead of one each.
+ * Records are written after their call was answered, so the wait costs no latency; `flush` cuts it
+ * short when someone is waiting for them. If a shared transaction fails, its writes are retried one
+ * transaction each, so one bad write never takes others down with it.
  */
-function createGroupCommit(db: Kysely<Database>, maxBatch = 64) {
+function createGroupCommit(db: Kysely<Database>, { maxBatch = 64, delayMs = 0 } = {}) {
   type Pending = { write: Write<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void };
   let queue: Pending[] = [];
   let running = false;
+  let timer: NodeJS.Timeout | null = null;
 
   async function drain() {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (running) return;
     running = true;
     while (queue.length) {
       const batch = queue.slice(0, maxBatch);
@@ -1060,8 +1072,14 @@ function createGroupCommit(db: Kysely<Database>, maxBatch = 64) {
     write<T>(write: Write<T>): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({ write, resolve: resolve as (v: unknown) => void, reject });
-        if (!running) void drain();
+        if (running) return; // the running drain takes it next
+        if (delayMs === 0 || queue.length >= maxBatch) void drain();
+        else timer ??= setTimeout(() => void drain(), delayMs);
       });
+    },
+    /** Writes what is waiting now, without the delay. */
+    flush(): void {
+      if (queue.length > 0) void drain();
     },
   };
 }
