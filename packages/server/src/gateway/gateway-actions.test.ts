@@ -108,7 +108,7 @@ describe('gateway calls through the action stages', () => {
       () => null,
       (e: unknown) => e as { status: number; code: string },
     );
-    expect([err?.status, err?.code]).toEqual([403, 'policy_denied']);
+    expect([err?.status, err?.code], String(err)).toEqual([403, "policy_denied"]);
     expect(fake.requests.length).toBe(before);
     const last = (await gatewayEvents()).at(-1)!.payload as {
       decision: { effect: string; policyIds: string[] };

@@ -788,6 +788,7 @@ describe('model gateway through the real OpenAI and Anthropic clients', () => {
       { model: 'hangar/echo', messages: [{ role: 'user', content: 'traced' }] },
       { headers: { traceparent: `00-${traceId}-${'cd'.repeat(8)}-01` } },
     );
+    await t.gateway.recorded();
     const spans = await t.traces.trace(PROJECT, traceId);
     expect(spans).toHaveLength(1);
     expect(spans[0]).toMatchObject({ parentSpanId: 'cd'.repeat(8), source: 'gateway' });
