@@ -84,7 +84,7 @@ for (const target of targets) {
         expect([refused.status, refused.json.error.code]).toEqual([401, 'credential_revoked']);
 
         // an API key both processes have cached, revoked through one → refused by two on the next request
-        const key = (await api(one.url, admin, 'POST', '/v1/keys', { name: 'worker', role: 'ingest' })).json;
+        const key = (await api(one.url, admin, 'POST', '/v1/keys', { name: 'worker', role: 'member' })).json;
         expect((await api(two.url, key.key, 'GET', '/v1/whoami')).status).toBe(200);
         expect((await api(one.url, key.key, 'GET', '/v1/whoami')).status).toBe(200);
         expect((await api(one.url, admin, 'DELETE', `/v1/keys/${key.id}`)).status).toBe(200);
