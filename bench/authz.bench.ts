@@ -151,7 +151,7 @@ async function main() {
   const opened = openSqlite(dir);
   await migrateToLatest(opened.db, opened.types);
   const journal = createJournal({ db: opened.db, blobs: createBlobStore({ dir: opened.blobDir }) });
-  const policySvc = createPolicies({ db: opened.db, journal, cacheTtlMs: 60_000 });
+  const policySvc = createPolicies({ db: opened.db, journal });
   await opened.db.insertInto('organizations').values({ id: 'org_b', name: 'b', created_at: 'x' }).execute();
   await opened.db.insertInto('projects').values({ id: 'prj_bench', organization_id: 'org_b', name: 'b', retention_days: null, created_at: 'x' }).execute();
   for (const p of policies()) {

@@ -14,7 +14,7 @@
  * omission). Each request is a non-streaming chat completion with a different user message (~100
  * bytes), over keep-alive connections. The fake provider answers at once, so what is measured is the
  * proxies' own cost. Every side runs in its own process: the fake provider, Hangar (SQLite in a temp
- * dir; each call journaled and traced in one transaction before the answer is sent), Portkey (its
+ * dir; each call journaled and traced just after it is answered, records group-committed), Portkey (its
  * Node server, `--headless`), and this load generator.
  *
  * Added latency = a side's percentile minus direct's percentile at the same rate (both rounds pooled).

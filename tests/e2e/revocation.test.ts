@@ -41,7 +41,7 @@ const targets = [{ name: 'sqlite', env: async () => ({}) }, ...(PG_URL ? [{ name
 
 for (const target of targets) {
   describe(`revocation across two server processes on one ${target.name} database`, () => {
-    it('takes effect on the very next request in the other process: credential, subtree and agent', async () => {
+    it('takes effect on the very next request in the other process: credential, subtree, agent and API key', async () => {
       const env = await target.env();
       const dataDir = mkdtempSync(path.join(tmpdir(), 'hangar-revoke-'));
       // one after the other: this test is about revocation, not about starting at once
@@ -82,6 +82,14 @@ for (const target of targets) {
         expect((await api(two.url, admin, 'DELETE', `/v1/agents/${helper.id}`)).status).toBe(200);
         const refused = await api(one.url, other.token, 'GET', '/v1/whoami');
         expect([refused.status, refused.json.error.code]).toEqual([401, 'credential_revoked']);
+
+        // an API key both processes have cached, revoked through one → refused by two on the next request
+        const key = (await api(one.url, admin, 'POST', '/v1/keys', { name: 'worker', role: 'member' })).json;
+        expect((await api(two.url, key.key, 'GET', '/v1/whoami')).status).toBe(200);
+        expect((await api(one.url, key.key, 'GET', '/v1/whoami')).status).toBe(200);
+        expect((await api(one.url, admin, 'DELETE', `/v1/keys/${key.id}`)).status).toBe(200);
+        const gone = await api(two.url, key.key, 'GET', '/v1/whoami');
+        expect([gone.status, gone.json.error.code]).toEqual([401, 'key_revoked']);
       } finally {
         await Promise.all([one.stop({ keepData: true }), two.stop()]);
       }

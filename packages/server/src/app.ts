@@ -38,6 +38,9 @@ export interface AppDeps extends Services {
   version?: string;
 }
 
+/** Requests that do not wait for pending gateway records: the calls themselves and span ingest. */
+const MODEL_CALL_PATHS: ReadonlySet<string> = new Set(['/v1/chat/completions', '/v1/messages', '/v1/embeddings', '/v1/traces']);
+
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_TRACE_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -60,12 +63,17 @@ export function createApp(deps: AppDeps) {
     const bearer = c.req.header('authorization')?.match(/^Bearer\s+(.+)$/i)?.[1];
     // x-api-key is how the Anthropic SDK sends its key, so it can be pointed at the gateway unchanged
     const presented = bearer ?? c.req.header('x-hangar-key') ?? c.req.header('x-api-key');
+    // before any cached read: a key revoked (a route, policy, budget changed) by any process applies now
+    await deps.generation.check();
     c.set(
       'auth',
       presented && looksLikeJwt(presented)
         ? await deps.identity.authenticate(presented)
         : await deps.tenancy.authenticate(presented),
     );
+    // Model calls are recorded just after they are answered: anything else a client asks next (its
+    // traces, the journal, a budget's spend) waits for the records this process still has pending.
+    if (!MODEL_CALL_PATHS.has(c.req.path)) await deps.gateway.recorded();
     await next();
   });
   app.route('/', tenancyRoutes(deps.tenancy));

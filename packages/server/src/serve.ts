@@ -160,6 +160,7 @@ export async function startServer(
         }
         server.closeAllConnections();
         await stopped;
+        await services.gateway.drain(); // calls already answered are recorded before the store closes
         await webhooks.idle(); // a delivery under way records its outcome before the store closes
         await database.close();
         logger.info('hangar stopped');

@@ -4,6 +4,7 @@ import { createApprovals } from './approvals/approvals-service.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import { budgetHoldStage } from './budgets/budget-stage.js';
 import { createBudgets } from './budgets/budgets-service.js';
+import { createConfigGeneration } from './cache/config-generation.js';
 import type { OpenDatabase } from './db/database.js';
 import { createDatasets } from './evals/datasets-service.js';
 import { createExperiments } from './evals/experiments-service.js';
@@ -53,22 +54,24 @@ export interface ServicesOptions {
 export function createServices(options: ServicesOptions) {
   const { database, logger, sandboxRail = {}, secret, gatewayHooks } = options;
   const { db } = database;
+  // one counter for every per-process cache of the request path (keys, routes, policies, budgets, prices)
+  const generation = createConfigGeneration({ db });
   const blobs = createBlobStore({ dir: database.blobDir });
   const journal = createJournal({ db, blobs });
-  const tenancy = createTenancy({ db, journal });
-  const pricing = createPricing({ db });
+  const tenancy = createTenancy({ db, journal, generation });
+  const pricing = createPricing({ db, generation });
   const traces = createTraces({ db, blobs, pricing });
   const traceQuery = createTraceQuery({ db, functions: database.functions, blobs });
   const ledger = createLedger({ db, direct: database.direct });
   const webhooks = createWebhooks({ db, logger, backoffBaseMs: options.webhookBackoffBaseMs });
-  const budgets = createBudgets({ db, ledger, webhooks, logger });
+  const budgets = createBudgets({ db, ledger, webhooks, logger, generation });
   const rail = createSandboxRail({ db, ...sandboxRail });
   const payments = createPayments({ db, ledger, rail, logger });
   const reconciliation = createReconciliation({ db, ledger, payments, rails: [rail] });
   const secretBox = createSecretBox(secret);
   const signingKeys = createSigningKeys({ db, secretBox });
   const identity = createIdentity({ db, journal, signingKeys });
-  const policies = createPolicies({ db, journal });
+  const policies = createPolicies({ db, journal, generation });
   const approvals = createApprovals({
     db,
     journal,
@@ -88,6 +91,7 @@ export function createServices(options: ServicesOptions) {
     traces,
     secretBox,
     logger,
+    generation,
     hooks: gatewayHooks ?? gatewayHooksFromStages(stages, pricing),
   });
   const datasets = createDatasets({ db, journal, traceQuery });
@@ -95,6 +99,7 @@ export function createServices(options: ServicesOptions) {
   const onlineEvals = createOnlineEvals({ db, journal, traceQuery, gateway, webhooks, logger, ...options.onlineEvals });
   return {
     database,
+    generation,
     blobs,
     journal,
     tenancy,

@@ -56,6 +56,7 @@ export async function createTestApp(
   }
 
   async function close() {
+    await services.gateway.drain();
     await services.webhooks.idle();
     await database.close();
   }

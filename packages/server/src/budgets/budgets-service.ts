@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Budget, BudgetPeriod, BudgetScope, ChainEntry, CreateBudgetRequest, Reservation, Settlement } from '@hangar/protocol';
+import { createConfigGeneration, type ConfigGeneration } from '../cache/config-generation.js';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../http/api-error.js';
 import type { Ledger } from '../ledger/ledger-service.js';
@@ -16,6 +17,8 @@ export interface BudgetsOptions {
   webhooks: Webhooks;
   logger?: Logger;
   now?: () => number;
+  /** Tells this process when any process created a budget (shared by the services). */
+  generation?: ConfigGeneration;
 }
 
 /** What the gateway (or any executor) asks for before it acts. */
@@ -46,6 +49,10 @@ const code = {
 export function createBudgets(options: BudgetsOptions) {
   const { db, ledger, webhooks } = options;
   const now = options.now ?? Date.now;
+  const generation = options.generation ?? createConfigGeneration({ db });
+  // every action asks which budgets apply: a project's budgets are read once per config generation
+  // (creating one bumps it, so a new budget applies to the next action in every process)
+  const projectBudgets = generation.cache<BudgetRow[]>(1000);
   /** Period accounts known to exist and be funded: `${budgetId}/${periodKey}` → account ids. */
   const periodAccounts = new Map<string, { periodId: string; spentId: string }>();
   /** Thresholds known to have fired (`${budgetId}/${periodKey}/${threshold}`): skips a write per action. */
@@ -197,7 +204,11 @@ export function createBudgets(options: BudgetsOptions) {
         webhook_secret: input.webhookUrl ? `whsec_${randomBytes(24).toString('base64url')}` : null,
         created_at: new Date(now()).toISOString(),
       };
-      await createBudgetsStore(db).insert(row);
+      await db.transaction().execute(async (trx) => {
+        await createBudgetsStore(trx).insert(row);
+        await generation.bump(trx);
+      });
+      projectBudgets.delete(projectId);
       return view(row, true);
     },
 
@@ -223,7 +234,8 @@ export function createBudgets(options: BudgetsOptions) {
      */
     async holdForAction(input: HoldForActionInput): Promise<Reservation> {
       const currency = input.currency ?? 'USD';
-      const budgets = await createBudgetsStore(db).forChain(input.projectId, input.chain, currency);
+      const all = await projectBudgets.get(input.projectId, () => createBudgetsStore(db).list(input.projectId));
+      const budgets = all.filter((b) => b.currency === currency && input.chain.some((c) => c.scope === b.scope && c.id === b.scope_id));
       if (budgets.length === 0) return { holdIds: [], budgets: [] };
       const at = new Date(now());
       const targets = [];
@@ -291,7 +303,7 @@ export function createBudgets(options: BudgetsOptions) {
       const touched = [];
       for (const h of holds) {
         const budgetId = (h.transfer.metadata as { budgetId?: string } | null)?.budgetId;
-        const row = budgetId ? await createBudgetsStore(db).get(projectId, budgetId) : undefined;
+        const row = budgetId ? (await projectBudgets.get(projectId, () => createBudgetsStore(db).list(projectId))).find((b) => b.id === budgetId) : undefined;
         const key = (h.transfer.metadata as { periodKey?: string } | null)?.periodKey;
         if (row && key) touched.push({ budget: row, key, accountId: h.transfer.debitAccountId });
       }

@@ -1,5 +1,4 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { ChainEntry } from '@hangar/protocol';
 import type { Database } from '../db/schema.js';
 
 export type BudgetRow = Selectable<Database['budgets']>;
@@ -16,18 +15,6 @@ export function createBudgetsStore(db: Kysely<Database>) {
 
     async list(projectId: string): Promise<BudgetRow[]> {
       return db.selectFrom('budgets').selectAll().where('project_id', '=', projectId).orderBy('id').execute();
-    },
-
-    /** Every budget of the project on one of the chain's (scope, id) pairs, in the currency. */
-    async forChain(projectId: string, chain: ChainEntry[], currency: string): Promise<BudgetRow[]> {
-      return db
-        .selectFrom('budgets')
-        .selectAll()
-        .where('project_id', '=', projectId)
-        .where('currency', '=', currency)
-        .where((eb) => eb.or(chain.map((c) => eb.and([eb('scope', '=', c.scope), eb('scope_id', '=', c.id)]))))
-        .orderBy('id')
-        .execute();
     },
 
     /** Records that a threshold fired in a period; false when it had fired already. */

@@ -67,6 +67,7 @@ export interface Database {
     ingested_at: string | null;
   };
   price_overrides: { project_id: string; entries: string; updated_at: string };
+  config_generation: { id: string; generation: number };
   blobs: { sha256: string; size: number; created_at: string; content: Uint8Array | null };
   ledger_accounts: {
     id: string;

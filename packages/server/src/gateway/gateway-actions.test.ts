@@ -31,6 +31,12 @@ describe('gateway calls through the action stages', () => {
     await t.close();
   });
 
+  /** The gateway's journal events; a call is recorded just after its answer, so wait for that first. */
+  const gatewayEvents = async () => {
+    await t.gateway.recorded();
+    return (await t.journal.read('proj_default', 'gateway', 0, 100)).events;
+  };
+
   const ask = (maxTokens: number) =>
     openai.chat.completions.create({
       model: 'fakeai/gpt-4o-mini',
@@ -47,7 +53,7 @@ describe('gateway calls through the action stages', () => {
       limitMicros: 1_000_000,
     });
     await ask(100);
-    const events = (await t.journal.read('proj_default', 'gateway', 0, 100)).events;
+    const events = await gatewayEvents();
     const call = events.at(-1)!.payload as {
       kind: string;
       decision: { effect: string };
@@ -82,7 +88,7 @@ describe('gateway calls through the action stages', () => {
     expect(err?.code).toBe('budget_exceeded');
     expect(JSON.stringify(err?.error)).toContain('tiny');
     expect(fake.requests.length).toBe(before);
-    const last = (await t.journal.read('proj_default', 'gateway', 0, 100)).events.at(-1)!.payload as {
+    const last = (await gatewayEvents()).at(-1)!.payload as {
       status: string;
       error: { code: string };
     };
@@ -102,9 +108,9 @@ describe('gateway calls through the action stages', () => {
       () => null,
       (e: unknown) => e as { status: number; code: string },
     );
-    expect([err?.status, err?.code]).toEqual([403, 'policy_denied']);
+    expect([err?.status, err?.code], String(err)).toEqual([403, "policy_denied"]);
     expect(fake.requests.length).toBe(before);
-    const last = (await t.journal.read('proj_default', 'gateway', 0, 100)).events.at(-1)!.payload as {
+    const last = (await gatewayEvents()).at(-1)!.payload as {
       decision: { effect: string; policyIds: string[] };
     };
     expect(last.decision).toMatchObject({ effect: 'deny', policyIds: [policy.json.id] });

@@ -11,6 +11,7 @@ import {
   type RouteConfig,
   type Span,
 } from '@hangar/protocol';
+import { createConfigGeneration, type ConfigGeneration } from '../cache/config-generation.js';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../http/api-error.js';
 import { journalActorOf, type AuthContext } from '../http/app-env.js';
@@ -36,8 +37,10 @@ import { asRecord, numberOrNull } from './wire-format.js';
 
 /** The journal stream every gateway call of a project is recorded in. */
 export const GATEWAY_STREAM = 'gateway';
-/** How long a server trusts its copy of a project's providers and routes (its own changes apply at once). */
-const CONFIG_TTL_MS = 2000;
+/** Past this many answered-but-unrecorded calls, a call waits for its own record before answering. */
+const MAX_UNRECORDED = 256;
+/** How long a record may wait for others to share its transaction (it is written after the answer). */
+const RECORD_DELAY_MS = 10;
 const DEFAULT_ROUTE: Omit<RouteConfig, 'targets'> = {
   retry: { maxRetries: 2, initialBackoffMs: 250, maxBackoffMs: 8000 },
   timeouts: { perTryMs: 60_000, totalMs: 120_000 },
@@ -90,6 +93,8 @@ export interface GatewayOptions {
   secretBox: SecretBox | null;
   logger?: Logger;
   hooks?: GatewayHooks;
+  /** Tells this process when any process changed providers or routes (shared by the services). */
+  generation?: ConfigGeneration;
 }
 
 interface PlanTarget {
@@ -126,7 +131,6 @@ interface Outcome {
 }
 
 interface ProjectConfig {
-  loadedAt: number;
   routes: Map<string, Route>;
   providers: Map<string, ProviderRow>;
   built: Map<string, ModelProvider>;
@@ -205,27 +209,63 @@ export function canonicalRequest(endpoint: Endpoint, body: Record<string, unknow
  * fallbacks → journal + trace → settle.
  */
 export function createGateway(options: GatewayOptions) {
-  const { db, journal, traces, secretBox, hooks = {} } = options;
-  const configs = new Map<string, ProjectConfig>();
+  const { db, journal, traces, secretBox, hooks = {}, generation = createConfigGeneration({ db }) } = options;
+  // a project's providers and routes, until any process changes them (they bump the generation)
+  const configs = generation.cache<ProjectConfig>(1000);
   const echo = createEchoProvider();
-  const commits = createGroupCommit(db);
+  const commits = createGroupCommit(db, { delayMs: RECORD_DELAY_MS });
+  /** Records of answered calls not yet committed and settled. */
+  const unrecorded = new Set<Promise<void>>();
 
-  async function projectConfig(projectId: string): Promise<ProjectConfig> {
-    const cached = configs.get(projectId);
-    if (cached && Date.now() - cached.loadedAt < CONFIG_TTL_MS) return cached;
-    const store = createGatewayStore(db);
-    const [routes, providers] = await Promise.all([store.routes(projectId), store.providers(projectId)]);
-    const config: ProjectConfig = {
-      loadedAt: Date.now(),
-      routes: new Map(routes.map((r) => [r.name, toRoute(r)])),
-      providers: new Map(providers.map((p) => [p.name, p])),
-      built: new Map(),
-    };
-    configs.set(projectId, config);
-    return config;
+  /**
+   * Stage: record, off the answer's path. The record starts once the answer is on its way (the next
+   * turn of the event loop) and joins the next group commit; settle follows its commit. The caller
+   * waits for its own record only when MAX_UNRECORDED are already waiting, which bounds memory and
+   * what a crash can lose (docs/gateway.md). Reads through the API wait for this process's pending
+   * records first (`recorded`), and shutdown drains them.
+   */
+  function recordLater(call: GatewayCall, outcome: Outcome): Promise<void> {
+    const ended = { endTime: nowIso(), latencyMs: ms(call.startedAt) };
+    const done = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        record(call, outcome, ended).then(
+          () => resolve(),
+          (err: unknown) => {
+            options.logger?.error({ err, callId: call.callId }, 'gateway call could not be recorded');
+            resolve();
+          },
+        );
+      });
+    });
+    unrecorded.add(done);
+    void done.then(() => unrecorded.delete(done));
+    return unrecorded.size > MAX_UNRECORDED ? done : Promise.resolve();
+  }
+
+  /** Resolves once every record pending now is committed (and its hold settled). */
+  async function recorded(): Promise<void> {
+    if (unrecorded.size === 0) return;
+    const all = Promise.all([...unrecorded]);
+    // records start on the turn after their answer: once they have joined the queue, write them now
+    await new Promise((resolve) => setImmediate(resolve));
+    commits.flush();
+    await all;
+  }
+
+  function projectConfig(projectId: string): Promise<ProjectConfig> {
+    return configs.get(projectId, async () => {
+      const store = createGatewayStore(db);
+      const [routes, providers] = await Promise.all([store.routes(projectId), store.providers(projectId)]);
+      return {
+        routes: new Map(routes.map((r) => [r.name, toRoute(r)])),
+        providers: new Map(providers.map((p) => [p.name, p])),
+        built: new Map(),
+      };
+    });
   }
 
   const findAnswer: AnswerLookup = async (projectId, requestSha256, maxAgeMs) => {
+    await recorded(); // an answer given a moment ago is an answer
     const since = maxAgeMs === null ? null : new Date(Date.now() - maxAgeMs).toISOString();
     const row = await createGatewayStore(db).latestAnswer(projectId, requestSha256, since);
     if (!row) return null;
@@ -445,9 +485,11 @@ export function createGateway(options: GatewayOptions) {
   }
 
   /** Stage: one transaction writes the span and the journal event (and indexes the answer for cache and replay). */
-  async function record(call: GatewayCall, outcome: Outcome): Promise<Span | null> {
-    const endTime = nowIso();
-    const latencyMs = ms(call.startedAt);
+  async function record(
+    call: GatewayCall,
+    outcome: Outcome,
+    { endTime, latencyMs }: { endTime: string; latencyMs: number },
+  ): Promise<Span | null> {
     const format = formatOf(call.endpoint);
     const response = outcome.response;
     let usage: SpanInput['usage'] = {
@@ -619,10 +661,7 @@ export function createGateway(options: GatewayOptions) {
       if (finished) return;
       finished = true;
       const response = aggregator.result();
-      await record(call, { ...state, status: error ? 'error' : 'ok', error, response, ttftMs }).catch(
-        (err: unknown) =>
-          options.logger?.error({ err, callId: call.callId }, 'gateway call could not be recorded'),
-      );
+      await recordLater(call, { ...state, status: error ? 'error' : 'ok', error, response, ttftMs });
     };
     const stream = new ReadableStream<Uint8Array>({
       // A pull that enqueues nothing is not called again (the stream waits for it), so read until
@@ -768,7 +807,7 @@ export function createGateway(options: GatewayOptions) {
               call.plan.timeouts.perTryMs,
             );
           }
-          await record(call, { ...state, status: 'ok', error: null, response: hit.response, ttftMs: null });
+          await recordLater(call, { ...state, status: 'ok', error: null, response: hit.response, ttftMs: null });
           return { kind: 'json', body: hit.response, headers: callHeaders(call, state) };
         }
       }
@@ -779,7 +818,7 @@ export function createGateway(options: GatewayOptions) {
       if (executed.reply.chunks)
         return streamResult(call, executed.reply.chunks, state, executed.abort, call.plan.timeouts.perTryMs);
       const response = executed.reply.json ?? {};
-      await record(call, { ...state, status: 'ok', error: null, response, ttftMs: null });
+      await recordLater(call, { ...state, status: 'ok', error: null, response, ttftMs: null });
       return { kind: 'json', body: response, headers: callHeaders(call, state) };
     } catch (err) {
       const closed = err instanceof ClientClosed;
@@ -799,7 +838,7 @@ export function createGateway(options: GatewayOptions) {
             code: 'client_disconnected',
             message: 'The client disconnected before the answer; the provider call was aborted.',
           };
-      await record(call, {
+      await recordLater(call, {
         status: 'error',
         error,
         response: null,
@@ -808,9 +847,7 @@ export function createGateway(options: GatewayOptions) {
         cacheHit: false,
         replayOf: null,
         ttftMs: null,
-      }).catch((recordErr: unknown) =>
-        options.logger?.error({ err: recordErr, callId: call.callId }, 'gateway call could not be recorded'),
-      );
+      });
       throw apiError ?? err;
     }
   }
@@ -823,6 +860,7 @@ export function createGateway(options: GatewayOptions) {
   ): Promise<T> {
     const result = await db.transaction().execute(async (trx) => {
       const value = await write(trx);
+      await generation.bump(trx);
       await journal.append(
         {
           projectId: auth.project.id,
@@ -840,6 +878,17 @@ export function createGateway(options: GatewayOptions) {
 
   return {
     call,
+
+    /**
+     * Waits for the records of calls answered so far (reads through the API do, so a client sees its
+     * own calls; in-process callers that read the journal, traces or budgets right after a call do too).
+     */
+    recorded,
+
+    /** Waits until no record is pending: graceful shutdown, before the database closes. */
+    async drain(): Promise<void> {
+      while (unrecorded.size > 0) await recorded();
+    },
 
     /** Models a client can name: the built-in echo and the project's routes. */
     async models(projectId: string): Promise<Array<{ id: string; createdAt: string }>> {
@@ -979,18 +1028,23 @@ function embeddingDimensions(response: Record<string, unknown>): number | null {
 type Write<T> = (trx: Kysely<Database>) => Promise<T>;
 
 /**
- * Group commit: writes that arrive while a transaction is committing wait and then share the next
- * one, so under load many calls pay for one BEGIN/COMMIT (and one turn at SQLite's single
- * connection) instead of one each. Each caller still resolves only after its write committed —
- * nothing is answered before it is recorded. If a shared transaction fails, its writes are retried
- * one transaction each, so one bad write never takes others down with it.
+ * Group commit: records wait up to `delayMs` (or until `maxBatch` are waiting) and then share one
+ * transaction, so under load many calls pay for one BEGIN/COMMIT — the WAL write of a commit is the
+ * largest single cost of a record — and one turn at SQLite's single connection, instead of one each.
+ * Records are written after their call was answered, so the wait costs no latency; `flush` cuts it
+ * short when someone is waiting for them. If a shared transaction fails, its writes are retried one
+ * transaction each, so one bad write never takes others down with it.
  */
-function createGroupCommit(db: Kysely<Database>, maxBatch = 64) {
+function createGroupCommit(db: Kysely<Database>, { maxBatch = 64, delayMs = 0 } = {}) {
   type Pending = { write: Write<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void };
   let queue: Pending[] = [];
   let running = false;
+  let timer: NodeJS.Timeout | null = null;
 
   async function drain() {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (running) return;
     running = true;
     while (queue.length) {
       const batch = queue.slice(0, maxBatch);
@@ -1018,8 +1072,14 @@ function createGroupCommit(db: Kysely<Database>, maxBatch = 64) {
     write<T>(write: Write<T>): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({ write, resolve: resolve as (v: unknown) => void, reject });
-        if (!running) void drain();
+        if (running) return; // the running drain takes it next
+        if (delayMs === 0 || queue.length >= maxBatch) void drain();
+        else timer ??= setTimeout(() => void drain(), delayMs);
       });
+    },
+    /** Writes what is waiting now, without the delay. */
+    flush(): void {
+      if (queue.length > 0) void drain();
     },
   };
 }

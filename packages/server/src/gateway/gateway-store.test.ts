@@ -64,7 +64,7 @@ for (const dialect of DIALECTS) {
       );
     });
 
-    it('records every one of many concurrent calls (they share transactions) before answering it', async () => {
+    it('records every one of many concurrent calls (they share transactions), and a read after them sees them all', async () => {
       const answers = await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
           t.request('POST', '/v1/chat/completions', {

@@ -70,11 +70,13 @@ describe('model gateway through the real OpenAI and Anthropic clients', () => {
     fake.queue(); // nothing left queued by a failed test leaks into the next
   });
 
-  /** The gateway journal events, newest last. */
+  /** The gateway journal events, newest last (a call is recorded just after its answer: wait for that). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   type Recorded = Record<string, any> & { traceId: string; spanId: string };
-  const calls = async () =>
-    (await t.journal.read(PROJECT, 'gateway', 0, 1000)).events.map((e) => e.payload as Recorded);
+  const calls = async () => {
+    await t.gateway.recorded();
+    return (await t.journal.read(PROJECT, 'gateway', 0, 1000)).events.map((e) => e.payload as Recorded);
+  };
   const lastCall = async () => (await calls()).at(-1)!;
   /** Waits for the journal to hold more than `count` calls (a disconnect is recorded after the response ended). */
   const callAfter = async (count: number) => {
@@ -786,6 +788,7 @@ describe('model gateway through the real OpenAI and Anthropic clients', () => {
       { model: 'hangar/echo', messages: [{ role: 'user', content: 'traced' }] },
       { headers: { traceparent: `00-${traceId}-${'cd'.repeat(8)}-01` } },
     );
+    await t.gateway.recorded();
     const spans = await t.traces.trace(PROJECT, traceId);
     expect(spans).toHaveLength(1);
     expect(spans[0]).toMatchObject({ parentSpanId: 'cd'.repeat(8), source: 'gateway' });
@@ -837,6 +840,7 @@ describe('call stages', () => {
       expect((await ask('alice')).status).toBe(200);
       const refused = await ask('mallory');
       expect([refused.status, refused.json.error.code]).toEqual([403, 'forbidden']);
+      await t.gateway.recorded();
       const events = (await t.journal.read(PROJECT, 'gateway', 0, 10)).events.map(
         (e) => e.payload as { status: string; error: unknown },
       );

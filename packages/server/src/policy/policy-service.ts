@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { PolicyCheckRequest, SavePolicyRequest, type Policy, type PolicyDecision } from '@hangar/protocol';
 import type { ActorChain } from '../actions/action.js';
+import { createConfigGeneration, type ConfigGeneration } from '../cache/config-generation.js';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../http/api-error.js';
 import { actorChainOf, journalActorOf, type AuthContext } from '../http/app-env.js';
@@ -14,14 +15,13 @@ import { createPolicyStore, type PolicyRow } from './policy-store.js';
 
 /** The journal stream where a project's policy changes are recorded. */
 export const POLICY_STREAM = 'policies';
-const DEFAULT_CACHE_TTL_MS = 1000;
 const AGENT_CACHE_TTL_MS = 30_000;
 
 export interface PoliciesOptions {
   db: Kysely<Database>;
   journal: Journal;
-  /** How long another process's policy change may take to apply here; this process's own apply at once. */
-  cacheTtlMs?: number;
+  /** Tells this process when any process changed policies (shared by the services). */
+  generation?: ConfigGeneration;
 }
 
 function toPolicy(row: PolicyRow): Policy {
@@ -48,21 +48,24 @@ function refuseInvalid(text: string) {
 }
 
 /** Per-project Cedar policies: saved (validated), cached compiled, and used to decide actions. */
-export function createPolicies({ db, journal, cacheTtlMs = DEFAULT_CACHE_TTL_MS }: PoliciesOptions) {
-  const sets = new Map<string, { set: CompiledPolicySet; fingerprint: string; checkedAt: number }>();
+export function createPolicies({ db, journal, generation = createConfigGeneration({ db }) }: PoliciesOptions) {
+  // compiled sets, valid for the config generation they were checked at: a change in any process
+  // applies to the next action everywhere (a set is recompiled only if its policies changed)
+  const sets = new Map<string, { set: CompiledPolicySet; fingerprint: string; generation: number }>();
   const agents = new Map<string, { facts: AgentFacts | undefined; at: number }>();
 
   async function policySet(projectId: string): Promise<CompiledPolicySet> {
+    const at = await generation.current();
     const cached = sets.get(projectId);
-    if (cached && Date.now() - cached.checkedAt < cacheTtlMs) return cached.set;
+    if (cached && cached.generation === at) return cached.set;
     const rows = await createPolicyStore(db).list(projectId);
     const fingerprint = rows.map((r) => `${r.id}@${r.updated_at}`).join(',');
     if (cached && cached.fingerprint === fingerprint) {
-      cached.checkedAt = Date.now();
+      cached.generation = at;
       return cached.set;
     }
     const set = compilePolicySet(`project:${projectId}`, rows.map((r) => ({ id: r.id, text: r.text })));
-    sets.set(projectId, { set, fingerprint, checkedAt: Date.now() });
+    sets.set(projectId, { set, fingerprint, generation: at });
     return set;
   }
 
@@ -86,6 +89,7 @@ export function createPolicies({ db, journal, cacheTtlMs = DEFAULT_CACHE_TTL_MS 
   async function change(auth: AuthContext, type: string, payload: unknown, work: (trx: Kysely<Database>) => Promise<void>) {
     await db.transaction().execute(async (trx) => {
       await work(trx);
+      await generation.bump(trx);
       await journal.append({ projectId: auth.project.id, stream: POLICY_STREAM, actor: journalActorOf(auth), events: [{ type, payload }] }, trx);
     });
     sets.delete(auth.project.id);

@@ -1,6 +1,7 @@
 import type { PriceEntry, TokenUsage } from '@hangar/protocol';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { createConfigGeneration, type ConfigGeneration } from '../cache/config-generation.js';
 import { PRICE_TABLE } from './price-table.js';
 import { createPricingStore } from './pricing-store.js';
 
@@ -132,12 +133,19 @@ export interface PricingOptions {
   db: Kysely<Database>;
   /** The built-in table; tests pass their own. */
   table?: readonly PriceEntry[];
+  /** Invalidates this process's price books when any process changes overrides (shared by the services). */
+  generation?: ConfigGeneration;
 }
 
 /** Prices per project: the built-in table, overridden per project through `PUT /v1/prices`. */
-export function createPricing({ db, table = PRICE_TABLE }: PricingOptions) {
-  async function bookFor(projectId: string, trx: Kysely<Database> = db): Promise<PriceBook> {
-    return createPriceBook(await createPricingStore(trx).overrides(projectId), table);
+export function createPricing({ db, table = PRICE_TABLE, generation = createConfigGeneration({ db }) }: PricingOptions) {
+  // compiling the table's patterns costs more than pricing a call: one book per project, kept until
+  // any process changes overrides
+  const books = generation.cache<PriceBook>(1000);
+
+  /** The project's price book; `trx` when called inside a transaction. */
+  async function bookFor(projectId: string, trx?: Kysely<Database>): Promise<PriceBook> {
+    return books.get(projectId, async () => createPriceBook(await createPricingStore(trx ?? db).overrides(projectId), table), trx);
   }
 
   return {
@@ -155,7 +163,11 @@ export function createPricing({ db, table = PRICE_TABLE }: PricingOptions) {
     },
     /** Replaces the project's overrides (an empty list goes back to the built-in table). */
     async setOverrides(projectId: string, overrides: PriceEntry[]): Promise<PriceEntry[]> {
-      await createPricingStore(db).setOverrides(projectId, overrides);
+      await db.transaction().execute(async (trx) => {
+        await createPricingStore(trx).setOverrides(projectId, overrides);
+        await generation.bump(trx);
+      });
+      books.delete(projectId);
       return overrides;
     },
   };

@@ -2,11 +2,14 @@ import type { Kysely } from 'kysely';
 import type { ApiKey, CreatedKey, CreatedProject, Project, Role, UpdateProjectRequest, Whoami } from '@hangar/protocol';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../http/api-error.js';
+import { createConfigGeneration, type ConfigGeneration } from '../cache/config-generation.js';
 import type { AuthContext } from '../http/app-env.js';
 import type { Journal } from '../journal/journal-service.js';
 import { newId, nowIso } from '../util/ids.js';
 import { generateApiKey, hashApiKey, isWellFormedKey, keyPrefix } from './api-keys.js';
-import { createTenancyStore } from './tenancy-store.js';
+import { createTenancyStore, type TenancyStore } from './tenancy-store.js';
+
+type FoundKey = NonNullable<Awaited<ReturnType<TenancyStore['findKeyByHash']>>>;
 
 export const DEFAULT_ORGANIZATION_ID = 'org_default';
 export const DEFAULT_PROJECT_ID = 'proj_default';
@@ -17,11 +20,15 @@ const TOUCH_INTERVAL_MS = 60_000;
 export interface TenancyOptions {
   db: Kysely<Database>;
   journal: Journal;
+  /** Invalidates this process's cache of keys when any process revokes one (shared by the services). */
+  generation?: ConfigGeneration;
 }
 
 /** Organizations → projects → API keys; authentication of every request. */
-export function createTenancy({ db, journal }: TenancyOptions) {
+export function createTenancy({ db, journal, generation = createConfigGeneration({ db }) }: TenancyOptions) {
   const lastTouched = new Map<string, number>();
+  // key hash → key and project: every request needs it; a revocation bumps the generation
+  const keys = generation.cache<FoundKey | undefined>();
 
   async function insertKey(
     trx: Kysely<Database>,
@@ -99,7 +106,8 @@ export function createTenancy({ db, journal }: TenancyOptions) {
         throw new ApiError('unauthenticated', 'Send an API key as "Authorization: Bearer hk_…" or "x-hangar-key".');
       }
       if (!isWellFormedKey(presented)) throw new ApiError('invalid_key', 'The API key is not valid.');
-      const found = await createTenancyStore(db).findKeyByHash(hashApiKey(presented));
+      const hash = hashApiKey(presented);
+      const found = await keys.get(hash, () => createTenancyStore(db).findKeyByHash(hash));
       if (!found) throw new ApiError('invalid_key', 'The API key is not valid.');
       if (found.key.revokedAt) {
         throw new ApiError('key_revoked', `The API key ${found.key.prefix}… was revoked at ${found.key.revokedAt}.`);
@@ -148,6 +156,7 @@ export function createTenancy({ db, journal }: TenancyOptions) {
       return db.transaction().execute(async (trx) => {
         const store = createTenancyStore(trx);
         await store.updateProject(auth.project.id, changes);
+        await generation.bump(trx);
         await journal.append(
           {
             projectId: auth.project.id,
@@ -178,6 +187,7 @@ export function createTenancy({ db, journal }: TenancyOptions) {
         if (!key) throw new ApiError('not_found', `No API key ${id} in this project.`);
         if (key.revokedAt) return key;
         await store.revokeKey(auth.project.id, id, nowIso());
+        await generation.bump(trx);
         await journal.append(
           {
             projectId: auth.project.id,

@@ -12,6 +12,7 @@ import * as policy from './009-policy.js';
 import * as approvals from './010-approvals.js';
 import * as evals from './011-evals.js';
 import * as paymentRecovery from './012-payment-recovery.js';
+import * as configGeneration from './014-config-generation.js';
 
 // Migrations see the schema as it was then, not today's Database type.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, HangarMigration> = {
   '010-approvals': approvals,
   '011-evals': evals,
   '012-payment-recovery': paymentRecovery,
+  '014-config-generation': configGeneration,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1)!;
