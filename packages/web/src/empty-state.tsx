@@ -1,6 +1,6 @@
 import type { PillarId } from './shell.js';
 
-type EmptyPillar = Exclude<PillarId, 'settings' | 'audit'>;
+type EmptyPillar = Exclude<PillarId, 'settings' | 'audit' | 'evals'>;
 
 // What each page will show, and how data gets there. No sample data: an empty project looks empty.
 // `shipped: false` says plainly that the server does not do this yet; flip it when the pillar lands.
@@ -40,13 +40,6 @@ const EMPTY_STATES: Record<EmptyPillar, { title: string; lead: string; how: stri
     how:
       'Model calls through the gateway and payments are charged to this project’s ledger. Spend per agent, model and ' +
       'budget will appear here once calls go through this server.',
-  },
-  evals: {
-    title: 'Evals',
-    lead: 'No evals yet.',
-    how:
-      'Datasets and experiments run with the SDK or the hangar CLI appear here, with each trial’s scores and the ' +
-      'paired comparison against a baseline.',
   },
   approvals: {
     title: 'Approvals',
