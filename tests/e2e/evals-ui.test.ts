@@ -16,7 +16,9 @@ let hangar: HangarClient;
 
 beforeAll(async () => {
   if (!existsSync(DIST_INDEX))
-    throw new Error(`The web UI is not built (${DIST_INDEX} is missing). Run \`npm run build -w @hangar/web\` first.`);
+    throw new Error(
+      `The web UI is not built (${DIST_INDEX} is missing). Run \`npm run build -w @hangar/web\` first.`,
+    );
   await Promise.all([
     startServer({ env: { HANGAR_ONLINE_EVAL_INTERVAL_MS: '200' } }).then((s) => (server = s)),
     launchChromium().then((b) => (browser = b)),
@@ -41,7 +43,9 @@ const nav = (page: Page, pillar: string) =>
   page.getByRole('navigation', { name: 'Pillars' }).getByRole('link', { name: pillar, exact: true });
 
 /** Spans over OTLP/JSON: one chat span per (start time, answer). */
-async function ingest(spans: Array<{ traceId: string; spanId: string; name: string; startMs: number; answer: string }>) {
+async function ingest(
+  spans: Array<{ traceId: string; spanId: string; name: string; startMs: number; answer: string }>,
+) {
   const res = await fetch(`${server!.url}/v1/traces`, {
     method: 'POST',
     headers: { authorization: `Bearer ${server!.adminKey}`, 'content-type': 'application/json' },
@@ -61,7 +65,11 @@ async function ingest(spans: Array<{ traceId: string; spanId: string; name: stri
                   { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } },
                   {
                     key: 'gen_ai.output.messages',
-                    value: { stringValue: JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: s.answer }] }]) },
+                    value: {
+                      stringValue: JSON.stringify([
+                        { role: 'assistant', parts: [{ type: 'text', content: s.answer }] },
+                      ]),
+                    },
                   },
                 ],
               })),
@@ -76,7 +84,8 @@ async function ingest(spans: Array<{ traceId: string; spanId: string; name: stri
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
 /** `−0.750` as the UI writes deltas. */
-const delta = (n: number) => (n < 0 ? `−${Math.abs(n).toFixed(3)}` : n > 0 ? `+${n.toFixed(3)}` : n.toFixed(3));
+const delta = (n: number) =>
+  n < 0 ? `−${Math.abs(n).toFixed(3)}` : n > 0 ? `+${n.toFixed(3)}` : n.toFixed(3);
 
 describe('evals in the web UI', () => {
   it('lists experiments, shows every trial with its trace, compares with a verdict and CI', async () => {
@@ -86,7 +95,9 @@ describe('evals in the web UI', () => {
       cases: caseIds.map((id) => ({ id, input: `question ${id}`, expected: `answer ${id}` })),
     });
     const traceId = 'a'.repeat(32);
-    await ingest([{ traceId, spanId: 'b'.repeat(16), name: 'answer c1', startMs: Date.now(), answer: 'answer c1' }]);
+    await ingest([
+      { traceId, spanId: 'b'.repeat(16), name: 'answer c1', startMs: Date.now(), answer: 'answer c1' },
+    ]);
 
     // Both score `polite` the same; the candidate gets `exact` wrong on 15 of 20 cases.
     const run = async (name: string, exactFor: (caseId: string) => number) => {
@@ -147,7 +158,9 @@ describe('evals in the web UI', () => {
     expect(exactRow).toContain('regressed');
     expect(exactRow).toContain(`[${delta(exact.ciLow!)}, ${delta(exact.ciHigh!)}]`);
     expect(exact.ciHigh!).toBeLessThan(0);
-    expect(await metrics.locator('tr[data-metric="polite"]').textContent()).toContain('no significant change');
+    expect(await metrics.locator('tr[data-metric="polite"]').textContent()).toContain(
+      'no significant change',
+    );
     expect(await page.getByRole('img', { name: /^exact: delta −0\.750, 95% CI/ }).count()).toBe(1);
     const firstCase = page.getByRole('table', { name: 'Per-case deltas' }).locator('tbody tr').first();
     expect(await firstCase.textContent()).toMatch(/^c11 → 0 \(−1\.000\)/);
@@ -182,8 +195,12 @@ describe('evals in the web UI', () => {
     const { page, pageErrors, close } = await signedIn();
     await nav(page, 'Evals').click();
     await page.getByRole('navigation', { name: 'Evals' }).getByRole('link', { name: 'Online evals' }).click();
-    expect(await page.getByRole('table', { name: 'Online eval rules' }).textContent()).toContain('includes “yes”');
-    const alertRow = page.getByRole('table', { name: 'Drift alerts' }).locator(`tr[data-alert="${alerts[0]!.id}"]`);
+    expect(await page.getByRole('table', { name: 'Online eval rules' }).textContent()).toContain(
+      'includes “yes”',
+    );
+    const alertRow = page
+      .getByRole('table', { name: 'Drift alerts' })
+      .locator(`tr[data-alert="${alerts[0]!.id}"]`);
     expect(await alertRow.textContent()).toMatch(/says yes.*1 → 0.*12 \/ 12/);
     await alertRow.getByRole('button', { name: 'Acknowledge' }).click();
     await alertRow.getByText(/^Acknowledged /).waitFor();

@@ -25,7 +25,9 @@ type CaseRow = ComparisonData['cases'][number];
  */
 export function sortByWorstDelta(cases: CaseRow[], metric: string): CaseRow[] {
   const key = (c: CaseRow) => c.delta[metric] ?? Number.POSITIVE_INFINITY;
-  return [...cases].sort((a, b) => key(a) - key(b) || a.caseId.localeCompare(b.caseId));
+  return [...cases].sort(
+    (a, b) => key(a) - key(b) || a.caseId.localeCompare(b.caseId, 'en', { numeric: true }),
+  );
 }
 
 /** A candidate against a baseline: the verdict, per-metric paired statistics and per-case deltas. */
@@ -81,9 +83,9 @@ export function Comparison({
         <VerdictBadge verdict={comparison.verdict} />
       </div>
       <p className="muted">
-        Candidate {candidate.name} ({candidate.id}) against baseline {baseline.name} ({baseline.id}), paired by case on{' '}
-        {comparison.datasetId ? `dataset version ${comparison.datasetVersion}` : 'inline data'}; α = {comparison.alpha},
-        p-values Holm-adjusted across metrics. Deltas are candidate − baseline.
+        Candidate {candidate.name} ({candidate.id}) against baseline {baseline.name} ({baseline.id}), paired
+        by case on {comparison.datasetId ? `dataset version ${comparison.datasetVersion}` : 'inline data'}; α
+        = {comparison.alpha}, p-values Holm-adjusted across metrics. Deltas are candidate − baseline.
       </p>
 
       <section className="panel flush" aria-labelledby="metrics-heading">
@@ -124,7 +126,12 @@ export function Comparison({
                     {m.name}
                     <div className="muted small">
                       {m.pairs} pairs · {m.test}
-                      {m.power?.casesNeeded ? ` · ${m.power.casesNeeded} cases for 80% power at Δ ${formatScore(m.power.delta)}` : ''}
+                      {m.power?.casesNeeded ? (
+                        <>
+                          <br />
+                          {m.power.casesNeeded} cases detect Δ {formatScore(m.power.delta)} (80% power)
+                        </>
+                      ) : null}
                     </div>
                   </th>
                   <td className="num">{formatScore(m.baselineMean)}</td>
@@ -132,7 +139,13 @@ export function Comparison({
                   <td className="num">{formatDelta(m.meanDelta)}</td>
                   <td className="num">{formatInterval(m.ciLow, m.ciHigh, formatDelta)}</td>
                   <td>
-                    <DeltaInterval delta={m.meanDelta} low={m.ciLow} high={m.ciHigh} extent={extent} label={m.name} />
+                    <DeltaInterval
+                      delta={m.meanDelta}
+                      low={m.ciLow}
+                      high={m.ciHigh}
+                      extent={extent}
+                      label={m.name}
+                    />
                   </td>
                   <td className="num">{formatPValue(m.pValue)}</td>
                   <td className="num">{formatPValue(m.adjustedPValue)}</td>
@@ -198,7 +211,11 @@ function CaseDeltas({ comparison }: { comparison: ComparisonData }) {
                   return (
                     <td key={m} className="num">
                       {formatScore(c.baseline[m])} → {formatScore(c.candidate[m])}{' '}
-                      <span className={d !== null && d < 0 ? 'delta-worse' : d !== null && d > 0 ? 'delta-better' : 'muted'}>
+                      <span
+                        className={
+                          d !== null && d < 0 ? 'delta-worse' : d !== null && d > 0 ? 'delta-better' : 'muted'
+                        }
+                      >
                         ({formatDelta(d)})
                       </span>
                     </td>

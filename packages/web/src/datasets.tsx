@@ -30,8 +30,8 @@ export function DatasetsList({ client }: { client: HangarClient }) {
         <div className="empty-state">
           <p className="empty-lead">No datasets yet.</p>
           <p className="muted">
-            Create one with <code>hangar.datasets.create()</code>, import JSONL or CSV, or add production spans; every
-            change makes a new immutable version.
+            Create one with <code>hangar.datasets.create()</code>, import JSONL or CSV, or add production
+            spans; every change makes a new immutable version.
           </p>
         </div>
       ) : (
@@ -71,9 +71,20 @@ export function DatasetsList({ client }: { client: HangarClient }) {
 }
 
 /** One dataset: its versions, and the cases of the selected one (the latest by default). */
-export function DatasetPage({ client, id, version }: { client: HangarClient; id: string; version: number | null }) {
+export function DatasetPage({
+  client,
+  id,
+  version,
+}: {
+  client: HangarClient;
+  id: string;
+  version: number | null;
+}) {
   const load = useCallback(async () => {
-    const [dataset, { versions }] = await Promise.all([client.datasets.get(id), client.datasets.versions(id)]);
+    const [dataset, { versions }] = await Promise.all([
+      client.datasets.get(id),
+      client.datasets.versions(id),
+    ]);
     return { dataset, versions: [...versions].sort((a, b) => b.version - a.version) };
   }, [client, id]);
   const [state] = useRequest(load);
@@ -121,7 +132,10 @@ export function DatasetPage({ client, id, version }: { client: HangarClient; id:
                 {versions.map((v) => (
                   <tr key={v.version} aria-selected={v.version === selected}>
                     <td>
-                      <a href={evalsHref.dataset(dataset.id, v.version)} aria-current={v.version === selected ? 'true' : undefined}>
+                      <a
+                        href={evalsHref.dataset(dataset.id, v.version)}
+                        aria-current={v.version === selected ? 'true' : undefined}
+                      >
                         v{v.version}
                       </a>
                       {v.version === dataset.latestVersion ? <span className="tag">latest</span> : null}
@@ -136,13 +150,18 @@ export function DatasetPage({ client, id, version }: { client: HangarClient; id:
           </div>
         )}
       </section>
-      {selected > 0 ? <VersionCases key={selected} client={client} id={dataset.id} version={selected} /> : null}
+      {selected > 0 ? (
+        <VersionCases key={selected} client={client} id={dataset.id} version={selected} />
+      ) : null}
     </>
   );
 }
 
 function VersionCases({ client, id, version }: { client: HangarClient; id: string; version: number }) {
-  const loadFirst = useCallback(() => client.datasets.cases(id, { version, limit: 100 }), [client, id, version]);
+  const loadFirst = useCallback(
+    () => client.datasets.cases(id, { version, limit: 100 }),
+    [client, id, version],
+  );
   const [first] = useRequest(loadFirst);
   const [more, setMore] = useState<{ cases: DatasetCase[]; nextCursor: string | null } | null>(null);
   const [moreError, setMoreError] = useState<HangarError | null>(null);

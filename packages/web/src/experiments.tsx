@@ -70,7 +70,10 @@ export function ExperimentsList({ client }: { client: HangarClient }) {
     setMoreError(null);
     try {
       const page = await client.experiments.list({ limit: 50, cursor: nextCursor });
-      setMore({ experiments: [...(more?.experiments ?? []), ...page.experiments], nextCursor: page.nextCursor });
+      setMore({
+        experiments: [...(more?.experiments ?? []), ...page.experiments],
+        nextCursor: page.nextCursor,
+      });
     } catch (e) {
       setMoreError(toHangarError(e));
     }
@@ -92,8 +95,8 @@ export function ExperimentsList({ client }: { client: HangarClient }) {
         <div className="empty-state">
           <p className="empty-lead">No experiments yet.</p>
           <p className="muted">
-            Run <code>Eval()</code> from the SDK or <code>hangar eval</code> over a dataset; each experiment appears here
-            with its trials, scores and cost as results arrive.
+            Run <code>Eval()</code> from the SDK or <code>hangar eval</code> over a dataset; each experiment
+            appears here with its trials, scores and cost as results arrive.
           </p>
         </div>
       ) : (
@@ -153,7 +156,10 @@ export function ExperimentsList({ client }: { client: HangarClient }) {
 }
 
 /** Every trial of an experiment, following the pages up to {@link MAX_TRIALS_SHOWN}. */
-async function loadTrials(client: HangarClient, id: string): Promise<{ results: StoredTrialResult[]; truncated: boolean }> {
+async function loadTrials(
+  client: HangarClient,
+  id: string,
+): Promise<{ results: StoredTrialResult[]; truncated: boolean }> {
   const results: StoredTrialResult[] = [];
   let cursor: string | undefined;
   for (;;) {
@@ -248,7 +254,11 @@ export function ExperimentPage({ client, id }: { client: HangarClient; id: strin
               <ScoreHistogram
                 key={s.name}
                 name={s.name}
-                values={results.flatMap((r) => r.scores.filter((x) => x.name === s.name && typeof x.value === 'number').map((x) => x.value as number))}
+                values={results.flatMap((r) =>
+                  r.scores
+                    .filter((x) => x.name === s.name && typeof x.value === 'number')
+                    .map((x) => x.value as number),
+                )}
               />
             ))}
           </div>
@@ -299,7 +309,12 @@ function ScoreSummaries({ experiment }: { experiment: Experiment }) {
               Pass rate
             </th>
             {ks.map((k) => (
-              <th key={k} scope="col" className="num" title={`Chance that at least one of ${k} trials passes`}>
+              <th
+                key={k}
+                scope="col"
+                className="num"
+                title={`Chance that at least one of ${k} trials passes`}
+              >
                 pass@{k}
               </th>
             ))}
@@ -381,48 +396,58 @@ function TrialsTable({ results, scoreNames }: { results: StoredTrialResult[]; sc
           </tr>
         </thead>
         <tbody>
-          {[...byCase].map(([caseId, rows]) => (
-            <Fragment key={caseId}>
-              {rows.map((r, i) => (
-                <tr key={r.trial} className={r.error ? 'has-error' : undefined} data-case={caseId}>
-                  {i === 0 ? (
-                    <th scope="rowgroup" rowSpan={rows.length} className="case-id">
-                      <code>{caseId}</code>
-                    </th>
-                  ) : null}
-                  <td className="num">{r.trial}</td>
-                  {scoreNames.map((n) => {
-                    const s = r.scores.find((x) => x.name === n);
-                    return (
-                      <td key={n} className="num" title={s?.error ?? undefined}>
-                        {!s ? (
-                          <span className="muted">—</span>
-                        ) : s.error ? (
-                          <span className="status-error">error</span>
-                        ) : (
-                          <span className={s.pass === false ? 'score-fail' : s.pass ? 'score-pass' : undefined}>
-                            {formatScore(s.value)}
-                          </span>
-                        )}
-                      </td>
-                    );
-                  })}
-                  <td>{r.error ? <span className="status-error">{r.error}</span> : <JsonCell value={r.output} />}</td>
-                  <td className="num">{formatDuration(r.durationMs)}</td>
-                  <td className="num">{formatCost(r.costMicros)}</td>
-                  <td>
-                    {r.traceId ? (
-                      <a href={traceHash(r.traceId)} aria-label={`Trace of ${caseId} trial ${r.trial}`}>
-                        trace
-                      </a>
-                    ) : (
-                      <span className="muted">—</span>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </Fragment>
-          ))}
+          {[...byCase]
+            .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))
+            .map(([caseId, rows]) => (
+              <Fragment key={caseId}>
+                {rows.map((r, i) => (
+                  <tr key={r.trial} className={r.error ? 'has-error' : undefined} data-case={caseId}>
+                    {i === 0 ? (
+                      <th scope="rowgroup" rowSpan={rows.length} className="case-id">
+                        <code>{caseId}</code>
+                      </th>
+                    ) : null}
+                    <td className="num">{r.trial}</td>
+                    {scoreNames.map((n) => {
+                      const s = r.scores.find((x) => x.name === n);
+                      return (
+                        <td key={n} className="num" title={s?.error ?? undefined}>
+                          {!s ? (
+                            <span className="muted">—</span>
+                          ) : s.error ? (
+                            <span className="status-error">error</span>
+                          ) : (
+                            <span
+                              className={s.pass === false ? 'score-fail' : s.pass ? 'score-pass' : undefined}
+                            >
+                              {formatScore(s.value)}
+                            </span>
+                          )}
+                        </td>
+                      );
+                    })}
+                    <td>
+                      {r.error ? (
+                        <span className="status-error">{r.error}</span>
+                      ) : (
+                        <JsonCell value={r.output} />
+                      )}
+                    </td>
+                    <td className="num">{formatDuration(r.durationMs)}</td>
+                    <td className="num">{formatCost(r.costMicros)}</td>
+                    <td>
+                      {r.traceId ? (
+                        <a href={traceHash(r.traceId)} aria-label={`Trace of ${caseId} trial ${r.trial}`}>
+                          trace
+                        </a>
+                      ) : (
+                        <span className="muted">—</span>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </Fragment>
+            ))}
         </tbody>
       </table>
     </div>
@@ -434,9 +459,13 @@ function CompareWith({ client, experiment }: { client: HangarClient; experiment:
   const load = useCallback(
     () =>
       experiment.datasetId
-        ? client.experiments.list({ datasetId: experiment.datasetId, limit: 200 }).then((r) =>
-            r.experiments.filter((x) => x.id !== experiment.id && x.datasetVersion === experiment.datasetVersion),
-          )
+        ? client.experiments
+            .list({ datasetId: experiment.datasetId, limit: 200 })
+            .then((r) =>
+              r.experiments.filter(
+                (x) => x.id !== experiment.id && x.datasetVersion === experiment.datasetVersion,
+              ),
+            )
         : Promise.resolve([]),
     [client, experiment.id, experiment.datasetId, experiment.datasetVersion],
   );

@@ -47,8 +47,14 @@ export function formatDelta(n: number | null | undefined): string {
 }
 
 /** `[0.71, 0.88]`, or `—` without both ends. */
-export function formatInterval(low: number | null | undefined, high: number | null | undefined, format = formatScore): string {
-  return low === null || low === undefined || high === null || high === undefined ? '—' : `[${format(low)}, ${format(high)}]`;
+export function formatInterval(
+  low: number | null | undefined,
+  high: number | null | undefined,
+  format = formatScore,
+): string {
+  return low === null || low === undefined || high === null || high === undefined
+    ? '—'
+    : `[${format(low)}, ${format(high)}]`;
 }
 
 /** `0.032`, `< 0.001`. */

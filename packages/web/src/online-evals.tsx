@@ -47,8 +47,8 @@ export function OnlineEvals({ client }: { client: HangarClient }) {
           <ErrorMessage error={rules.error} />
         ) : rules.data.length === 0 ? (
           <p className="muted panel-title">
-            No rules yet. A rule scores sampled production spans in the background and raises a drift alert when recent
-            scores fall; create one with <code>hangar.onlineEvals.create()</code>.
+            No rules yet. A rule scores sampled production spans in the background and raises a drift alert
+            when recent scores fall; create one with <code>hangar.onlineEvals.create()</code>.
           </p>
         ) : (
           <div className="table-scroll">
@@ -75,7 +75,13 @@ export function OnlineEvals({ client }: { client: HangarClient }) {
                     <td>
                       last {r.drift.windowHours} h vs the {r.drift.referenceHours} h before, α {r.drift.alpha}
                     </td>
-                    <td>{r.enabled ? <span className="status status-active">on</span> : <span className="status status-revoked">off</span>}</td>
+                    <td>
+                      {r.enabled ? (
+                        <span className="status status-active">on</span>
+                      ) : (
+                        <span className="status status-revoked">off</span>
+                      )}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -120,7 +126,11 @@ function DriftAlerts({ client, ruleNames }: { client: HangarClient; ruleNames: M
       <div className="panel-head panel-title">
         <h2 id="alerts-heading">Drift alerts</h2>
         <label className="checkbox">
-          <input type="checkbox" checked={unacknowledgedOnly} onChange={(e) => setUnacknowledgedOnly(e.target.checked)} />{' '}
+          <input
+            type="checkbox"
+            checked={unacknowledgedOnly}
+            onChange={(e) => setUnacknowledgedOnly(e.target.checked)}
+          />{' '}
           Unacknowledged only
         </label>
       </div>
@@ -157,7 +167,8 @@ function DriftAlerts({ client, ruleNames }: { client: HangarClient; ruleNames: M
                   <th scope="row">{ruleNames.get(a.ruleId) ?? a.ruleId}</th>
                   <td>{a.metric}</td>
                   <td className="num">
-                    {formatScore(a.referenceMean)} → <span className="delta-worse">{formatScore(a.recentMean)}</span>
+                    {formatScore(a.referenceMean)} →{' '}
+                    <span className="delta-worse">{formatScore(a.recentMean)}</span>
                   </td>
                   <td className="num">
                     {a.referenceN} / {a.recentN}

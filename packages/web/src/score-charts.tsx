@@ -37,11 +37,24 @@ export function ScoreHistogram({ name, values }: { name: string; values: number[
         <strong>{name}</strong> <span className="muted">· {values.length} values</span>
       </figcaption>
       <svg viewBox={`0 0 ${H_WIDTH} ${H_HEIGHT}`} role="img" aria-label={`Distribution of ${name}`}>
-        <line x1={H_PAD.left} x2={H_WIDTH - H_PAD.right} y1={H_PAD.top + plotH} y2={H_PAD.top + plotH} className="axis" />
+        <line
+          x1={H_PAD.left}
+          x2={H_WIDTH - H_PAD.right}
+          y1={H_PAD.top + plotH}
+          y2={H_PAD.top + plotH}
+          className="axis"
+        />
         {counts.map((c, i) => {
           const h = (c / max) * plotH;
           return (
-            <rect key={i} x={H_PAD.left + i * slot + 1} y={H_PAD.top + plotH - h} width={slot - 2} height={h} className="bar">
+            <rect
+              key={i}
+              x={H_PAD.left + i * slot + 1}
+              y={H_PAD.top + plotH - h}
+              width={slot - 2}
+              height={h}
+              className="bar"
+            >
               <title>{`${formatScore(low + i * step)}–${formatScore(low + (i + 1) * step)}: ${c}`}</title>
             </rect>
           );
