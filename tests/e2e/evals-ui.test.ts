@@ -164,6 +164,15 @@ describe('evals in the web UI', () => {
     expect(await page.getByRole('img', { name: /^exact: delta −0\.750, 95% CI/ }).count()).toBe(1);
     const firstCase = page.getByRole('table', { name: 'Per-case deltas' }).locator('tbody tr').first();
     expect(await firstCase.textContent()).toMatch(/^c11 → 0 \(−1\.000\)/);
+
+    // The dataset the experiments ran on, version by version.
+    await page.getByRole('navigation', { name: 'Evals' }).getByRole('link', { name: 'Datasets' }).click();
+    await page.getByRole('table', { name: 'Datasets' }).getByRole('link', { name: 'support' }).click();
+    await page.getByRole('table', { name: 'Versions' }).getByRole('link', { name: 'v1' }).waitFor();
+    const cases = page.getByRole('table', { name: 'Cases' });
+    await cases.waitFor();
+    expect(await cases.locator('tbody tr').count()).toBe(20);
+    expect(await cases.locator('tbody tr').first().textContent()).toContain('question c1');
     expect(pageErrors).toEqual([]);
     await close();
   }, 90_000);

@@ -1,10 +1,9 @@
-import { useCallback, useEffect, useState } from 'react';
-import type { HangarClient, HangarError } from '@hangar/sdk';
-import type { DatasetCase } from '@hangar/protocol';
-import { toHangarError, useRequest } from './api.js';
+import { useCallback } from 'react';
+import type { HangarClient } from '@hangar/sdk';
+import { usePagedRequest, useRequest } from './api.js';
 import { ErrorMessage } from './error-message.js';
 import { evalsHref } from './evals.js';
-import { JsonCell } from './experiments.js';
+import { JsonCell, LoadMore } from './experiments.js';
 import { formatTime } from './format.js';
 import { traceHash } from './traces.js';
 
@@ -158,27 +157,14 @@ export function DatasetPage({
 }
 
 function VersionCases({ client, id, version }: { client: HangarClient; id: string; version: number }) {
-  const loadFirst = useCallback(
-    () => client.datasets.cases(id, { version, limit: 100 }),
+  const loadPage = useCallback(
+    (cursor: string | undefined) =>
+      client.datasets
+        .cases(id, { version, limit: 100, cursor })
+        .then((p) => ({ items: p.cases, nextCursor: p.nextCursor })),
     [client, id, version],
   );
-  const [first] = useRequest(loadFirst);
-  const [more, setMore] = useState<{ cases: DatasetCase[]; nextCursor: string | null } | null>(null);
-  const [moreError, setMoreError] = useState<HangarError | null>(null);
-  useEffect(() => setMore(null), [first]);
-  const cases = first.status === 'ok' ? [...first.data.cases, ...(more?.cases ?? [])] : [];
-  const nextCursor = more ? more.nextCursor : first.status === 'ok' ? first.data.nextCursor : null;
-
-  async function loadMore() {
-    if (!nextCursor) return;
-    setMoreError(null);
-    try {
-      const page = await client.datasets.cases(id, { version, limit: 100, cursor: nextCursor });
-      setMore({ cases: [...(more?.cases ?? []), ...page.cases], nextCursor: page.nextCursor });
-    } catch (e) {
-      setMoreError(toHangarError(e));
-    }
-  }
+  const { state: first, items: cases, ...paging } = usePagedRequest(loadPage);
 
   return (
     <section className="panel flush" aria-labelledby="cases-heading">
@@ -223,14 +209,9 @@ function VersionCases({ client, id, version }: { client: HangarClient; id: strin
           </table>
         </div>
       )}
-      {moreError ? <ErrorMessage error={moreError} /> : null}
-      {nextCursor ? (
-        <div className="actions panel-title">
-          <button type="button" onClick={() => void loadMore()}>
-            Load more cases
-          </button>
-        </div>
-      ) : null}
+      <div className="panel-title">
+        <LoadMore {...paging} label="Load more cases" />
+      </div>
     </section>
   );
 }

@@ -1,7 +1,7 @@
-import { Fragment, useCallback, useEffect, useState, type FormEvent } from 'react';
-import type { HangarClient, HangarError } from '@hangar/sdk';
+import { Fragment, useCallback, useState, type FormEvent } from 'react';
+import type { HangarClient } from '@hangar/sdk';
 import type { Dataset, Experiment, ScoreSummary, StoredTrialResult } from '@hangar/protocol';
-import { toHangarError, useRequest } from './api.js';
+import { usePagedRequest, useRequest, type PagedRequest } from './api.js';
 import { ErrorMessage } from './error-message.js';
 import { evalsHref } from './evals.js';
 import { Field } from './field.js';
@@ -56,28 +56,14 @@ function useDatasets(client: HangarClient) {
 /** Experiments, newest first, with their running score means. */
 export function ExperimentsList({ client }: { client: HangarClient }) {
   const datasets = useDatasets(client);
-  const loadFirst = useCallback(() => client.experiments.list({ limit: 50 }), [client]);
-  const [first, reload] = useRequest(loadFirst);
-  const [more, setMore] = useState<{ experiments: Experiment[]; nextCursor: string | null } | null>(null);
-  const [moreError, setMoreError] = useState<HangarError | null>(null);
-  useEffect(() => setMore(null), [first]);
-
-  const experiments = first.status === 'ok' ? [...first.data.experiments, ...(more?.experiments ?? [])] : [];
-  const nextCursor = more ? more.nextCursor : first.status === 'ok' ? first.data.nextCursor : null;
-
-  async function loadMore() {
-    if (!nextCursor) return;
-    setMoreError(null);
-    try {
-      const page = await client.experiments.list({ limit: 50, cursor: nextCursor });
-      setMore({
-        experiments: [...(more?.experiments ?? []), ...page.experiments],
-        nextCursor: page.nextCursor,
-      });
-    } catch (e) {
-      setMoreError(toHangarError(e));
-    }
-  }
+  const loadPage = useCallback(
+    (cursor: string | undefined) =>
+      client.experiments
+        .list({ limit: 50, cursor })
+        .then((p) => ({ items: p.experiments, nextCursor: p.nextCursor })),
+    [client],
+  );
+  const { state: first, items: experiments, reload, ...paging } = usePagedRequest(loadPage);
 
   return (
     <>
@@ -143,14 +129,7 @@ export function ExperimentsList({ client }: { client: HangarClient }) {
           </table>
         </div>
       )}
-      {moreError ? <ErrorMessage error={moreError} /> : null}
-      {nextCursor ? (
-        <div className="actions">
-          <button type="button" onClick={() => void loadMore()}>
-            Load more experiments
-          </button>
-        </div>
-      ) : null}
+      <LoadMore {...paging} label="Load more experiments" />
     </>
   );
 }
@@ -496,5 +475,26 @@ function CompareWith({ client, experiment }: { client: HangarClient; experiment:
         Compare
       </button>
     </form>
+  );
+}
+
+/** The error of the last "load more", and the button for the next page when there is one. */
+export function LoadMore({
+  loadMore,
+  loadingMore,
+  moreError,
+  label,
+}: Pick<PagedRequest<unknown>, 'loadMore' | 'loadingMore' | 'moreError'> & { label: string }) {
+  return (
+    <>
+      {moreError ? <ErrorMessage error={moreError} /> : null}
+      {loadMore ? (
+        <div className="actions">
+          <button type="button" onClick={loadMore} disabled={loadingMore}>
+            {label}
+          </button>
+        </div>
+      ) : null}
+    </>
   );
 }
