@@ -114,7 +114,7 @@ export function Comparison({
                   p
                 </th>
                 <th scope="col" className="num">
-                  Adjusted p
+                  <abbr title="Holm-adjusted across the metrics">Adj. p</abbr>
                 </th>
                 <th scope="col">Verdict</th>
               </tr>
@@ -122,7 +122,7 @@ export function Comparison({
             <tbody>
               {comparison.metrics.map((m) => (
                 <tr key={m.name} data-metric={m.name}>
-                  <th scope="row">
+                  <th scope="row" className="metric-name">
                     {m.name}
                     <div className="muted small">
                       {m.pairs} pairs · {m.test}
@@ -149,7 +149,7 @@ export function Comparison({
                   </td>
                   <td className="num">{formatPValue(m.pValue)}</td>
                   <td className="num">{formatPValue(m.adjustedPValue)}</td>
-                  <td>
+                  <td className="verdict-cell">
                     <VerdictBadge verdict={m.verdict} />
                   </td>
                 </tr>
