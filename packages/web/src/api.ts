@@ -174,3 +174,59 @@ export function useRequest<T>(load: () => Promise<T>): [RequestState<T>, () => v
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
   return [state, reload];
 }
+
+/** One page of a cursor-paged list. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** A cursor-paged list loaded by {@link usePagedRequest}. */
+export interface PagedRequest<T> {
+  /** The first page's request; `items` holds every page loaded so far. */
+  state: RequestState<Page<T>>;
+  items: T[];
+  reload: () => void;
+  /** Null when there is no further page. */
+  loadMore: (() => void) | null;
+  loadingMore: boolean;
+  moreError: HangarError | null;
+}
+
+/**
+ * The first page of a list through {@link useRequest}, and further pages on `loadMore()`; a reload
+ * starts again from the first page.
+ */
+export function usePagedRequest<T>(load: (cursor: string | undefined) => Promise<Page<T>>): PagedRequest<T> {
+  const loadFirst = useCallback(() => load(undefined), [load]);
+  const [state, reload] = useRequest(loadFirst);
+  const [more, setMore] = useState<Page<T> | null>(null);
+  const [moreError, setMoreError] = useState<HangarError | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  useEffect(() => setMore(null), [state]);
+
+  const items = state.status === 'ok' ? [...state.data.items, ...(more?.items ?? [])] : [];
+  const nextCursor = more ? more.nextCursor : state.status === 'ok' ? state.data.nextCursor : null;
+
+  async function next(cursor: string) {
+    setLoadingMore(true);
+    setMoreError(null);
+    try {
+      const page = await load(cursor);
+      setMore({ items: [...(more?.items ?? []), ...page.items], nextCursor: page.nextCursor });
+    } catch (e) {
+      setMoreError(toHangarError(e));
+    } finally {
+      setLoadingMore(false);
+    }
+  }
+
+  return {
+    state,
+    items,
+    reload,
+    loadMore: nextCursor ? () => void next(nextCursor) : null,
+    loadingMore,
+    moreError,
+  };
+}

@@ -1,6 +1,6 @@
 import type { PillarId } from './shell.js';
 
-type EmptyPillar = Exclude<PillarId, 'settings' | 'audit' | 'ledger' | 'payments'>;
+type EmptyPillar = Exclude<PillarId, 'settings' | 'audit' | 'ledger' | 'payments' | 'evals'>;
 
 // What each page will show, and how data gets there. No sample data: an empty project looks empty.
 // `shipped: false` says plainly that the server does not do this yet; flip it when the pillar lands.
@@ -41,13 +41,6 @@ const EMPTY_STATES: Record<EmptyPillar, { title: string; lead: string; how: stri
       'Model calls through the gateway (and any traced span with a price) cost money. Cost per day, agent and model, ' +
       'and each budget with its burn rate and forecast, appear here once calls go through this server or a budget exists.',
     shipped: true,
-  },
-  evals: {
-    title: 'Evals',
-    lead: 'No evals yet.',
-    how:
-      'Datasets and experiments run with the SDK or the hangar CLI appear here, with each trial’s scores and the ' +
-      'paired comparison against a baseline.',
   },
   approvals: {
     title: 'Approvals',

@@ -71,3 +71,32 @@ export function formatDateTime(iso: string): string {
     hour12: false,
   });
 }
+
+/** A score or a mean: `0.812`, `—` when there is none. */
+export function formatScore(n: number | null | undefined): string {
+  return n === null || n === undefined ? '—' : Number(n.toFixed(3)).toString();
+}
+
+/** A signed delta: `+0.120`, `−0.305`. */
+export function formatDelta(n: number | null | undefined): string {
+  if (n === null || n === undefined) return '—';
+  const s = Math.abs(n).toFixed(3);
+  return n > 0 ? `+${s}` : n < 0 ? `−${s}` : s;
+}
+
+/** `[0.71, 0.88]`, or `—` without both ends. */
+export function formatInterval(
+  low: number | null | undefined,
+  high: number | null | undefined,
+  format = formatScore,
+): string {
+  return low === null || low === undefined || high === null || high === undefined
+    ? '—'
+    : `[${format(low)}, ${format(high)}]`;
+}
+
+/** `0.032`, `< 0.001`. */
+export function formatPValue(p: number | null | undefined): string {
+  if (p === null || p === undefined) return '—';
+  return p < 0.001 ? '< 0.001' : p.toFixed(3);
+}

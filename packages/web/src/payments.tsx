@@ -11,6 +11,8 @@ const PAYMENTS_SHOWN = 200;
 const STATUS_LABELS: Record<Payment['status'], string> = {
   pending_approval: 'waiting for approval',
   authorizing: 'authorizing',
+  authorized: 'authorized',
+  settling: 'settling',
   captured: 'captured',
   failed: 'failed',
   refunded: 'refunded',

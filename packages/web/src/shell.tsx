@@ -14,6 +14,7 @@ import {
 } from './api.js';
 import { EmptyState } from './empty-state.js';
 import { ErrorMessage } from './error-message.js';
+import { Evals } from './evals.js';
 import { Field } from './field.js';
 import { AuditPage } from './audit.js';
 import { AgentsPage, ApprovalsPage, PoliciesPage } from './identity-pages.js';
@@ -156,6 +157,8 @@ export function Shell({
           <PoliciesPage client={client} />
         ) : route === 'approvals' ? (
           <ApprovalsPage client={client} />
+        ) : route === 'evals' ? (
+          <Evals client={client} />
         ) : route === 'audit' ? (
           <AuditPage client={client} />
         ) : route === 'spend' ? (
