@@ -143,10 +143,14 @@ describe('hangar eval: the support-agent example as a CI gate', () => {
 
   it('runs on a stored dataset version, and an interrupted run resumes where it stopped', async () => {
     const cases = Array.from({ length: 40 }, (_, i) => ({ id: `q${i}`, input: i, expected: i % 3 === 0 ? -1 : i * i }));
+    const stop = new AbortController();
+    let started = 0;
     await client.datasets.create({ name: 'squares', cases });
     const squares = {
       data: { dataset: 'squares' },
       task: async (n: number) => {
+        // the first run is interrupted from inside its 25th trial: deterministic however fast it runs
+        if (++started === 25) stop.abort();
         await new Promise((r) => setTimeout(r, 5));
         return n * n;
       },
@@ -154,15 +158,11 @@ describe('hangar eval: the support-agent example as a CI gate', () => {
       trials: 2,
       maxConcurrency: 4,
     };
-    const stop = new AbortController();
     const first = await runEvalHere('squares', squares, {
       baseUrl: server.url,
       apiKey: server.adminKey,
       batchSize: 10,
       signal: stop.signal,
-      onProgress: (p) => {
-        if (p.done >= 25) stop.abort();
-      },
     });
     expect(first.stopped).toBe('interrupted');
     expect(first.experiment).toMatchObject({ status: 'running', datasetVersion: 1, casesTotal: 40 });

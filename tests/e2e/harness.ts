@@ -47,7 +47,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hangar up did not start in 30 s:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`hangar up did not start in 60 s:\n${output}`)), 60_000);
     const onData = () => {
       const match = /running at (http:\/\/\S+)/.exec(output);
       if (match) {

@@ -167,6 +167,7 @@ describe('an experiment budget stops a runaway eval', () => {
     const body = { model: 'fakeai/gpt-4o-mini', max_tokens: 1000, messages: [{ role: 'user', content: 'loop forever' }] };
     // the worst case the gateway holds for one such call, measured with the admin key
     expect((await t.request('POST', '/v1/chat/completions', { body })).status).toBe(200);
+    await t.gateway.recorded();
     const measured = (await t.journal.read('proj_default', 'gateway', 0, 100)).events.at(-1)!.payload as { hold: { amountMicros: number }; costMicros: number };
     const worst = measured.hold.amountMicros;
     const budgetMicros = worst + 5 * measured.costMicros;
@@ -185,8 +186,7 @@ describe('an experiment budget stops a runaway eval', () => {
     // about five calls fit: each needs its worst case to fit what is left
     expect(calls).toBeGreaterThanOrEqual(4);
     expect(calls).toBeLessThanOrEqual(6);
-    // the credential's spend cap (checked before the budget's hold) refuses first when calls come one at
-    // a time; concurrent calls are refused by the credential budget's holds (budget_exceeded)
+    // the credential's spend cap (held before the budget's hold) refuses first
     expect([refusal!.status, refusal!.json.error.code]).toEqual([403, 'spend_cap_exceeded']);
     const providerCalls = fake.requests.length;
     expect((await ask()).status).toBe(403);
@@ -200,13 +200,15 @@ describe('an experiment budget stops a runaway eval', () => {
     const body = { model: 'fakeai/gpt-4o-mini', max_tokens: 1000, messages: [{ role: 'user', content: 'in parallel' }] };
     const first = await t.request('POST', '/v1/chat/completions', { body });
     expect(first.status).toBe(200);
+    await t.gateway.recorded();
     const worst = ((await t.journal.read('proj_default', 'gateway', 0, 1000)).events.at(-1)!.payload as { hold: { amountMicros: number } }).hold.amountMicros;
     const created = (await t.request('POST', '/v1/experiments', { body: { name: 'parallel', casesTotal: 10, budgetMicros: Math.floor(worst * 2.5) } })).json;
     fake.queue(...Array.from({ length: 6 }, () => ({ delayMs: 200 })));
     const answers = await Promise.all(Array.from({ length: 6 }, () => t.request('POST', '/v1/chat/completions', { key: created.credential.token, body })));
     const codes = answers.map((a) => (a.status === 200 ? 'ok' : a.json.error.code)).sort();
-    // two worst cases fit in 2.5 at once; the rest are refused while those two are held
+    // two worst cases fit in 2.5 at once; the rest are refused while those two are held (the spend
+    // cap's holds refuse first: the cap equals the budget)
     expect(codes.filter((c) => c === 'ok')).toHaveLength(2);
-    expect(codes.filter((c) => c !== 'ok')).toEqual(Array(4).fill('budget_exceeded'));
+    expect(codes.filter((c) => c !== 'ok')).toEqual(Array(4).fill('spend_cap_exceeded'));
   });
 });

@@ -239,7 +239,10 @@ export function createGateway(options: GatewayOptions) {
     });
     unrecorded.add(done);
     void done.then(() => unrecorded.delete(done));
-    return unrecorded.size > MAX_UNRECORDED ? done : Promise.resolve();
+    // A call that holds money (a budget or a credential's spend cap) is answered once it is settled:
+    // otherwise the caller's next call would find this one's worst case still held and be refused.
+    const holdsMoney = call.action?.hold != null || call.action?.details.spendCapHeldMicros !== undefined;
+    return holdsMoney || unrecorded.size > MAX_UNRECORDED ? done : Promise.resolve();
   }
 
   /** Resolves once every record pending now is committed (and its hold settled). */

@@ -129,6 +129,7 @@ export function credentialSpendStage(identity: Identity, spend: CredentialSpend,
       if (max <= 0) return;
       const holdIds = await spend.hold(ctx.action.projectId, facts, max, { idempotencyKey: `credential-spend:${ctx.action.idempotencyKey ?? ctx.id}`, timeoutMs });
       holds.set(ctx, { holdIds, amountMicros: max });
+      ctx.details.spendCapHeldMicros = max;
     },
     async after(ctx, result) {
       const id = ctx.action.actor.credentialId;
