@@ -36,3 +36,17 @@ export async function openPage(
   await page.goto(url);
   return { page, context, pageErrors, close: () => context.close() };
 }
+
+/** `openPage`, then sign in with `key` and wait until the app shows it is signed in. */
+export async function openSignedIn(
+  browser: Browser,
+  url: string,
+  key: string,
+  viewport?: { width: number; height: number },
+): Promise<{ page: Page; context: BrowserContext; pageErrors: Error[]; close: () => Promise<void> }> {
+  const opened = await openPage(browser, url, viewport);
+  await opened.page.getByLabel('API key', { exact: true }).fill(key);
+  await opened.page.getByRole('button', { name: 'Sign in' }).click();
+  await opened.page.getByRole('button', { name: 'Sign out' }).waitFor();
+  return opened;
+}

@@ -4,7 +4,7 @@ import { createClient, type HangarClient } from '@hangar/sdk';
 import type { TrialResult } from '@hangar/protocol';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openPage } from './browser.js';
+import { launchChromium, openSignedIn } from './browser.js';
 import { startServer, type TestServer } from './harness.js';
 
 // The Evals pages in real Chromium against a real server, seeded through the SDK and OTLP.
@@ -31,12 +31,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function signedIn(): Promise<{ page: Page; pageErrors: Error[]; close: () => Promise<void> }> {
-  const { page, pageErrors, close } = await openPage(browser!, server!.url);
-  await page.getByLabel('API key', { exact: true }).fill(server!.adminKey);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  return { page, pageErrors, close };
+function signedIn(): Promise<{ page: Page; pageErrors: Error[]; close: () => Promise<void> }> {
+  return openSignedIn(browser!, server!.url, server!.adminKey);
 }
 
 const nav = (page: Page, pillar: string) =>

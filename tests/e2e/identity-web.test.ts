@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
 import { createClient } from '@hangar/sdk';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, openPage } from './browser.js';
+import { launchChromium, openSignedIn } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from './harness.js';
 
@@ -27,12 +27,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function signedIn(): Promise<{ page: Page; pageErrors: Error[]; close: () => Promise<void> }> {
-  const { page, pageErrors, close } = await openPage(browser!, server!.url);
-  await page.getByLabel('API key', { exact: true }).fill(server!.adminKey);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  return { page, pageErrors, close };
+function signedIn(): Promise<{ page: Page; pageErrors: Error[]; close: () => Promise<void> }> {
+  return openSignedIn(browser!, server!.url, server!.adminKey);
 }
 
 const nav = (page: Page, pillar: string) =>

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { createClient, type HangarClient } from '@hangar/sdk';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openPage } from './browser.js';
+import { launchChromium, openSignedIn } from './browser.js';
 import { startServer, type TestServer } from './harness.js';
 
 // Spend, Ledger and Payments in real Chromium against a real `hangar up`, with the data made the way
@@ -38,12 +38,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function signedIn(): Promise<{ page: Page; pageErrors: Error[]; close: () => Promise<void> }> {
-  const { page, pageErrors, close } = await openPage(browser!, server!.url, { width: 1400, height: 1000 });
-  await page.getByLabel('API key', { exact: true }).fill(server!.adminKey);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  return { page, pageErrors, close };
+function signedIn(): Promise<{ page: Page; pageErrors: Error[]; close: () => Promise<void> }> {
+  return openSignedIn(browser!, server!.url, server!.adminKey, { width: 1400, height: 1000 });
 }
 
 const nav = (page: Page, pillar: string) =>
