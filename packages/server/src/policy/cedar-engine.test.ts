@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ActionKind } from '../actions/action.js';
 import { canonicalJson, sha256Hex } from '../util/hash.js';
-import { ALL_READS, cedarRequest, compilePolicySet, decide, validatePolicyText, type AgentFacts, type DecisionInput } from './cedar-engine.js';
+import { cedarRequest, compilePolicySet, decide, validatePolicyText, type AgentFacts, type DecisionInput } from './cedar-engine.js';
 
 // Each policy reads a different part of the request, through each way Cedar has of reading it.
 const POLICIES = [
@@ -14,6 +14,10 @@ const POLICIES = [
   // an ancestor's attributes, through an entity literal
   'permit(principal, action == Action::"data.read", resource) when { Agent::"agt_planner".labels.contains("env=prod") };',
   'permit(principal, action == Action::"data.write", resource) when { context.intent.purpose == "sync" };',
+  // scopes over several actions, any action, and an action named in a condition
+  'forbid(principal, action in [Action::"data.write", Action::"tool.call"], resource) when { context.intent.readOnly };',
+  'forbid(principal, action, resource) when { context.hour >= 22 && action == Action::"payment.create" };',
+  'permit(principal is Agent, action, resource) when { principal.name == "worker" && context.amount < 100000 };',
 ];
 
 const agents = new Map<string, AgentFacts>([
@@ -46,10 +50,11 @@ function requests(): DecisionInput[] {
 }
 
 describe('Cedar requests carry only what the policies can read', () => {
-  it('every decision is the one Cedar makes on the whole request', () => {
+  it('every decision is the one Cedar makes with the whole set on the whole request', () => {
     for (const text of POLICIES) expect(validatePolicyText(text).errors).toEqual([]);
-    const set = compilePolicySet('test:equivalence', POLICIES.map((text, i) => ({ id: `pol_${i}`, text })));
-    const everything = { ...set, reads: ALL_READS };
+    const policies = POLICIES.map((text, i) => ({ id: `pol_${i}`, text }));
+    const set = compilePolicySet('test:equivalence', policies);
+    const everything = compilePolicySet('test:everything', policies, { split: false, trim: false });
     const effects = new Set<string>();
     for (const input of requests()) {
       const pruned = decide(set, input);
@@ -59,13 +64,32 @@ describe('Cedar requests carry only what the policies can read', () => {
     expect([...effects].sort()).toEqual(['allow', 'deny', 'require_approval']); // the requests exercise every outcome
   });
 
+  it('gives each action kind only the statements that can apply to it', () => {
+    const set = compilePolicySet('test:split', POLICIES.slice(8).map((text, i) => ({ id: `pol_${i}`, text })));
+    const sent = (kind: ActionKind) => {
+      const input = { ...requests()[0]!, kind };
+      return cedarRequest(input, set.kinds.get(kind)!.reads);
+    };
+    // pol_0 reads intent (data.write, tool.call); pol_1 the hour (payment.create); pol_2 name and amount (every kind)
+    expect(sent('tool.call').context).toEqual({ amount: expect.any(Number), intent: { readOnly: expect.any(Boolean) } });
+    expect(sent('payment.create').context).toEqual({ amount: expect.any(Number), hour: expect.any(Number) });
+    expect(sent('model.call').context).toEqual({ amount: expect.any(Number) });
+    // a kind no statement can apply to is decided without Cedar
+    const onlyPayments = compilePolicySet('test:payments', [{ id: 'p', text: POLICIES[4]! }]);
+    expect(onlyPayments.kinds.get('tool.call')!.id).toBeNull();
+    expect(decide(onlyPayments, { ...requests()[0]!, kind: 'tool.call' })).toMatchObject({ effect: 'deny', policyIds: [] });
+  });
+
   it('leaves out what no policy reads', () => {
     const set = compilePolicySet('test:reads', [{ id: 'p', text: POLICIES[0]! }]);
     const input = requests()[0]!;
-    const request = cedarRequest(input, set.reads);
+    const request = cedarRequest(input, set.kinds.get(input.kind)!.reads);
     expect(request.context).toEqual({ amount: input.amountMicros });
-    // the chain is all there (for `principal in`), with only the principal's labels
-    expect(request.entities).toEqual([
+    // no policy tests membership: only the principal, with only its labels
+    expect(request.entities).toEqual([{ uid: { type: 'Agent', id: 'agt_other' }, attrs: { labels: ['team=ops'] }, parents: [] }]);
+    // a policy that tests membership gets the whole chain, linked
+    const chained = compilePolicySet('test:chain', [{ id: 'p', text: POLICIES[0]! }, { id: 'q', text: 'permit(principal in User::"lead", action == Action::"model.call", resource);' }]);
+    expect(cedarRequest(input, chained.kinds.get(input.kind)!.reads).entities).toEqual([
       { uid: { type: 'User', id: 'someone' }, attrs: {}, parents: [] },
       { uid: { type: 'Agent', id: 'agt_planner' }, attrs: {}, parents: [{ type: 'User', id: 'someone' }] },
       { uid: { type: 'Agent', id: 'agt_other' }, attrs: { labels: ['team=ops'] }, parents: [{ type: 'Agent', id: 'agt_planner' }] },
@@ -74,8 +98,8 @@ describe('Cedar requests carry only what the policies can read', () => {
 
   it('keeps the attributes an entity literal reads, and only the fields of a record that are read', () => {
     const literal = compilePolicySet('test:literal', [{ id: 'p', text: POLICIES[6]! }]);
-    expect(cedarRequest(requests()[0]!, literal.reads).entities[1]!.attrs).toMatchObject({ labels: ['team=search', 'env=prod'] });
+    expect(cedarRequest(requests()[0]!, literal.kinds.get('data.read')!.reads).entities[1]!.attrs).toMatchObject({ labels: ['team=search', 'env=prod'] });
     const nested = compilePolicySet('test:nested', [{ id: 'p', text: 'permit(principal, action, resource) when { context.intent.readOnly && context.intent.tools.isEmpty() };' }]);
-    expect(cedarRequest(requests()[1]!, nested.reads).context).toEqual({ intent: { readOnly: false, tools: [] } });
+    expect(cedarRequest(requests()[1]!, nested.kinds.get('tool.call')!.reads).context).toEqual({ intent: { readOnly: false, tools: [] } });
   });
 });

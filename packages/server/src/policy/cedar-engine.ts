@@ -81,6 +81,8 @@ export interface PolicyReads {
   otherAttrs: boolean;
   /** Some policy reads tags (hasTag/getTag): the arguments entity keeps its tags. */
   tags: boolean;
+  /** Some policy tests membership (`in`, in its scope or conditions): the delegation chain is sent as entities with parents. */
+  ancestry: boolean;
 }
 
 type Est = Record<string, unknown>;
@@ -124,16 +126,28 @@ function walk(expr: unknown, reads: PolicyReads): void {
       continue;
     }
     if (key === 'hasTag' || key === 'getTag') reads.tags = true;
+    if (key === 'in') reads.ancestry = true;
     // operands: an array (a Set, a function's arguments) or an object of named ones ({left, right}, a Record)
     if (value && typeof value === 'object') walk(Array.isArray(value) ? value : Object.values(value), reads);
   }
 }
 
+/** Cedar's JSON form of a policy, as far as reading it here goes. */
+interface PolicyJson {
+  principal: { op: string; in?: unknown };
+  action: { op: string; entity?: { id: string }; entities?: Array<{ id: string }> };
+  resource: { op: string; in?: unknown };
+  conditions?: Array<{ kind: string; body: unknown }>;
+}
+
+const testsMembership = (scope: { op: string; in?: unknown }) => scope.op === 'in' || (scope.op === 'is' && scope.in !== undefined);
+
 /** What a set of policies (Cedar's JSON form) can read of a request. */
 export function policyReads(policies: unknown[]): PolicyReads {
-  const reads: PolicyReads = { context: [], principalAttrs: new Set(), otherAttrs: false, tags: false };
-  for (const p of policies) {
-    for (const condition of (p as { conditions?: Array<{ body: unknown }> }).conditions ?? []) walk(condition.body, reads);
+  const reads: PolicyReads = { context: [], principalAttrs: new Set(), otherAttrs: false, tags: false, ancestry: false };
+  for (const p of policies as PolicyJson[]) {
+    if (testsMembership(p.principal) || testsMembership(p.resource)) reads.ancestry = true;
+    for (const condition of p.conditions ?? []) walk(condition.body, reads);
   }
   if (reads.context) {
     // a path read whole covers every path below it
@@ -141,6 +155,43 @@ export function policyReads(policies: unknown[]): PolicyReads {
     reads.context = sorted.filter((path, i) => !sorted.slice(0, i).some((shorter) => shorter.every((part, j) => path[j] === part)));
   }
   return reads;
+}
+
+/** Reads everything: the whole request is sent. */
+export const ALL_READS: PolicyReads = { context: null, principalAttrs: new Set(), otherAttrs: true, tags: true, ancestry: true };
+
+/** The conjuncts of an expression (`a && b && c` → [a, b, c]). */
+function conjuncts(expr: unknown): unknown[] {
+  const and = (expr as Est | null)?.['&&'] as { left: unknown; right: unknown } | undefined;
+  return and ? [...conjuncts(and.left), ...conjuncts(and.right)] : [expr];
+}
+
+/** `action == Action::"x"` (either way round) → "x". */
+function actionTested(expr: unknown): string | null {
+  const eq = (expr as Est | null)?.['=='] as { left: Est; right: Est } | undefined;
+  if (!eq) return null;
+  const literal = (e: Est) => ((e?.Value as Est | undefined)?.__entity as { type: string; id: string } | undefined) ?? null;
+  const [variable, value] = eq.left?.Var === 'action' ? [eq.left, literal(eq.right)] : [eq.right, literal(eq.left)];
+  return variable?.Var === 'action' && value?.type === 'Action' ? value.id : null;
+}
+
+/**
+ * Whether a statement can apply to an action of this kind: its action scope names it (or any action),
+ * and no `when` condition requires another action. Over-approximated: what is unclear can apply.
+ * (Hangar's schema has no action groups, so `action in Action::"x"` is `action == Action::"x"`.)
+ */
+export function appliesTo(policy: PolicyJson, kind: ActionKind): boolean {
+  const { action } = policy;
+  if (action.op === '==' || (action.op === 'in' && action.entity)) {
+    if (action.entity!.id !== kind) return false;
+  } else if (action.op === 'in' && action.entities) {
+    if (!action.entities.some((e) => e.id === kind)) return false;
+  }
+  for (const condition of policy.conditions ?? []) {
+    if (condition.kind !== 'when') continue;
+    if (conjuncts(condition.body).some((c) => { const id = actionTested(c); return id !== null && id !== kind; })) return false;
+  }
+  return true;
 }
 
 /** The parts of `context` at `paths`, as they are there (absent stays absent; entity references whole). */
@@ -165,14 +216,19 @@ function pickContext(context: Record<string, unknown>, paths: string[][]): Recor
   return out;
 }
 
-/** A project's policies, preparsed inside Cedar, with which statements require approval. */
+/** The statements of a set that can apply to one action kind, preparsed as a set of their own. */
+export interface KindPolicySet {
+  /** The preparsed set's id inside Cedar; null when no statement applies (the default decides). */
+  id: string | null;
+  /** What these statements can read: the rest of a request is not sent to Cedar. */
+  reads: PolicyReads;
+}
+
+/** A project's policies, preparsed inside Cedar one set per action kind, with which statements require approval. */
 export interface CompiledPolicySet {
-  id: string;
-  empty: boolean;
+  kinds: Map<ActionKind, KindPolicySet>;
   requiresApproval: ReadonlySet<string>;
   cedarIds: Map<string, string[]>;
-  /** What the policies can read: the rest of a request is not sent to Cedar. */
-  reads: PolicyReads;
 }
 
 /** The ids a policy's statements have in decisions: the policy id for one, id.0, id.1, … for several. */
@@ -180,28 +236,51 @@ export function cedarIdsOf(policyId: string, count: number): string[] {
   return count === 1 ? [policyId] : Array.from({ length: count }, (_, i) => `${policyId}.${i}`);
 }
 
-/** Preparses policies (already validated on save) under `setId`, replacing what was there. */
-export function compilePolicySet(setId: string, policies: Array<{ id: string; text: string }>): CompiledPolicySet {
-  const record: Record<string, string> = {};
+const KINDS = Object.keys(RESOURCE_TYPES) as ActionKind[];
+
+export interface CompileOptions {
+  /** One Cedar set per action kind, holding only the statements that can apply to it (default true). */
+  split?: boolean;
+  /** Send Cedar only what the statements can read (default true). */
+  trim?: boolean;
+}
+
+/**
+ * Preparses policies (already validated on save) under `setId`, replacing what was there. Cedar
+ * evaluates every statement of a set and converts every entity and context value it is sent, so each
+ * action kind gets the statements that can apply to it and a request carries only what those read;
+ * both are exact (the options turn them off, for comparisons).
+ */
+export function compilePolicySet(setId: string, policies: Array<{ id: string; text: string }>, { split = true, trim = true }: CompileOptions = {}): CompiledPolicySet {
+  const statementsById = new Map<string, { text: string; json: PolicyJson }>();
   const requiresApproval = new Set<string>();
   const cedarIds = new Map<string, string[]>();
-  const asJson: unknown[] = [];
   for (const p of policies) {
-    const split = statements(p.text);
-    if (!split.ok) throw new Error(`stored policy ${p.id} does not parse: ${split.errors[0]?.message}`);
-    const ids = cedarIdsOf(p.id, split.parts.length);
+    const parsed = statements(p.text);
+    if (!parsed.ok) throw new Error(`stored policy ${p.id} does not parse: ${parsed.errors[0]?.message}`);
+    const ids = cedarIdsOf(p.id, parsed.parts.length);
     cedarIds.set(p.id, ids);
-    split.parts.forEach((part, i) => {
-      record[ids[i]!] = part;
+    parsed.parts.forEach((part, i) => {
       const json = cedar.policyToJson(part);
       if (json.type !== 'success') throw new Error(`stored policy ${p.id} has no JSON form: ${json.errors[0]?.message}`);
-      asJson.push(json.json);
+      statementsById.set(ids[i]!, { text: part, json: json.json as unknown as PolicyJson });
       if (json.json.annotations?.[EFFECT_ANNOTATION] === REQUIRE_APPROVAL) requiresApproval.add(ids[i]!);
     });
   }
-  const parsed = cedar.preparsePolicySet(setId, { staticPolicies: record });
-  if (parsed.type !== 'success') throw new Error(`policy set ${setId} does not parse: ${parsed.errors.map((e) => e.message).join('; ')}`);
-  return { id: setId, empty: policies.length === 0, requiresApproval, cedarIds, reads: policyReads(asJson) };
+  const preparse = (id: string, chosen: string[]): KindPolicySet => {
+    if (chosen.length === 0) return { id: null, reads: ALL_READS };
+    const record = Object.fromEntries(chosen.map((sid) => [sid, statementsById.get(sid)!.text]));
+    const answer = cedar.preparsePolicySet(id, { staticPolicies: record });
+    if (answer.type !== 'success') throw new Error(`policy set ${id} does not parse: ${answer.errors.map((e) => e.message).join('; ')}`);
+    return { id, reads: trim ? policyReads(chosen.map((sid) => statementsById.get(sid)!.json)) : ALL_READS };
+  };
+  const all = [...statementsById.keys()];
+  const whole = split ? null : preparse(setId, all);
+  const kinds = new Map<ActionKind, KindPolicySet>();
+  for (const kind of KINDS) {
+    kinds.set(kind, whole ?? preparse(`${setId}#${kind}`, all.filter((sid) => appliesTo(statementsById.get(sid)!.json, kind))));
+  }
+  return { kinds, requiresApproval, cedarIds };
 }
 
 /** The declared intent as policies see it: always every field (Cedar records are typed). */
@@ -239,8 +318,6 @@ export interface DecisionInput {
 type Uid = { type: string; id: string };
 const CEDAR_TYPE = { user: 'User', agent: 'Agent', service: 'Service', key: 'Key' } as const;
 
-/** Reads everything: the whole request is sent. */
-export const ALL_READS: PolicyReads = { context: null, principalAttrs: new Set(), otherAttrs: true, tags: true };
 
 /**
  * The Cedar request for an action: the innermost principal of the chain, its parents, the context —
@@ -254,15 +331,18 @@ export function cedarRequest(input: DecisionInput, reads: PolicyReads = ALL_READ
   let parent: Uid | null = null;
   for (const [i, p] of chain.entries()) {
     const uid: Uid = { type: CEDAR_TYPE[p.type], id: p.id };
+    const principal = i === chain.length - 1;
     const attrs: Record<string, cedar.CedarValueJson> = {};
     if (p.type === 'agent') {
       const facts = input.agents.get(p.id);
-      const wanted = (attr: string) => reads.otherAttrs || (i === chain.length - 1 && reads.principalAttrs.has(attr));
+      const wanted = (attr: string) => reads.otherAttrs || (principal && reads.principalAttrs.has(attr));
       if (wanted('name')) attrs.name = facts?.name ?? '';
       if (wanted('owner')) attrs.owner = facts?.owner ?? '';
       if (wanted('labels')) attrs.labels = Object.entries(facts?.labels ?? {}).map(([k, v]) => `${k}=${v}`);
     }
-    entities.push({ uid, attrs, parents: parent ? [parent] : [] });
+    // without `in` the chain's links are not read, nor its entities unless for their attributes
+    if (reads.ancestry || reads.otherAttrs) entities.push({ uid, attrs, parents: parent ? [parent] : [] });
+    else if (principal && reads.principalAttrs.size > 0) entities.push({ uid, attrs, parents: [] });
     parent = uid;
   }
   const context: Record<string, cedar.CedarValueJson> = {
@@ -307,8 +387,9 @@ export function decide(set: CompiledPolicySet | null, input: DecisionInput): Pol
     ALLOWED_BY_DEFAULT.has(input.kind)
       ? { effect: 'allow', policyIds: [], reason: `no policy speaks to ${input.kind}; it is allowed by default`, errors: [] }
       : { effect: 'deny', policyIds: [], reason: `no policy allows ${input.kind}; it is denied by default`, errors: [] };
-  if (!set || set.empty) return byDefault();
-  const answer = cedar.statefulIsAuthorized({ ...cedarRequest(input, set.reads), preparsedPolicySetId: set.id, validateRequest: false });
+  const part = set?.kinds.get(input.kind);
+  if (!set || !part?.id) return byDefault();
+  const answer = cedar.statefulIsAuthorized({ ...cedarRequest(input, part.reads), preparsedPolicySetId: part.id, validateRequest: false });
   if (answer.type !== 'success') {
     return { effect: 'deny', policyIds: [], reason: `the request could not be evaluated: ${answer.errors.map((e) => e.message).join('; ')}`, errors: [] };
   }
