@@ -55,13 +55,16 @@ function zoneAtSixInTheMorning(): string {
   return offset === 0 ? 'Etc/GMT' : offset > 0 ? `Etc/GMT-${offset}` : `Etc/GMT+${-offset}`;
 }
 
-/** One chat call through the gateway as `agent`; 40 characters of message = 10 tokens in, echoed = 10 out. */
-async function chat(agent: string, text: string): Promise<void> {
+/**
+ * One chat call through the gateway as `agent` (in the project of `key`, the admin key's by default);
+ * 40 characters of message = 10 tokens in, echoed = 10 out.
+ */
+async function chat(agent: string, text: string, key = server!.adminKey): Promise<void> {
   expect(text).toHaveLength(40);
   const res = await fetch(`${server!.url}/v1/chat/completions`, {
     method: 'POST',
     headers: {
-      authorization: `Bearer ${server!.adminKey}`,
+      authorization: `Bearer ${key}`,
       'content-type': 'application/json',
       'x-hangar-agent': agent,
     },
@@ -75,25 +78,29 @@ async function chat(agent: string, text: string): Promise<void> {
 }
 
 describe('money in the web UI', () => {
-  it('Spend: the day’s cost by agent and model, and budgets with remaining, burn rate and a forecast warning', async () => {
+  it('Spend: the day’s cost by agent, model and project (admins), and budgets with remaining, burn rate and a forecast warning', async () => {
     const me = await client.whoami();
-    const put = await fetch(`${server!.url}/v1/prices`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${server!.adminKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        overrides: [
-          // '*echo': the span records the model as hangar/echo, the budget's worst case prices it as echo
-          {
-            provider: 'hangar',
-            model: '*echo',
-            effectiveFrom: '2020-01-01',
-            input: MICROS_PER_TOKEN * 1e6,
-            output: MICROS_PER_TOKEN * 1e6,
-          },
-        ],
-      }),
-    });
-    expect(put.status).toBe(200);
+    // a second project of the organization, with its own calls: the admin sees both By project
+    const research = await client.projects.create('Research');
+    const setPrices = (key: string) =>
+      fetch(`${server!.url}/v1/prices`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          overrides: [
+            // '*echo': the span records the model as hangar/echo, the budget's worst case prices it as echo
+            {
+              provider: 'hangar',
+              model: '*echo',
+              effectiveFrom: '2020-01-01',
+              input: MICROS_PER_TOKEN * 1e6,
+              output: MICROS_PER_TOKEN * 1e6,
+            },
+          ],
+        }),
+      });
+    expect((await setPrices(server!.adminKey)).status).toBe(200);
+    expect((await setPrices(research.key.key)).status).toBe(200);
     const daily = await client.budgets.create({
       name: 'ops daily',
       scope: 'project',
@@ -114,6 +121,8 @@ describe('money in the web UI', () => {
     await chat('planner', 'Find opening hours of Jeronimos Monastry');
     await chat('planner', 'Book a table for two in Belem at one pm.');
     await chat('researcher', 'Summarise reviews of pasteis de nata shp');
+    await chat('scout', 'List ferry times from Cais do Sodre now.', research.key.key);
+    await chat('scout', 'Compare tram 28 and tuk-tuk fares daily.', research.key.key);
     const perCall = 20 * MICROS_PER_TOKEN; // $0.02
     const today = new Date().toISOString().slice(0, 10);
     const { groups } = await client.traces.aggregates(
@@ -127,7 +136,7 @@ describe('money in the web UI', () => {
     try {
       await nav(page, 'Spend').click();
       // the chart: today's bar carries the day's cost, $0.08
-      const chart = page.getByRole('img', { name: /^Cost per day/ });
+      const chart = page.getByRole('img', { name: /^Cost per day,/ });
       await chart.waitFor();
       expect(await chart.getAttribute('aria-label')).toBe('Cost per day, $0.08 in total');
       expect(await chart.locator('title').filter({ hasText: today }).textContent()).toBe(
@@ -136,9 +145,10 @@ describe('money in the web UI', () => {
 
       // stacked by agent: one bar segment each, planner $0.06 and researcher $0.02, and a legend
       await page.getByLabel('Stack by').selectOption('agent');
-      await page.getByRole('list', { name: 'Legend' }).waitFor();
+      const perDay = page.getByRole('region', { name: 'Cost per day' });
+      await perDay.getByRole('list', { name: 'Legend' }).waitFor();
       expect(
-        await page.getByRole('list', { name: 'Legend' }).getByRole('listitem').allTextContents(),
+        await perDay.getByRole('list', { name: 'Legend' }).getByRole('listitem').allTextContents(),
       ).toEqual(['planner', 'researcher']);
       expect(await chart.locator('title').filter({ hasText: today }).allTextContents()).toEqual([
         `${today} · planner: $0.06 (day: $0.08)`,
@@ -156,6 +166,28 @@ describe('money in the web UI', () => {
       expect(await byModel.getByRole('row', { name: /hangar\/echo/ }).innerText()).toMatch(
         /hangar\/echo\s+4\s+80\s+\$0\.08/,
       );
+
+      // By project (an admin key): this project's $0.08 and Research's $0.04, per day and over the window
+      const orgSpend = await client.organization.spend({
+        from: `${today}T00:00:00Z`,
+        to: new Date(Date.now() + 60_000).toISOString(),
+      });
+      expect(orgSpend.projects.map((p) => [p.projectName, p.costMicros, p.calls])).toEqual([
+        ['Default', 4 * perCall, 4],
+        ['Research', 2 * perCall, 2],
+      ]);
+      const byProjectChart = page.getByRole('img', { name: /^Cost per day by project/ });
+      await byProjectChart.waitFor();
+      expect(await byProjectChart.getAttribute('aria-label')).toBe('Cost per day by project, $0.12 in total');
+      expect(await byProjectChart.locator('title').filter({ hasText: today }).allTextContents()).toEqual([
+        `${today} · Default: $0.08 (day: $0.12)`,
+        `${today} · Research: $0.04 (day: $0.12)`,
+      ]);
+      const byProject = page.getByRole('table', { name: 'Cost by project' });
+      expect((await byProject.getByRole('row').allInnerTexts()).slice(1)).toEqual([
+        expect.stringMatching(/^Default · this project\s+4\s+80\s+\$0\.08$/),
+        expect.stringMatching(/^Research\s+2\s+40\s+\$0\.04$/),
+      ]);
 
       // budgets: what a user reads in each row
       const budgets = page.getByRole('table', { name: 'Budgets' });
@@ -183,6 +215,20 @@ describe('money in the web UI', () => {
       expect(pageErrors).toEqual([]);
     } finally {
       await close();
+    }
+
+    // a read-only key sees its project's spend, and no By project (the server would refuse it)
+    const viewer = await client.keys.create({ name: 'viewer', role: 'read-only' });
+    const asViewer = await openSignedIn(browser!, server!.url, viewer.key, { width: 1400, height: 1000 });
+    try {
+      await nav(asViewer.page, 'Spend').click();
+      await asViewer.page.getByRole('table', { name: 'Cost by agent' }).waitFor();
+      await asViewer.page.getByRole('table', { name: 'Budgets' }).waitFor();
+      expect(await asViewer.page.getByRole('heading', { name: 'By project' }).count()).toBe(0);
+      expect(await asViewer.page.getByRole('img', { name: /^Cost per day by project/ }).count()).toBe(0);
+      expect(asViewer.pageErrors).toEqual([]);
+    } finally {
+      await asViewer.close();
     }
   }, 120_000);
 

@@ -160,3 +160,35 @@ export const AggregateReport = z.object({
   groups: z.array(AggregateRow),
 });
 export type AggregateReport = z.infer<typeof AggregateReport>;
+
+/** One project's spans over a window: what they cost, how many, and their tokens. */
+export const ProjectSpend = z.object({
+  projectId: z.string(),
+  projectName: z.string(),
+  calls: z.number().int().describe('spans in the window (as `calls` of GET /v1/spans/aggregates)'),
+  costMicros: z.number().int(),
+  tokensInput: z.number().int(),
+  tokensOutput: z.number().int(),
+  totalTokens: z.number().int(),
+});
+export type ProjectSpend = z.infer<typeof ProjectSpend>;
+
+/** One project's spans on one UTC day. */
+export const ProjectDaySpend = ProjectSpend.omit({ projectName: true }).extend({
+  day: z.string().describe('the UTC day, YYYY-MM-DD'),
+});
+export type ProjectDaySpend = z.infer<typeof ProjectDaySpend>;
+
+/** Span costs of every project of the caller's organization over a window, per project and per day. */
+export const OrganizationSpend = z.object({
+  organization: z.object({ id: z.string(), name: z.string() }),
+  from: z.string().describe('start of the window, inclusive (as stored: UTC, milliseconds)'),
+  to: z.string().describe('end of the window, exclusive'),
+  projects: z
+    .array(ProjectSpend)
+    .describe('every project of the organization, also those that spent nothing: by cost, then calls, most first, then by name'),
+  days: z
+    .array(ProjectDaySpend)
+    .describe('one row per UTC day and project that had spans that day: days in order, within a day by cost, most first'),
+});
+export type OrganizationSpend = z.infer<typeof OrganizationSpend>;

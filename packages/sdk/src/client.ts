@@ -36,6 +36,7 @@ import type {
   VerifyReport,
   Whoami,
   ReconciliationReport,
+  OrganizationSpend,
 } from '@hangar/protocol';
 import { HangarError, errorFromResponse } from './errors.js';
 import { evalsMethods } from './evals.js';
@@ -116,6 +117,17 @@ export function createClient(options: ClientOptions) {
       create: (name: string) => call<CreatedProject>('POST', '/v1/projects', { name }),
       /** Updates the key's own project. */
       update: (changes: UpdateProjectRequest) => call<Project>('PATCH', '/v1/project', changes),
+    },
+    organization: {
+      /**
+       * Span cost, calls and tokens of every project of the key's organization over [from, to), per
+       * project and per UTC day and project. Admin keys only (another role, or a credential, gets `forbidden`).
+       * @example
+       * const { projects } = await hangar.organization.spend({ from: '2026-03-01T00:00:00Z', to: '2026-04-01T00:00:00Z' });
+       * for (const p of projects) console.log(p.projectName, p.costMicros / 1e6);
+       */
+      spend: (window: { from: string; to: string }) =>
+        call<OrganizationSpend>('GET', '/v1/organization/spend', undefined, window),
     },
     keys: {
       list: () => call<{ keys: ApiKey[] }>('GET', '/v1/keys'),

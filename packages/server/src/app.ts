@@ -18,6 +18,7 @@ import { ledgerRoutes } from './ledger/ledger-routes.js';
 import { paymentsRoutes } from './payments/payments-routes.js';
 import { traceQueryRoutes } from './traces/trace-query-routes.js';
 import { reconciliationRoutes } from './reconciliation/reconciliation-routes.js';
+import { spendRoutes } from './spend/spend-routes.js';
 import { tenancyRoutes } from './tenancy/tenancy-routes.js';
 import { otlpRoutes } from './traces/otlp-routes.js';
 import { pricingRoutes } from './pricing/pricing-routes.js';
@@ -79,6 +80,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', tenancyRoutes(deps.tenancy));
   app.route('/', journalRoutes(deps.journal));
   app.route('/', traceQueryRoutes(deps.traceQuery));
+  app.route('/', spendRoutes(deps.spend));
   app.route('/', ledgerRoutes(deps.ledger));
   app.route('/', budgetsRoutes(deps.budgets));
   app.route('/', paymentsRoutes(deps.payments));

@@ -23,6 +23,7 @@ import { cedarPolicyStage, credentialSpendStage } from './policy/policy-stage.js
 import { createPolicies } from './policy/policy-service.js';
 import { createPricing } from './pricing/pricing.js';
 import { createReconciliation } from './reconciliation/reconciliation-service.js';
+import { createSpend } from './spend/spend-service.js';
 import { createTenancy } from './tenancy/tenancy-service.js';
 import { createTraceQuery } from './traces/trace-query-service.js';
 import { createTraces } from './traces/traces-service.js';
@@ -62,6 +63,7 @@ export function createServices(options: ServicesOptions) {
   const pricing = createPricing({ db, generation });
   const traces = createTraces({ db, blobs, pricing });
   const traceQuery = createTraceQuery({ db, functions: database.functions, blobs });
+  const spend = createSpend({ db });
   const ledger = createLedger({ db, direct: database.direct });
   const webhooks = createWebhooks({ db, logger, backoffBaseMs: options.webhookBackoffBaseMs });
   const budgets = createBudgets({ db, ledger, webhooks, logger, generation });
@@ -106,6 +108,7 @@ export function createServices(options: ServicesOptions) {
     pricing,
     traces,
     traceQuery,
+    spend,
     ledger,
     webhooks,
     budgets,

@@ -8,13 +8,16 @@ const PAD = { top: 12, right: 8, bottom: 22, left: 64 };
 /** Series past this many (by cost in the window) are drawn together as “other”. */
 const MAX_SERIES = 6;
 
+/** What the chart reads of a row: its day (`key`), its series (`split`), its cost and calls. */
+export type ChartRow = Pick<AggregateRow, 'key' | 'split' | 'calls' | 'costMicros'>;
+
 interface Series {
   name: string;
   cost: number;
 }
 
 /** The series of split rows, costliest first; the ones past MAX_SERIES become one “other”. */
-function seriesOf(groups: AggregateRow[]): { names: string[]; nameOf: (row: AggregateRow) => string } {
+function seriesOf(groups: ChartRow[]): { names: string[]; nameOf: (row: ChartRow) => string } {
   const totals = new Map<string, number>();
   for (const g of groups) {
     const name = g.split ?? '(none)';
@@ -33,7 +36,7 @@ function seriesOf(groups: AggregateRow[]): { names: string[]; nameOf: (row: Aggr
 
 /**
  * Cost per UTC day over the window as bars (hand-written SVG); days without spans show as zero. Rows
- * split by a second dimension (`split`, from `splitBy`) stack, one colour per agent or model, with a legend.
+ * split by a second dimension (`split`, from `splitBy`) stack, one colour per agent, model or project, with a legend.
  */
 export function CostChart({
   groups,
@@ -41,7 +44,7 @@ export function CostChart({
   to,
   label = 'Cost per day',
 }: {
-  groups: AggregateRow[];
+  groups: ChartRow[];
   from: string;
   to: string;
   label?: string;

@@ -162,7 +162,7 @@ export function Shell({
         ) : route === 'audit' ? (
           <AuditPage client={client} />
         ) : route === 'spend' ? (
-          <SpendPage client={client} />
+          <SpendPage client={client} whoami={me} />
         ) : route === 'ledger' ? (
           <LedgerPage client={client} />
         ) : route === 'payments' ? (

@@ -1,8 +1,8 @@
 import { useCallback, useMemo, useState } from 'react';
 import type { HangarClient } from '@hangar/sdk';
-import type { AggregateGroupBy, AggregateRow, Budget } from '@hangar/protocol';
+import type { AggregateRow, Budget, OrganizationSpend, Whoami } from '@hangar/protocol';
 import { useRequest } from './api.js';
-import { CostChart } from './cost-chart.js';
+import { CostChart, type ChartRow } from './cost-chart.js';
 import { EmptyState } from './empty-state.js';
 import { ErrorMessage } from './error-message.js';
 import { Field } from './field.js';
@@ -15,10 +15,10 @@ const DAY = 86_400_000;
 /**
  * Spend: what model calls cost per day (stacked by agent or model if asked), by agent and by model
  * over the window, and every budget with what it has used, what remains, its burn rate and where the
- * period is heading. The figures are the server's: span costs from the price table, budget pace from
- * the budget service.
+ * period is heading; for an admin key, the same span costs for every project of the organization. The
+ * figures are the server's: span costs from the price table, budget pace from the budget service.
  */
-export function SpendPage({ client }: { client: HangarClient }) {
+export function SpendPage({ client, whoami }: { client: HangarClient; whoami: Whoami | null }) {
   // Anything at all: a span that cost something, ever, or a budget.
   const loadAny = useCallback(async () => {
     const [spent, budgets] = await Promise.all([
@@ -42,10 +42,10 @@ export function SpendPage({ client }: { client: HangarClient }) {
     );
   }
   if (!any.data) return <EmptyState pillar="spend" />;
-  return <Spend client={client} />;
+  return <Spend client={client} whoami={whoami} />;
 }
 
-function Spend({ client }: { client: HangarClient }) {
+function Spend({ client, whoami }: { client: HangarClient; whoami: Whoami | null }) {
   const [windowName, setWindowName] = useState<WindowName>('30d');
   const [splitBy, setSplitBy] = useState<'' | 'agent' | 'model'>('');
   const [now, setNow] = useState(() => Date.now());
@@ -140,6 +140,10 @@ function Spend({ client }: { client: HangarClient }) {
         ))}
       </div>
 
+      {whoami?.key.role === 'admin' ? (
+        <ByProject client={client} window={window} currentProjectId={whoami.project.id} />
+      ) : null}
+
       <section className="panel" aria-labelledby="spend-budgets">
         <div className="panel-head">
           <h2 id="spend-budgets">Budgets</h2>
@@ -162,16 +166,112 @@ function Spend({ client }: { client: HangarClient }) {
   );
 }
 
-/** Cost per agent or model over the window, costliest first, with each one's share as a bar. */
-function Breakdown({ by, rows }: { by: AggregateGroupBy; rows: AggregateRow[] }) {
-  const spent = rows.filter((r) => r.costMicros > 0 || r.calls > 0);
+/**
+ * Every project of the organization (an admin key's view): cost per day stacked by project, and each
+ * project's cost, calls and tokens over the window — span costs, the figures of each project's own page.
+ */
+function ByProject({
+  client,
+  window,
+  currentProjectId,
+}: {
+  client: HangarClient;
+  window: { from: string; to: string };
+  currentProjectId: string;
+}) {
+  const load = useCallback(() => client.organization.spend(window), [client, window]);
+  const [spend] = useRequest(load);
+  return (
+    <section className="panel" aria-labelledby="spend-by-project">
+      <div className="panel-head">
+        <h2 id="spend-by-project">By project</h2>
+        <p className="muted small">
+          {spend.status === 'ok'
+            ? `Every project of ${spend.data.organization.name || 'the organization'}`
+            : 'Every project of the organization'}
+          , shown to admin keys.
+        </p>
+      </div>
+      {spend.status === 'ok' ? (
+        <ProjectSpend spend={spend.data} window={window} currentProjectId={currentProjectId} />
+      ) : spend.status === 'error' ? (
+        <ErrorMessage error={spend.error} />
+      ) : (
+        <p className="muted">Loading…</p>
+      )}
+    </section>
+  );
+}
+
+function ProjectSpend({
+  spend,
+  window,
+  currentProjectId,
+}: {
+  spend: OrganizationSpend;
+  window: { from: string; to: string };
+  currentProjectId: string;
+}) {
+  // Project names need not be unique; a repeated one carries its id so its bars and row stay apart.
+  const counts = new Map<string, number>();
+  for (const p of spend.projects) counts.set(p.projectName, (counts.get(p.projectName) ?? 0) + 1);
+  const labels = new Map(
+    spend.projects.map((p) => [
+      p.projectId,
+      (counts.get(p.projectName) ?? 0) > 1 ? `${p.projectName} (${p.projectId})` : p.projectName,
+    ]),
+  );
+  const labelOf = (id: string) => labels.get(id) ?? id;
+  const rows: ChartRow[] = spend.days.map((d) => ({
+    key: d.day,
+    split: labelOf(d.projectId),
+    calls: d.calls,
+    costMicros: d.costMicros,
+  }));
+  return (
+    <>
+      <CostChart groups={rows} from={window.from} to={window.to} label="Cost per day by project" />
+      <Breakdown
+        by="project"
+        all
+        rows={spend.projects.map((p) => ({
+          key: labelOf(p.projectId),
+          note: p.projectId === currentProjectId ? 'this project' : undefined,
+          calls: p.calls,
+          totalTokens: p.totalTokens,
+          costMicros: p.costMicros,
+        }))}
+      />
+    </>
+  );
+}
+
+type BreakdownRow = Pick<AggregateRow, 'key' | 'calls' | 'totalTokens' | 'costMicros'> & {
+  note?: string | undefined;
+};
+const BREAKDOWN_HEADS = { agent: 'Agent', model: 'Model', project: 'Project' } as const;
+
+/**
+ * Cost per agent, model or project over the window, costliest first, with each one's share as a bar;
+ * those without spans are left out unless `all` (every project is listed, even at $0).
+ */
+function Breakdown({
+  by,
+  rows,
+  all = false,
+}: {
+  by: keyof typeof BREAKDOWN_HEADS;
+  rows: BreakdownRow[];
+  all?: boolean;
+}) {
+  const spent = all ? rows : rows.filter((r) => r.costMicros > 0 || r.calls > 0);
   if (spent.length === 0) return <p className="muted">Nothing in this window.</p>;
   const max = Math.max(...spent.map((r) => r.costMicros), 1);
   return (
     <table className="data" aria-label={`Cost by ${by}`}>
       <thead>
         <tr>
-          <th scope="col">{by === 'agent' ? 'Agent' : 'Model'}</th>
+          <th scope="col">{BREAKDOWN_HEADS[by]}</th>
           <th scope="col" className="num">
             Calls
           </th>
@@ -188,6 +288,7 @@ function Breakdown({ by, rows }: { by: AggregateGroupBy; rows: AggregateRow[] })
           <tr key={r.key ?? ''}>
             <td>
               {r.key ?? <span className="muted">(none)</span>}
+              {r.note ? <span className="muted small"> · {r.note}</span> : null}
               <div className="share" aria-hidden="true">
                 <span style={{ width: `${(r.costMicros / max) * 100}%` }} />
               </div>

@@ -1,6 +1,8 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../test-app.js';
+import { generateApiKey, hashApiKey, keyPrefix } from './api-keys.js';
+import { createTenancyStore } from './tenancy-store.js';
 
 /**
  * A key of project B can never read or write project A. Every documented /v1 operation has a case
@@ -623,6 +625,29 @@ describe('project isolation, route by route', () => {
     },
     'POST /v1/drift-alerts/{id}/acknowledge': async (before) => {
       await notFound('POST', `/v1/drift-alerts/${alertA}/acknowledge`);
+      await unchanged(before);
+    },
+    // last: it adds a key to B, which would change what 'GET /v1/keys' finds
+    'GET /v1/organization/spend': async (before) => {
+      // Organization-wide by design: B's admin key shares A's organization, so it sees A's project with
+      // its span totals (that and its name, nothing of its spans). Another organization sees neither.
+      const store = createTenancyStore(t.database.db);
+      const createdAt = new Date().toISOString();
+      await store.insertOrganization({ id: 'org_elsewhere', name: 'Elsewhere', createdAt });
+      await store.insertProject({ id: 'proj_elsewhere', organizationId: 'org_elsewhere', name: 'E', retentionDays: null, createdAt });
+      const keyE = generateApiKey();
+      await store.insertKey({ id: 'key_elsewhere', projectId: 'proj_elsewhere', name: 'admin', role: 'admin', prefix: keyPrefix(keyE), keyHash: hashApiKey(keyE), createdAt });
+      const elsewhere = await t.request('GET', `/v1/organization/spend?${wide}`, { key: keyE });
+      expect(elsewhere.json.projects.map((p: { projectId: string }) => p.projectId)).toEqual(['proj_elsewhere']);
+      expect(elsewhere.json.days).toEqual([]);
+      expect(elsewhere.text).not.toContain('proj_default');
+      const sameOrg = (await asB('GET', `/v1/organization/spend?${wide}`)).json;
+      expect(sameOrg.projects.map((p: { projectId: string }) => p.projectId)).toContain('proj_default');
+      expect(sameOrg.projects.map((p: { projectId: string }) => p.projectId)).not.toContain('proj_elsewhere');
+      expect(JSON.stringify(sameOrg)).not.toMatch(/A only|a-agent|gpt-4o/);
+      const readOnlyB = (await asB('POST', '/v1/keys', { name: 'b-viewer', role: 'read-only' })).json.key;
+      const refused = await t.request('GET', `/v1/organization/spend?${wide}`, { key: readOnlyB });
+      expect([refused.status, refused.json.error.code]).toEqual([403, 'forbidden']);
       await unchanged(before);
     },
   };

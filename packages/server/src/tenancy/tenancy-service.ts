@@ -130,8 +130,9 @@ export function createTenancy({ db, journal, generation = createConfigGeneration
     },
 
     /**
-     * A key belongs to one project and sees only it — even an admin key sees no sibling project, not
-     * even its name. (Switching projects means holding a key for each.)
+     * A key belongs to one project and sees only it — even an admin key sees no sibling project here,
+     * not even its name. (Switching projects means holding a key for each.) The one read across projects
+     * is an admin's GET /v1/organization/spend: names and span-cost totals, see spend/spend-service.ts.
      */
     async listProjects(auth: AuthContext): Promise<Project[]> {
       return [auth.project];

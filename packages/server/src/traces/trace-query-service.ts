@@ -237,10 +237,19 @@ function jsonTextsOf(value: string): string[] {
   return texts;
 }
 
-function toConditions(q: TraceQuery): SpanConditions {
+/**
+ * A query's window as spans store their times (UTC, milliseconds), so it compares as text; a time that
+ * is not RFC 3339, or a window that is empty or inverted, is `validation_failed` naming the parameter.
+ */
+export function spanWindow(q: { from: string; to: string }): { from: string; to: string } {
   const from = storedTime(q.from, 'query.from');
   const to = storedTime(q.to, 'query.to');
   if (to <= from) throw invalid('query.to', `the window is empty or inverted: to (${q.to}) must be after from (${q.from})`);
+  return { from, to };
+}
+
+function toConditions(q: TraceQuery): SpanConditions {
+  const { from, to } = spanWindow(q);
   const attributes = Object.entries(q.attributes ?? {}).map(([key, value]) => {
     if (!ATTRIBUTE_KEY.test(key)) throw invalid(`query.attr.${key}`, 'attribute keys are letters, digits and _ . : / @ - only');
     return { key, jsonTexts: jsonTextsOf(value) };
