@@ -33,6 +33,8 @@ export interface ModelProvider {
   /** Which endpoints it serves. */
   serves: ReadonlySet<Endpoint>;
   send(request: ProviderRequest): Promise<ProviderReply>;
+  /** Set when the provider speaks the other chat format and calls are translated (cross-format.ts). */
+  translation?: { from: 'openai' | 'anthropic'; to: 'openai' | 'anthropic' };
 }
 
 /**
