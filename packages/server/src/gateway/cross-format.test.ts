@@ -122,6 +122,9 @@ describe('Anthropic request → OpenAI', () => {
       {
         model: 'gpt',
         max_tokens: 10,
+        temperature: 0.3, // older Claude models take them; an OpenAI model always does
+        top_p: 0.8,
+        speed: 'standard',
         messages: [
           { role: 'user', content: 'go' },
           {
@@ -143,7 +146,7 @@ describe('Anthropic request → OpenAI', () => {
       },
       { ...opts, maxTokensField: 'max_completion_tokens' },
     );
-    expect(body.max_completion_tokens).toBe(10);
+    expect(body).toMatchObject({ max_completion_tokens: 10, temperature: 0.3, top_p: 0.8 });
     expect(body.messages).toEqual([
       { role: 'user', content: 'go' },
       {

@@ -262,7 +262,11 @@ function userBlocks(content: unknown, where: string, ctx: TranslateOptions & Tra
 }
 
 /** Anthropic fields dropped on the way to OpenAI: they do not change the answer (docs/gateway.md). */
-const ANTHROPIC_IGNORED = new Set(['service_tier']);
+const ANTHROPIC_IGNORED = new Set([
+  'service_tier',
+  'cache_control', // OpenAI caches long prompts by itself; block-level cache_control is dropped too
+  'diagnostics', // asks Anthropic to explain prompt-cache misses
+]);
 
 /** An Anthropic messages request as an OpenAI chat completion request. */
 export function anthropicToOpenaiRequest(body: Json, options: TranslateOptions): Json {
@@ -293,12 +297,15 @@ export function anthropicToOpenaiRequest(body: Json, options: TranslateOptions):
         if (present(user)) out.user = user;
         break;
       }
+      case 'speed':
+        if (value !== 'standard') refuse(ctx, key, 'fast mode is an Anthropic feature');
+        break;
       case 'thinking':
         if (asRecord(value).type !== 'disabled')
           refuse(ctx, key, 'extended thinking is not translated to OpenAI-format models');
         break;
       default:
-        // top_k, container, mcp_servers, context_management, output formats, vendor extensions…
+        // top_k, output_config (effort, JSON format), inference_geo, container, mcp_servers, vendor extensions…
         refuse(ctx, key, 'this parameter has no OpenAI equivalent');
     }
   }

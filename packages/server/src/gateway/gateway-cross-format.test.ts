@@ -343,9 +343,9 @@ describe('cross-format routing through the real OpenAI and Anthropic clients', (
         max_tokens: 100,
         system: [{ type: 'text', text: 'be brief' }],
         messages: [{ role: 'user', content: 'hola' }],
-        temperature: 0.2,
         stop_sequences: ['END'],
         metadata: { user_id: 'u-7' },
+        cache_control: { type: 'ephemeral' }, // OpenAI caches by itself
       });
       expect(msg).toMatchObject({
         type: 'message',
@@ -372,7 +372,6 @@ describe('cross-format routing through the real OpenAI and Anthropic clients', (
           { role: 'user', content: 'hola' },
         ],
         max_completion_tokens: 100, // OpenAI's own field; compatible servers get max_tokens (below)
-        temperature: 0.2,
         stop: ['END'],
         user: 'u-7',
       });
@@ -519,6 +518,10 @@ describe('cross-format routing through the real OpenAI and Anthropic clients', (
         details: { parameter: 'thinking' },
       });
       expect((await refused({ top_k: 5 })).error.details.parameter).toBe('top_k');
+      expect((await refused({ inference_geo: 'eu' })).error.details.parameter).toBe('inference_geo');
+      expect((await refused({ output_config: { effort: 'high' } })).error.details.parameter).toBe(
+        'output_config',
+      );
       expect(
         (await refused({ tools: [{ type: 'web_search_20250305', name: 'web_search' }] })).error.details
           .parameter,

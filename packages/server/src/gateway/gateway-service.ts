@@ -33,6 +33,7 @@ import {
 } from './providers/offline-providers.js';
 import type { SecretBox } from '../util/secret-box.js';
 import { assertTranslatable, counterpart, createTranslatingProvider } from './cross-format.js';
+import { createProviderNetwork, type ProviderNetwork } from './provider-network.js';
 import { createSseParser } from './sse.js';
 import { asRecord, numberOrNull } from './wire-format.js';
 
@@ -96,6 +97,8 @@ export interface GatewayOptions {
   hooks?: GatewayHooks;
   /** Tells this process when any process changed providers or routes (shared by the services). */
   generation?: ConfigGeneration;
+  /** Where provider base URLs may point (HANGAR_PROVIDER_*); the default refuses only metadata and link-local addresses. */
+  providerNetwork?: ProviderNetwork;
 }
 
 interface PlanTarget {
@@ -114,7 +117,7 @@ interface Plan {
 
 interface Attempt {
   target: string;
-  outcome: 'ok' | 'status' | 'timeout' | 'connection' | 'refused';
+  outcome: 'ok' | 'status' | 'timeout' | 'connection' | 'blocked' | 'refused';
   status: number | null;
   ms: number;
   error?: string;
@@ -210,7 +213,15 @@ export function canonicalRequest(endpoint: Endpoint, body: Record<string, unknow
  * fallbacks → journal + trace → settle.
  */
 export function createGateway(options: GatewayOptions) {
-  const { db, journal, traces, secretBox, hooks = {}, generation = createConfigGeneration({ db }) } = options;
+  const {
+    db,
+    journal,
+    traces,
+    secretBox,
+    hooks = {},
+    generation = createConfigGeneration({ db }),
+    providerNetwork = createProviderNetwork(),
+  } = options;
   // a project's providers and routes, until any process changes them (they bump the generation)
   const configs = generation.cache<ProjectConfig>(1000);
   const echo = createEchoProvider();
@@ -291,7 +302,13 @@ export function createGateway(options: GatewayOptions) {
         );
       }
     }
-    const http = { name: row.name, baseUrl: row.base_url, apiKey, headers: config.headers ?? {} };
+    const http = {
+      name: row.name,
+      baseUrl: row.base_url,
+      apiKey,
+      headers: config.headers ?? {},
+      network: providerNetwork,
+    };
     switch (row.type as Provider['type']) {
       case 'openai':
         return createOpenAIProvider({ ...http, system: 'openai' });
@@ -451,6 +468,11 @@ export function createGateway(options: GatewayOptions) {
             ms: ms(began),
             error: upstream.message,
           });
+          if (upstream.kind === 'blocked') {
+            // the provider's address is not one this server may call: no retry, on to the next target
+            last = upstream;
+            break;
+          }
           if (!upstream.retryable) {
             const body = asRecord(upstream.options.body);
             const detail = asRecord(body.error).message;
@@ -484,6 +506,8 @@ export function createGateway(options: GatewayOptions) {
       }
     }
     const details = { attempts };
+    if (last instanceof UpstreamError && last.kind === 'blocked')
+      throw new ApiError('provider_url_not_allowed', last.message, { details });
     if (last instanceof UpstreamError && last.kind === 'timeout')
       throw new ApiError('upstream_timeout', last.message, { details });
     if (last instanceof UpstreamError && last.options.status === 429) {
@@ -945,6 +969,8 @@ export function createGateway(options: GatewayOptions) {
           );
         }
       }
+      if (input.baseUrl && (input.type === 'openai' || input.type === 'openai-compatible' || input.type === 'anthropic'))
+        await providerNetwork.checkBaseUrl(input.baseUrl);
       if (typeof input.apiKey === 'string' && !secretBox) {
         throw new ApiError(
           'secret_not_configured',
