@@ -657,7 +657,8 @@ export async function* anthropicStreamToOpenai(upstream: AsyncIterable<string>):
           break; // ping, content_block_stop, thinking
       }
     }
-    if (out) yield out;
+    // even when nothing translates (a ping): the gateway's stall timeout counts from the last upstream chunk
+    yield out;
   }
 }
 
@@ -779,7 +780,8 @@ export async function* openaiStreamToAnthropic(upstream: AsyncIterable<string>):
       if (typeof choice.finish_reason === 'string' && stopReason !== 'refusal')
         stopReason = stopReasonOf(choice.finish_reason);
     }
-    if (out) yield out;
+    // even when nothing translates (a ping): the gateway's stall timeout counts from the last upstream chunk
+    yield out;
   }
 }
 
