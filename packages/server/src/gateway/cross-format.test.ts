@@ -94,6 +94,18 @@ describe('OpenAI request → Anthropic', () => {
     });
   });
 
+  it('sends no tool_choice without tools, in either direction', () => {
+    expect(
+      openaiToAnthropicRequest({ model: 'm', messages: [], tool_choice: 'auto' }, opts),
+    ).not.toHaveProperty('tool_choice');
+    expect(
+      anthropicToOpenaiRequest(
+        { model: 'm', max_tokens: 1, messages: [], tool_choice: { type: 'auto' } },
+        opts,
+      ),
+    ).not.toHaveProperty('tool_choice');
+  });
+
   it('refuses audio, files, legacy functions, unknown parameters and arguments that are not JSON', () => {
     const ask = (extra: Record<string, unknown>, messages: unknown[] = [{ role: 'user', content: 'x' }]) =>
       refusal(() => openaiToAnthropicRequest({ model: 'm', messages, ...extra }, opts));

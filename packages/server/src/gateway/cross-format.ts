@@ -160,7 +160,8 @@ export function openaiToAnthropicRequest(body: Json, options: TranslateOptions):
   if (body.parallel_tool_calls === false && tools.length && choice?.type !== 'none') {
     choice = { ...(choice ?? { type: 'auto' }), disable_parallel_tool_use: true };
   }
-  if (choice) out.tool_choice = choice;
+  // without tools a tool_choice changes nothing, and Anthropic refuses it
+  if (choice && tools.length) out.tool_choice = choice;
   return out;
 }
 
@@ -349,7 +350,7 @@ export function anthropicToOpenaiRequest(body: Json, options: TranslateOptions):
       };
     });
   }
-  if (present(body.tool_choice)) {
+  if (present(body.tool_choice) && tools.length) {
     const choice = asRecord(body.tool_choice);
     switch (choice.type) {
       case 'auto':
