@@ -1,5 +1,5 @@
-// Child process of gateway.bench.ts: a Hangar server (SQLite in a temp dir) with one route to the
-// fake upstream. Prints its URL once the route exists.
+// Child process of gateway.bench.ts: a Hangar server (SQLite in a temp dir) with routes to the fake
+// upstream, in its OpenAI format and (translated) in its Anthropic one. Prints its URL once the route exists.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +24,9 @@ const put = async (p: string, body: unknown) => {
 };
 await put('/v1/gateway/providers/up', { type: 'openai-compatible', baseUrl: `${upstream}/v1` });
 await put('/v1/gateway/routes/bench', { targets: ['up/bench-model'] });
+// the same fake provider spoken to in Anthropic's format: OpenAI-format calls to it are translated
+await put('/v1/gateway/providers/ant', { type: 'anthropic', baseUrl: upstream });
+await put('/v1/gateway/routes/bench-claude', { targets: ['ant/bench-model'] });
 console.log(`HANGAR ${server.url}`);
 process.on('SIGTERM', () => {
   void server.close().then(() => {

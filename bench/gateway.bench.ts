@@ -1,7 +1,8 @@
 /**
  * Latency the gateway adds: the same chat completions sent straight to a fake provider ("direct"),
- * through Hangar, and through Portkey's open-source gateway (@portkey-ai/gateway, from npm) in front
- * of the same fake provider, in the same run, at fixed request rates.
+ * through Hangar, through Hangar to the same provider in Anthropic's format ("hangar-xlate": request,
+ * answer and usage translated), and through Portkey's open-source gateway (@portkey-ai/gateway, from
+ * npm) in front of the same fake provider, in the same run, at fixed request rates.
  *
  *   npm run bench -- gateway
  *
@@ -174,6 +175,15 @@ async function main() {
       model: 'bench',
     },
     {
+      // the same OpenAI-format request, routed to a provider speaking Anthropic's format: translated
+      // both ways (cross-format.ts); compared with "hangar" in the same run
+      name: 'hangar-xlate',
+      pid: hangarProcess.child.pid,
+      url: new URL(`${hangar}/v1/chat/completions`),
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      model: 'bench-claude',
+    },
+    {
       name: 'portkey',
       pid: portkeyProcess.child.pid,
       url: new URL(`http://127.0.0.1:${portkeyPort}/v1/chat/completions`),
@@ -270,6 +280,12 @@ async function main() {
     }
     const h = stats.get('hangar')!;
     const p = stats.get('portkey')!;
+    const x = stats.get('hangar-xlate')!;
+    verdicts.push(
+      `${rate} req/s: translating to Anthropic's format adds ${(x.p50 - h.p50).toFixed(2)} ms p50, ` +
+        `${(x.p99 - h.p99).toFixed(2)} ms p99 over plain Hangar; CPU per request ${x.cpu} vs ${h.cpu} ms ` +
+        `(${(Number(x.cpu) / Number(h.cpu)).toFixed(2)}×)`,
+    );
     const hp50 = h.p50 - direct.p50;
     const hp99 = h.p99 - direct.p99;
     verdicts.push(

@@ -59,6 +59,16 @@ export const ERROR_CODES = {
   model_not_found: { status: 404, summary: 'No route or provider for this model.' },
   /** The model's provider does not speak this endpoint's wire format (e.g. an Anthropic provider on /v1/chat/completions). */
   model_not_supported: { status: 400, summary: 'The model cannot be called through this endpoint.' },
+  /**
+   * The request uses a feature the route's other wire format cannot express (OpenAI `n > 1` or
+   * `logprobs` to an Anthropic model, Anthropic `thinking` to an OpenAI one…); `details.parameter` names it.
+   */
+  translation_unsupported: {
+    status: 400,
+    summary: "The request uses a feature the target provider's wire format cannot express.",
+  },
+  /** A provider base URL points at an address the server's operator does not allow (cloud metadata, link-local, or outside HANGAR_PROVIDER_ALLOWED_HOSTS / private when denied). */
+  provider_url_not_allowed: { status: 403, summary: 'The provider base URL points at an address this server may not call.' },
   /** A provider key was sent but the server has no HANGAR_SECRET to encrypt it with (or cannot open a stored one). */
   secret_not_configured: { status: 409, summary: 'HANGAR_SECRET is not configured for provider keys.' },
   /** The upstream provider refused the request (a 4xx other than 429); `details` has its status and error. */

@@ -28,12 +28,30 @@ export interface ServerConfig {
    * refuses to store provider keys and signing keys are kept unencrypted.
    */
   secret: string | undefined;
+  /**
+   * HANGAR_PROVIDER_ALLOWED_HOSTS (comma-separated host names, `*.domain`, IPs, CIDRs): where provider
+   * base URLs may point; null = anywhere but link-local and cloud metadata addresses.
+   */
+  providerAllowedHosts: string[] | null;
+  /** HANGAR_PROVIDER_DENY_PRIVATE: provider base URLs may not point at loopback or private addresses. */
+  providerDenyPrivate: boolean;
 }
 
 export const DEFAULT_PORT = 7070;
 
 /** packages/web/dist, found from this file so it works from any working directory. */
 export const DEFAULT_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
+
+function boolFrom(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === '' || /^(0|false|no)$/i.test(value)) return false;
+  if (/^(1|true|yes)$/i.test(value)) return true;
+  throw new Error(`${name} must be true or false (got '${value}').`);
+}
+
+function listFrom(value: string | undefined): string[] | null {
+  const items = (value ?? '').split(/[\s,]+/).filter(Boolean);
+  return items.length ? items : null;
+}
 
 function intFrom(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === '') return fallback;
@@ -60,6 +78,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     onlineEvalIntervalMs: intFrom('HANGAR_ONLINE_EVAL_INTERVAL_MS', env.HANGAR_ONLINE_EVAL_INTERVAL_MS, 10_000),
     webDir: DEFAULT_WEB_DIR,
     secret: env.HANGAR_SECRET || undefined,
+    providerAllowedHosts: listFrom(env.HANGAR_PROVIDER_ALLOWED_HOSTS),
+    providerDenyPrivate: boolFrom('HANGAR_PROVIDER_DENY_PRIVATE', env.HANGAR_PROVIDER_DENY_PRIVATE),
   };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (config as unknown as Record<string, unknown>)[k] = v;
   if (overrides.dataDir) config.dataDir = path.resolve(overrides.dataDir);

@@ -31,6 +31,7 @@ export async function startServer(
       database,
       logger,
       secret: config.secret,
+      providerNetwork: { allowedHosts: config.providerAllowedHosts, denyPrivate: config.providerDenyPrivate },
       sandboxRail: {
         failPayees: process.env.HANGAR_SANDBOX_RAIL_FAIL_PAYEES?.split(',').filter(Boolean),
         failureRate: Number(process.env.HANGAR_SANDBOX_RAIL_FAILURE_RATE ?? 0),

@@ -11,6 +11,7 @@ import { createExperiments } from './evals/experiments-service.js';
 import { createOnlineEvals, type OnlineEvalsOptions } from './evals/online-evals-service.js';
 import { createGateway, type GatewayHooks } from './gateway/gateway-service.js';
 import { gatewayHooksFromStages } from './gateway/gateway-stages.js';
+import { createProviderNetwork, type ProviderNetworkOptions } from './gateway/provider-network.js';
 import { createSecretBox } from './util/secret-box.js';
 import { createCredentialSpend } from './identity/credential-spend.js';
 import { createIdentity } from './identity/identity-service.js';
@@ -39,6 +40,8 @@ export interface ServicesOptions {
    * store provider keys and signing keys stay in the clear (dev mode).
    */
   secret?: string | undefined;
+  /** Where provider base URLs may point (HANGAR_PROVIDER_ALLOWED_HOSTS, HANGAR_PROVIDER_DENY_PRIVATE). */
+  providerNetwork?: ProviderNetworkOptions;
   /** Replaces the pipeline's stages in the gateway (tests). */
   gatewayHooks?: GatewayHooks;
   /** The online-eval worker's clock and timings (tests set them). */
@@ -50,7 +53,7 @@ export interface ServicesOptions {
 /**
  * Every service of the server over one database, wired once: what `startServer`, the test app and the
  * benchmarks hand to `createApp`. Dependencies are passed by hand, in the order they need each other.
- * Throws when HANGAR_SECRET is set but too short.
+ * Throws when HANGAR_SECRET is set but too short, or HANGAR_PROVIDER_ALLOWED_HOSTS has an entry it cannot read.
  */
 export function createServices(options: ServicesOptions) {
   const { database, logger, sandboxRail = {}, secret, gatewayHooks } = options;
@@ -94,6 +97,7 @@ export function createServices(options: ServicesOptions) {
     secretBox,
     logger,
     generation,
+    providerNetwork: createProviderNetwork(options.providerNetwork),
     hooks: gatewayHooks ?? gatewayHooksFromStages(stages, pricing),
   });
   const datasets = createDatasets({ db, journal, traceQuery });

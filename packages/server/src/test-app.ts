@@ -9,7 +9,7 @@ export const ADMIN_KEY = 'hk_' + 'A'.repeat(32);
 /** A full app on a fresh test database, bootstrapped with ADMIN_KEY; `request` adds the key. */
 export async function createTestApp(
   dialect: TestDialect = 'sqlite',
-  options: { maxBodyBytes?: number; maxTraceBodyBytes?: number; secret?: string; gatewayHooks?: GatewayHooks; onlineEvals?: ServicesOptions['onlineEvals'] } = {},
+  options: { maxBodyBytes?: number; maxTraceBodyBytes?: number; secret?: string; gatewayHooks?: GatewayHooks; onlineEvals?: ServicesOptions['onlineEvals']; providerNetwork?: ServicesOptions['providerNetwork'] } = {},
 ) {
   const database = await openTestDatabase(dialect);
   const logger = pino({ level: process.env.HANGAR_TEST_LOG ?? 'silent' });
@@ -18,6 +18,7 @@ export async function createTestApp(
     logger,
     secret: options.secret,
     gatewayHooks: options.gatewayHooks,
+    providerNetwork: options.providerNetwork,
     onlineEvals: options.onlineEvals,
     webhookBackoffBaseMs: 50,
   });

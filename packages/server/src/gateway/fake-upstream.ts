@@ -4,8 +4,9 @@ import type { AddressInfo, Socket } from 'node:net';
 /**
  * A stand-in for paid providers in tests and benchmarks: a real HTTP server on 127.0.0.1 speaking
  * OpenAI's (`/v1/chat/completions`, `/v1/embeddings`) and Anthropic's (`/v1/messages`) wire formats,
- * streaming included. By default it answers "fake: <last user message>", or calls the first tool
- * offered when the message mentions "weather". Queue behaviours to make it fail, stall or dawdle.
+ * streaming included. By default it answers "fake: <last user message>", calls the first tool
+ * offered when the message mentions "weather", and answers "fake: the tool said <result>" to a tool
+ * result. Queue behaviours to make it fail, stall or dawdle.
  */
 export interface FakeBehaviour {
   /** Answer with this error status (and an error body in the provider's format). */
@@ -53,13 +54,34 @@ const lastUserText = (body: Record<string, unknown>): string => {
     .join('');
 };
 
+/** The text of the tool result the conversation ends with, in either format; null when it does not end with one. */
+const lastToolResult = (body: Record<string, unknown>): string | null => {
+  const last = (body.messages as Array<{ role: string; content: unknown }> | undefined)?.at(-1);
+  if (!last) return null;
+  if (last.role === 'tool')
+    return typeof last.content === 'string' ? last.content : JSON.stringify(last.content);
+  if (last.role !== 'user' || !Array.isArray(last.content)) return null;
+  const result = (last.content as Array<{ type: string; content?: unknown }>).find(
+    (b) => b.type === 'tool_result',
+  );
+  if (!result) return null;
+  return typeof result.content === 'string' ? result.content : JSON.stringify(result.content);
+};
+
+/** The default answer: "fake: <last user message>", or "fake: the tool said <result>" after a tool result. */
+const defaultText = (body: Record<string, unknown>, b: FakeBehaviour): string => {
+  if (b.text !== undefined) return b.text;
+  const result = lastToolResult(body);
+  return result === null ? `fake: ${lastUserText(body)}` : `fake: the tool said ${result}`;
+};
+
 const sse = (data: unknown, event?: string) =>
   (event ? `event: ${event}\n` : '') + `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
 
 function openaiAnswer(body: Record<string, unknown>, b: FakeBehaviour) {
-  const text = b.text ?? `fake: ${lastUserText(body)}`;
+  const text = defaultText(body, b);
   const tools = (body.tools as Array<{ function: { name: string } }> | undefined) ?? [];
-  const callTool = tools.length > 0 && /weather/i.test(lastUserText(body));
+  const callTool = tools.length > 0 && /weather/i.test(lastUserText(body)) && lastToolResult(body) === null;
   const id = 'chatcmpl-fake';
   const created = 1_764_000_000;
   const model = String(body.model);
@@ -133,9 +155,9 @@ function openaiAnswer(body: Record<string, unknown>, b: FakeBehaviour) {
 }
 
 function anthropicAnswer(body: Record<string, unknown>, b: FakeBehaviour) {
-  const text = b.text ?? `fake: ${lastUserText(body)}`;
+  const text = defaultText(body, b);
   const tools = (body.tools as Array<{ name: string }> | undefined) ?? [];
-  const callTool = tools.length > 0 && /weather/i.test(lastUserText(body));
+  const callTool = tools.length > 0 && /weather/i.test(lastUserText(body)) && lastToolResult(body) === null;
   const model = String(body.model);
   const usage = {
     input_tokens: 12,

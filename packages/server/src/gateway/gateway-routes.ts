@@ -53,6 +53,8 @@ const wireResponses = {
   ...errorResponses(
     'model_not_found',
     'model_not_supported',
+    'translation_unsupported',
+    'provider_url_not_allowed',
     'secret_not_configured',
     'upstream_rejected',
     'upstream_rate_limited',
@@ -129,7 +131,7 @@ const putProvider = createRoute({
   request: { params: providerParam, body: jsonBody(PutProviderRequest) },
   responses: {
     200: jsonResponse(Provider, 'The provider as stored'),
-    ...errorResponses('secret_not_configured'),
+    ...errorResponses('secret_not_configured', 'provider_url_not_allowed'),
   },
 });
 

@@ -32,6 +32,8 @@ import {
   type AnswerLookup,
 } from './providers/offline-providers.js';
 import type { SecretBox } from '../util/secret-box.js';
+import { assertTranslatable, counterpart, createTranslatingProvider } from './cross-format.js';
+import { createProviderNetwork, type ProviderNetwork } from './provider-network.js';
 import { createSseParser } from './sse.js';
 import { asRecord, numberOrNull } from './wire-format.js';
 
@@ -95,6 +97,8 @@ export interface GatewayOptions {
   hooks?: GatewayHooks;
   /** Tells this process when any process changed providers or routes (shared by the services). */
   generation?: ConfigGeneration;
+  /** Where provider base URLs may point (HANGAR_PROVIDER_*); the default refuses only metadata and link-local addresses. */
+  providerNetwork?: ProviderNetwork;
 }
 
 interface PlanTarget {
@@ -113,7 +117,7 @@ interface Plan {
 
 interface Attempt {
   target: string;
-  outcome: 'ok' | 'status' | 'timeout' | 'connection' | 'refused';
+  outcome: 'ok' | 'status' | 'timeout' | 'connection' | 'blocked' | 'refused';
   status: number | null;
   ms: number;
   error?: string;
@@ -209,7 +213,15 @@ export function canonicalRequest(endpoint: Endpoint, body: Record<string, unknow
  * fallbacks → journal + trace → settle.
  */
 export function createGateway(options: GatewayOptions) {
-  const { db, journal, traces, secretBox, hooks = {}, generation = createConfigGeneration({ db }) } = options;
+  const {
+    db,
+    journal,
+    traces,
+    secretBox,
+    hooks = {},
+    generation = createConfigGeneration({ db }),
+    providerNetwork = createProviderNetwork(),
+  } = options;
   // a project's providers and routes, until any process changes them (they bump the generation)
   const configs = generation.cache<ProjectConfig>(1000);
   const echo = createEchoProvider();
@@ -290,7 +302,13 @@ export function createGateway(options: GatewayOptions) {
         );
       }
     }
-    const http = { name: row.name, baseUrl: row.base_url, apiKey, headers: config.headers ?? {} };
+    const http = {
+      name: row.name,
+      baseUrl: row.base_url,
+      apiKey,
+      headers: config.headers ?? {},
+      network: providerNetwork,
+    };
     switch (row.type as Provider['type']) {
       case 'openai':
         return createOpenAIProvider({ ...http, system: 'openai' });
@@ -324,6 +342,19 @@ export function createGateway(options: GatewayOptions) {
       provider = config.built.get(providerName) ?? buildProvider(projectId, row);
       config.built.set(providerName, provider);
     }
+    const other = counterpart(endpoint);
+    if (!provider.serves.has(endpoint) && other && provider.serves.has(other)) {
+      // an Anthropic model on /v1/chat/completions, an OpenAI one on /v1/messages: translate
+      const key = `${providerName} as ${endpoint}`;
+      const inner = provider;
+      provider =
+        config.built.get(key) ??
+        createTranslatingProvider(inner, endpoint, {
+          maxTokensField:
+            config.providers.get(providerName)?.type === 'openai' ? 'max_completion_tokens' : 'max_tokens',
+        });
+      config.built.set(key, provider);
+    }
     if (!provider.serves.has(endpoint)) {
       throw new ApiError(
         'model_not_supported',
@@ -341,13 +372,12 @@ export function createGateway(options: GatewayOptions) {
     const config = await projectConfig(call.projectId);
     const route = config.routes.get(call.model);
     if (route) {
-      return {
-        route: route.name,
-        targets: route.targets.map((t) => target(call.projectId, config, t, call.endpoint)),
-        retry: route.retry,
-        timeouts: route.timeouts,
-        cache: route.cache,
-      };
+      const targets = route.targets.map((t) => target(call.projectId, config, t, call.endpoint));
+      // refused up front when any target would need a translation the request cannot have, so the
+      // answer does not depend on which target happens to be up
+      const translated = targets.find((t) => t.provider.translation);
+      if (translated) assertTranslatable(call.endpoint, call.request, { target: translated.target });
+      return { route: route.name, targets, retry: route.retry, timeouts: route.timeouts, cache: route.cache };
     }
     if (!call.model.includes('/')) {
       throw new ApiError(
@@ -355,11 +385,9 @@ export function createGateway(options: GatewayOptions) {
         `No route named ${call.model} in this project; use a route name, ${ECHO_MODEL}, or provider/model.`,
       );
     }
-    return {
-      route: null,
-      targets: [target(call.projectId, config, call.model, call.endpoint)],
-      ...DEFAULT_ROUTE,
-    };
+    const only = target(call.projectId, config, call.model, call.endpoint);
+    if (only.provider.translation) assertTranslatable(call.endpoint, call.request, { target: only.target });
+    return { route: null, targets: [only], ...DEFAULT_ROUTE };
   }
 
   /** Stage: call the targets in order, retrying each, until one answers (for a stream: starts answering). */
@@ -440,6 +468,11 @@ export function createGateway(options: GatewayOptions) {
             ms: ms(began),
             error: upstream.message,
           });
+          if (upstream.kind === 'blocked') {
+            // the provider's address is not one this server may call: no retry, on to the next target
+            last = upstream;
+            break;
+          }
           if (!upstream.retryable) {
             const body = asRecord(upstream.options.body);
             const detail = asRecord(body.error).message;
@@ -473,6 +506,8 @@ export function createGateway(options: GatewayOptions) {
       }
     }
     const details = { attempts };
+    if (last instanceof UpstreamError && last.kind === 'blocked')
+      throw new ApiError('provider_url_not_allowed', last.message, { details });
     if (last instanceof UpstreamError && last.kind === 'timeout')
       throw new ApiError('upstream_timeout', last.message, { details });
     if (last instanceof UpstreamError && last.options.status === 429) {
@@ -512,6 +547,7 @@ export function createGateway(options: GatewayOptions) {
       ? { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0 }
       : usage;
     const provider = outcome.target?.provider ?? null;
+    const translation = provider?.translation ?? null;
     const responseModel = typeof response?.model === 'string' ? response.model : null;
     const model = responseModel ?? outcome.target?.model ?? call.model;
     const attributes: Record<string, string | number | boolean | string[] | null> = {
@@ -527,6 +563,7 @@ export function createGateway(options: GatewayOptions) {
       'hangar.stream': call.stream,
       'hangar.ttft_ms': outcome.ttftMs,
       'hangar.latency_ms': latencyMs,
+      'hangar.translation': translation ? `${translation.from}-to-${translation.to}` : null,
     };
     if (outcome.cacheHit) attributes['hangar.cached_usage'] = JSON.stringify(usage);
     if (outcome.replayOf)
@@ -588,6 +625,7 @@ export function createGateway(options: GatewayOptions) {
                   route: call.plan?.route ?? null,
                   provider: provider?.name ?? null,
                   target: outcome.target?.target ?? null,
+                  translation,
                   attempts: outcome.attempts,
                   fallbacksTaken: attributes['hangar.fallbacks'],
                   stream: call.stream,
@@ -931,6 +969,8 @@ export function createGateway(options: GatewayOptions) {
           );
         }
       }
+      if (input.baseUrl && (input.type === 'openai' || input.type === 'openai-compatible' || input.type === 'anthropic'))
+        await providerNetwork.checkBaseUrl(input.baseUrl);
       if (typeof input.apiKey === 'string' && !secretBox) {
         throw new ApiError(
           'secret_not_configured',

@@ -33,16 +33,19 @@ export interface ModelProvider {
   /** Which endpoints it serves. */
   serves: ReadonlySet<Endpoint>;
   send(request: ProviderRequest): Promise<ProviderReply>;
+  /** Set when the provider speaks the other chat format and calls are translated (cross-format.ts). */
+  translation?: { from: 'openai' | 'anthropic'; to: 'openai' | 'anthropic' };
 }
 
 /**
  * A failed attempt the gateway may retry or fall back from (429, 5xx, timeout, connection error), or
- * a refusal it passes on (another 4xx).
+ * a refusal it passes on (another 4xx). `blocked`: the provider's address is one the server may not
+ * call (provider-network.ts); the call falls back to the next target without retrying.
  */
 export class UpstreamError extends Error {
   override readonly name = 'UpstreamError';
   constructor(
-    readonly kind: 'status' | 'timeout' | 'connection',
+    readonly kind: 'status' | 'timeout' | 'connection' | 'blocked',
     message: string,
     readonly options: { status?: number; retryAfterMs?: number | null; body?: unknown; cause?: unknown } = {},
   ) {
@@ -50,6 +53,7 @@ export class UpstreamError extends Error {
   }
 
   get retryable(): boolean {
+    if (this.kind === 'blocked') return false;
     if (this.kind !== 'status') return true;
     const s = this.options.status ?? 0;
     return s === 429 || s === 408 || s >= 500;

@@ -290,9 +290,10 @@ describe('model gateway through the real OpenAI and Anthropic clients', () => {
       });
     });
 
-    it('refuses an Anthropic model on the OpenAI endpoint with model_not_supported, and records the refusal', async () => {
-      const err = await openai.chat.completions
-        .create({ model: 'claude', messages: [{ role: 'user', content: 'x' }] })
+    it('refuses an Anthropic model for embeddings with model_not_supported, and records the refusal', async () => {
+      // chat is translated (gateway-cross-format.test.ts); Anthropic has no embeddings to translate to
+      const err = await openai.embeddings
+        .create({ model: 'fakeant/claude-sonnet-4-5', input: 'x' })
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OpenAI.BadRequestError);
       expect((err as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({

@@ -174,7 +174,8 @@ export const openaiFormat: WireFormat = {
         input: numberOrNull(u.prompt_tokens),
         output: numberOrNull(u.completion_tokens),
         cacheRead: numberOrNull(asRecord(u.prompt_tokens_details).cached_tokens),
-        cacheWrite: null,
+        // not OpenAI's: LiteLLM's, and Hangar's own for answers translated from Anthropic (cross-format.ts)
+        cacheWrite: numberOrNull(u.cache_creation_input_tokens),
         reasoning: numberOrNull(asRecord(u.completion_tokens_details).reasoning_tokens),
       },
       providerCostMicros: cost,

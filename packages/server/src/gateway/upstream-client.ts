@@ -1,6 +1,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { UpstreamError, retryAfterMs } from './gateway-types.js';
+import { BLOCKED_CODE, type ProviderNetwork } from './provider-network.js';
 
 // Keep-alive pools: a gateway makes many calls to few hosts, and a new TCP (and TLS) handshake per call
 // would be most of its added latency.
@@ -22,18 +23,23 @@ export interface UpstreamResponse {
 /**
  * POSTs JSON to a provider over a pooled connection. Resolves once the status is 2xx and headers are
  * in; a non-2xx status rejects with an UpstreamError carrying the status, Retry-After and the error
- * body. Aborting `signal` destroys the request (and so stops the provider's work).
+ * body. Aborting `signal` destroys the request (and so stops the provider's work). `network` checks
+ * the address of every new connection (a pooled one was checked when it was made); a refused one
+ * rejects with an UpstreamError of kind `blocked`.
  */
 export function postJson(
   url: URL,
   headers: Record<string, string>,
   body: unknown,
   signal: AbortSignal,
+  network: ProviderNetwork,
 ): Promise<UpstreamResponse> {
   const payload = Buffer.from(JSON.stringify(body));
   const client = url.protocol === 'https:' ? https : http;
   const agent = agents[url.protocol as keyof typeof agents];
-  if (!agent) return Promise.reject(new UpstreamError('connection', `Unsupported protocol ${url.protocol}`));
+  if (!agent) return Promise.reject(new UpstreamError('blocked', `Providers are called over http or https, not ${url.protocol}`));
+  const literal = network.refuseLiteral(url);
+  if (literal) return Promise.reject(new UpstreamError('blocked', `The server may not call ${url.origin}: ${literal}.`));
   return new Promise((resolve, reject) => {
     const req = client.request(
       url,
@@ -41,6 +47,7 @@ export function postJson(
         method: 'POST',
         agent,
         signal,
+        lookup: network.lookup,
         headers: {
           ...headers,
           'content-type': 'application/json',
@@ -99,7 +106,9 @@ export function postJson(
       },
     );
     req.on('error', (err: NodeJS.ErrnoException) => {
-      if (signal.aborted)
+      if (err.code === BLOCKED_CODE)
+        reject(new UpstreamError('blocked', `The server may not call ${url.origin}: ${err.message}.`, { cause: err }));
+      else if (signal.aborted)
         reject(
           signal.reason instanceof Error
             ? signal.reason

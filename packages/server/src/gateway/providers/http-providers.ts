@@ -1,4 +1,5 @@
 import type { Endpoint, ModelProvider, ProviderRequest } from '../gateway-types.js';
+import type { ProviderNetwork } from '../provider-network.js';
 import { postJson } from '../upstream-client.js';
 
 export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
@@ -10,6 +11,8 @@ export interface HttpProviderOptions {
   baseUrl: string | null;
   apiKey: string | null;
   headers: Record<string, string>;
+  /** Where the server may connect (checked on every new connection). */
+  network: ProviderNetwork;
 }
 
 const joinUrl = (base: string, path: string) => new URL(base.replace(/\/+$/, '') + path);
@@ -41,7 +44,7 @@ export function createOpenAIProvider(options: HttpProviderOptions & { system: st
           ...body,
           stream_options: { ...(body.stream_options as object | undefined), include_usage: true },
         };
-      const res = await postJson(urls[request.endpoint]!, headers, body, request.signal);
+      const res = await postJson(urls[request.endpoint]!, headers, body, request.signal, options.network);
       return request.stream ? { chunks: res.text() } : { json: await res.json() };
     },
   };
@@ -61,7 +64,7 @@ export function createAnthropicProvider(options: HttpProviderOptions): ModelProv
         ...options.headers,
         ...(options.apiKey ? { 'x-api-key': options.apiKey } : {}),
       };
-      const res = await postJson(url, headers, request.body, request.signal);
+      const res = await postJson(url, headers, request.body, request.signal, options.network);
       return request.stream ? { chunks: res.text() } : { json: await res.json() };
     },
   };
