@@ -146,9 +146,12 @@ export function createTraceQueryStore(db: Kysely<Database>, functions: DialectFu
     async traceSummaries(projectId: string, f: SpanConditions, after: TracePosition | null, limit: number): Promise<TraceSummaryRow[]> {
       const conditions = [...summaryWindow(f), ...summaryFilters(f)];
       if (after) {
+        // Spelt out, not as a row value: with one project in the table, SQLite's planner turned
+        // `(start_time, trace_id) < (…)` into a skip-scan over project_id and sorted the whole window
+        // (250 ms for page 2 of a month of 100,000 traces, against 1 ms).
         conditions.push(
           sql<SqlBool>`t.start_time <= ${after.startTime}`,
-          sql<SqlBool>`(t.start_time, t.trace_id) < (${after.startTime}, ${after.traceId})`,
+          sql<SqlBool>`(t.start_time < ${after.startTime} or (t.start_time = ${after.startTime} and t.trace_id < ${after.traceId}))`,
         );
       }
       return db
