@@ -292,16 +292,21 @@ for (const dialect of DIALECTS) {
       ]);
     });
 
-    // Filtered lists look up the matching traces when they are few, and walk the window otherwise;
-    // a candidate limit of 1 forces the walk, so both ways are checked against the same answers.
-    for (const maxCandidateTraces of [undefined, 1]) {
-      it(`lists the traces that contain a matching span, whole (${maxCandidateTraces ? 'walking the window' : 'from the matches'})`, async () => {
+    // Filtered lists look among the window's next traces first, then up the matching traces when they
+    // are few, and walk the window otherwise; each way is forced here and checked against the same
+    // answers (a first scan of 1 trace never holds a page of 10; a candidate limit of 1 forces the walk).
+    for (const [way, options] of [
+      ['among the next traces', {}],
+      ['from the matches', { firstScanTraces: 1 }],
+      ['walking the window', { firstScanTraces: 0, maxCandidateTraces: 1 }],
+    ] as const) {
+      it(`lists the traces that contain a matching span, whole (${way})`, async () => {
         await seedTwoTraces();
         const q2 = createTraceQuery({
           db: t.db,
           functions: t.functions,
           blobs: createBlobStore({ dir: t.blobDir }),
-          maxCandidateTraces,
+          ...options,
         });
         const ids = async (q: TraceQuery) =>
           (await q2.listTraces(p, q, { limit: 10 })).traces.map((x) => x.rootName);

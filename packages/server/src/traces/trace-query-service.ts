@@ -53,8 +53,14 @@ export interface TraceQueryOptions {
   /** The most spans a trace fetch returns; the rest are counted in the summary. */
   maxTraceSpans?: number;
   /**
-   * A filtered trace list first collects up to this many traces with a matching span; if that is all of
-   * them, it looks those up, otherwise (a common filter) it walks the window, which then ends soon.
+   * A filtered trace list first looks among this many traces of the window (newest first, from the
+   * cursor): when they fill the page, or are all the window has, that is the page. A common filter is
+   * answered here.
+   */
+  firstScanTraces?: number;
+  /**
+   * Otherwise it collects up to this many traces with a matching span; if that is all of them, it looks
+   * those up, otherwise it walks the window.
    */
   maxCandidateTraces?: number;
 }
@@ -63,6 +69,7 @@ export interface TraceQueryOptions {
 export const ATTRIBUTE_KEY = /^[A-Za-z0-9_.:/@-]{1,200}$/;
 
 const DEFAULT_MAX_TRACE_SPANS = 5000;
+const DEFAULT_FIRST_SCAN_TRACES = 2000;
 const DEFAULT_MAX_CANDIDATE_TRACES = 200;
 
 /** Searches spans and traces, builds trace trees, aggregates; read-only. */
@@ -71,10 +78,18 @@ export function createTraceQuery(options: TraceQueryOptions) {
   const store = createTraceQueryStore(db, options.functions);
   const maxTraceSpans = options.maxTraceSpans ?? DEFAULT_MAX_TRACE_SPANS;
   const maxCandidates = options.maxCandidateTraces ?? DEFAULT_MAX_CANDIDATE_TRACES;
+  const firstScan = options.firstScanTraces ?? DEFAULT_FIRST_SCAN_TRACES;
 
-  /** The page's traces: from the matching traces when they are few, else by walking the window. */
+  /**
+   * The page's traces: among the next traces of the window when they hold the page (a common filter),
+   * else from the matching traces when they are few (a rare one), else by walking the window.
+   */
   async function pageOfTraces(projectId: string, c: SpanConditions, after: TracePosition | null, limit: number) {
     if (hasFilters(c)) {
+      if (firstScan > 0) {
+        const near = await store.traceSummariesAmongNext(projectId, c, after, limit, firstScan);
+        if (near) return near;
+      }
       const candidates = await store.matchingTraceIds(projectId, c, maxCandidates);
       if (candidates) return store.traceSummariesOf(projectId, candidates, c, after, limit);
     }

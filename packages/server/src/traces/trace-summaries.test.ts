@@ -178,15 +178,20 @@ for (const dialect of DIALECTS) {
   describe(`trace summaries on ${dialect}`, () => {
     let t: TestDatabase;
     let traces: Traces;
-    // a filter's few matching traces looked up, and (no candidates allowed) the window walked
+    // every way to a filtered page: among the next traces (as configured by default), the filter's few
+    // matching traces looked up, the window walked, and a first look at 3 traces before either
+    let near: TraceQueryService;
     let lookup: TraceQueryService;
     let walk: TraceQueryService;
+    let nearThenWalk: TraceQueryService;
     beforeAll(async () => {
       t = await openTestDatabase(dialect);
       const blobs = createBlobStore({ dir: t.blobDir });
       traces = createTraces({ db: t.db, blobs, pricing: createPricing({ db: t.db, table: PRICES }) });
-      lookup = createTraceQuery({ db: t.db, functions: t.functions, blobs });
-      walk = createTraceQuery({ db: t.db, functions: t.functions, blobs, maxCandidateTraces: 0 });
+      near = createTraceQuery({ db: t.db, functions: t.functions, blobs });
+      lookup = createTraceQuery({ db: t.db, functions: t.functions, blobs, firstScanTraces: 0 });
+      walk = createTraceQuery({ db: t.db, functions: t.functions, blobs, firstScanTraces: 0, maxCandidateTraces: 0 });
+      nearThenWalk = createTraceQuery({ db: t.db, functions: t.functions, blobs, firstScanTraces: 3, maxCandidateTraces: 0 });
     });
     afterAll(async () => {
       await t.close();
@@ -212,9 +217,12 @@ for (const dialect of DIALECTS) {
           const q = { ...w, ...filter };
           const expected = expectedList(spans, q);
           const label = JSON.stringify(filter);
+          expect(await listAll(near, 'messy', q, 200), label).toEqual(expected);
+          expect(await listAll(near, 'messy', q, 2), label).toEqual(expected);
           expect(await listAll(lookup, 'messy', q, 200), label).toEqual(expected);
           expect(await listAll(walk, 'messy', q, 200), label).toEqual(expected);
           expect(await listAll(walk, 'messy', q, 3), label).toEqual(expected);
+          expect(await listAll(nearThenWalk, 'messy', q, 2), label).toEqual(expected);
           expect(await listAll(lookup, 'whole', q, 200), label).toEqual(expected);
         }
       }
