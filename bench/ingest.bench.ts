@@ -17,9 +17,10 @@
  * input messages and ~150 B of output each, unique per span), a tool call (arguments and result) and
  * a plain HTTP span: 6 blobs per 5 spans.
  *
- * Baseline ("raw"): the rows ingest writes — the same span rows and blob rows, computed (decoded,
- * normalized, priced, hashed) before the clock starts — inserted by prepared better-sqlite3
- * statements, one transaction per request's worth of spans, on a file opened with Hangar's pragmas.
+ * Baseline ("raw"): the rows ingest writes — the same span rows, blob rows and trace summary rows,
+ * computed (decoded, normalized, priced, hashed, summarized) before the clock starts — inserted by
+ * prepared better-sqlite3 statements, one transaction per request's worth of spans, on a file opened
+ * with Hangar's pragmas.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -36,6 +37,7 @@ import { migrateToLatest } from '../packages/server/src/db/migrations/index.js';
 import { createPriceBook } from '../packages/server/src/pricing/pricing.js';
 import { normalizeSpan } from '../packages/server/src/traces/normalize.js';
 import { decodeTraceRequest } from '../packages/server/src/traces/otlp-decode.js';
+import { TRACE_SUMMARY_COLUMNS, traceSummaryValues } from '../packages/server/src/traces/trace-summaries-store.js';
 import { toSpanRow } from '../packages/server/src/traces/traces-store.js';
 import { canonicalJson, sha256Hex } from '../packages/server/src/util/hash.js';
 import { markdownTable, positiveInt, progress, rate } from './bench-kit.js';
@@ -193,7 +195,7 @@ function protobufBody(spans: PlainSpan[]): Uint8Array {
 interface Workload {
   bodies: Record<Encoding, Uint8Array[]>;
   /** Per request: the span rows and blob rows ingest writes, for the raw side. */
-  rows: { spans: unknown[][]; blobs: [string, number, Uint8Array][] }[];
+  rows: { spans: unknown[][]; blobs: [string, number, Uint8Array][]; summaries: unknown[][] }[];
   bytes: Record<Encoding, number>;
 }
 
@@ -226,7 +228,7 @@ export function workload(n: number): Workload {
       const row = toSpanRow(PROJECT, { ...rest, costMicros, costDiffers: false, inputSha256, outputSha256 });
       spans.push(Object.values(row));
     }
-    rows.push({ spans, blobs });
+    rows.push({ spans, blobs, summaries: traceSummaryValues(spans, Object.keys(toSpanRow(PROJECT, exampleSpan()))) });
   }
   const sum = (xs: Uint8Array[]) => xs.reduce((a, b) => a + b.byteLength, 0);
   return { bodies, rows, bytes: { protobuf: sum(bodies.protobuf), json: sum(bodies.json) } };
@@ -287,11 +289,17 @@ async function rawTarget(w: Workload): Promise<Target> {
   const columns = Object.keys(toSpanRow(PROJECT, exampleSpan()));
   const insertSpan = raw.prepare(`insert into spans (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')}) on conflict do nothing`);
   const insertBlob = raw.prepare('insert into blobs (sha256, size, created_at, content) values (?, ?, ?, ?) on conflict (sha256) do update set created_at = excluded.created_at');
+  // With the default batch a trace never spans two requests, so each summary row is new, as on the
+  // ingest side (whose upsert then inserts).
+  const insertSummary = raw.prepare(
+    `insert into trace_summaries (${TRACE_SUMMARY_COLUMNS.join(', ')}) values (${TRACE_SUMMARY_COLUMNS.map(() => '?').join(', ')}) on conflict do nothing`,
+  );
   const writeBatch = raw.transaction((r: number) => {
     const now = new Date().toISOString();
-    const { spans, blobs } = w.rows[r]!;
+    const { spans, blobs, summaries } = w.rows[r]!;
     for (const [sha, size, content] of blobs) insertBlob.run(sha, size, now, content);
     for (const s of spans) insertSpan.run(...s);
+    for (const s of summaries) insertSummary.run(...s);
   });
   return {
     write: (r) => {

@@ -11,13 +11,14 @@
  * Workload: BENCH_TRACES traces of 10 spans (an agent span; four model calls on five models; three
  * tools; a retriever; a chain), spread uniformly over the last BENCH_DAYS days, 8 agents, 3% of spans
  * failing, GenAI attributes as JSON. Bulk-loaded in one transaction with a prepared statement into a
- * file migrated by Hangar, its secondary indexes rebuilt from their own definitions after the load, then
- * ANALYZEd. The worst case (a filter nothing matches) and aggregates get 20 and 5 runs.
+ * file migrated by Hangar, with each trace's summary row (trace_summaries) computed by the function
+ * ingest uses, its secondary indexes rebuilt from their own definitions after the load, then ANALYZEd. The worst case (a filter nothing matches) and aggregates get 20 and 5 runs.
  *
  * Each query picks a fresh random window end within the data for every run, so runs do not repeat.
  * Baselines: "raw PK" = one span by primary key, and "raw trace" = a trace's rows in start order, both
- * prepared better-sqlite3 statements on the same file; "raw list" = the list query's first-span SQL
- * (the heart of the list, without its totals) as a prepared statement.
+ * prepared better-sqlite3 statements on the same file; "raw list" = the first-span SQL the list ran
+ * before trace summaries (a walk over spans; kept so ratios compare with earlier runs); "raw summaries" =
+ * the list's walk over trace_summaries, unfiltered, as a prepared statement.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -28,6 +29,7 @@ import { createBlobStore } from '../packages/server/src/blobs/blob-store.js';
 import { openSqlite } from '../packages/server/src/db/dialects/sqlite.js';
 import { migrateToLatest } from '../packages/server/src/db/migrations/index.js';
 import { createTraceQuery, type TraceQuery } from '../packages/server/src/traces/trace-query-service.js';
+import { TRACE_SUMMARY_COLUMNS, traceSummaryValues } from '../packages/server/src/traces/trace-summaries-store.js';
 import { positiveInt } from './bench-kit.js';
 
 const TRACES = positiveInt('BENCH_TRACES', 100_000);
@@ -85,10 +87,15 @@ function load(file: string): Loaded {
   // Secondary indexes are built after the load (sorting once is faster than a million random inserts),
   // from the very definitions the migrations created.
   const indexes = db
-    .prepare("select name, sql from sqlite_master where type = 'index' and tbl_name = 'spans' and sql is not null")
+    .prepare("select name, sql from sqlite_master where type = 'index' and tbl_name in ('spans', 'trace_summaries') and sql is not null")
     .all() as Array<{ name: string; sql: string }>;
   for (const index of indexes) db.exec(`drop index ${index.name}`);
   const insert = db.prepare(`insert into spans (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')})`);
+  // each trace's summary row as ingest computes it (traces-store.ts) from the rows it stored; a trace
+  // is loaded once, so ingest's upsert would insert it
+  const insertSummary = db.prepare(
+    `insert into trace_summaries (${TRACE_SUMMARY_COLUMNS.join(', ')}) values (${TRACE_SUMMARY_COLUMNS.map(() => '?').join(', ')})`,
+  );
   const end = Date.now();
   const start = end - DAYS * DAY;
   const starts = Array.from({ length: TRACES }, () => start + random() * (end - start - 60_000)).sort((a, b) => a - b);
@@ -126,12 +133,14 @@ function load(file: string): Loaded {
         spanKeys.push([traceId, spanId]);
         cursor += duration + 5;
       }
-      insert.run(
+      const root = [
         PROJECT, traceId, rootId, null, `${agent} run`, 'agent', 'ok', null, null, iso(t0), iso(cursor), cursor - t0,
         'bench-agent', agent, null, null, null, null, null, null, null, null, null, null, null, null, '{}', 'otlp',
-      );
+      ];
+      insert.run(...root);
       spanKeys.push([traceId, rootId]);
       for (const row of children) insert.run(...row);
+      for (const summary of traceSummaryValues([root, ...children], COLUMNS)) insertSummary.run(...summary);
     }
   })();
   for (const index of indexes) db.exec(index.sql);
@@ -199,6 +208,8 @@ async function main() {
         and not exists (select 1 from spans e where e.project_id = s.project_id and e.trace_id = s.trace_id
           and e.start_time <= s.start_time and (e.start_time, e.span_id) < (s.start_time, s.span_id))
       order by s.start_time desc, s.trace_id desc limit 51`);
+    const summaryWalk = raw.prepare(`select * from trace_summaries t where t.project_id = ? and t.start_time >= ? and t.start_time < ?
+      order by t.start_time desc, t.trace_id desc limit 51`);
 
     const results: Result[] = [];
     const baseline = (r: Result) => results.push(r);
@@ -210,6 +221,10 @@ async function main() {
     baseline(await measure('raw list: first-span SQL, 24 h, 50 traces', (r) => {
       const w = windowOf(r, DAY);
       return firstSpans.all(PROJECT, w.from, w.to).length;
+    }));
+    baseline(await measure('raw summaries: trace_summaries walk, 24 h, 50 traces', (r) => {
+      const w = windowOf(r, DAY);
+      return summaryWalk.all(PROJECT, w.from, w.to).length;
     }));
 
     const list = (ms: number, more: Partial<TraceQuery> = {}) => async (r: () => number) =>
@@ -253,6 +268,10 @@ async function main() {
     const list24 = results.find((r) => r.name === 'trace list: 24 h, 50 traces')!;
     console.log(`\ntrace fetch ÷ raw trace SQL (p50): ${(fetch.p50 / rawTrace.p50).toFixed(1)}×`);
     console.log(`trace list 24 h ÷ raw first-span SQL (p50): ${(list24.p50 / rawList.p50).toFixed(1)}×`);
+    const rawSummaries = results.find((r) => r.name.startsWith('raw summaries'))!;
+    console.log(`trace list 24 h ÷ raw summaries walk (p50): ${(list24.p50 / rawSummaries.p50).toFixed(1)}×`);
+    console.log('\nratios to the raw list baseline (p50, p95), comparable with earlier runs:');
+    for (const r of results) console.log(`  ${r.name}: ${(r.p50 / rawList.p50).toFixed(2)}, ${(r.p95 / rawList.p95).toFixed(2)}`);
     raw.close();
     await hangar.close();
   } finally {

@@ -37,17 +37,20 @@ export function createBulkInsert<R extends object>(
     return row as R;
   }
 
-  /** Inserts rows given as their values in `columns` order, in one statement. */
-  async function insertValues(db: Kysely<Database>, rows: ReadonlyArray<readonly unknown[]>): Promise<void> {
-    if (!rows.length) return;
+  /**
+   * Inserts rows given as their values in `columns` order, in one statement; returns what the
+   * statement returns (the rows of its RETURNING clause, if it has one).
+   */
+  async function insertValues(db: Kysely<Database>, rows: ReadonlyArray<readonly unknown[]>): Promise<unknown[]> {
+    if (!rows.length) return [];
     const text = textFor(db, rows.length);
     if (text === null) {
-      await build(db, rows.map(toRow)).execute();
-      return;
+      const result = await build(db, rows.map(toRow)).execute();
+      return Array.isArray(result) ? (result as unknown[]) : [];
     }
     const params: unknown[] = [];
     for (const row of rows) for (let i = 0; i < columns.length; i++) params.push(row[i]);
-    await db.executeQuery(CompiledQuery.raw(text, params));
+    return (await db.executeQuery(CompiledQuery.raw(text, params))).rows as unknown[];
   }
 
   return {

@@ -66,6 +66,28 @@ export interface Database {
     /** When the span was stored (null for spans stored before migration 011): the online-eval cursor. */
     ingested_at: string | null;
   };
+  /** One row per trace, kept with its spans (migration 015; traces/trace-summaries-store.ts). */
+  trace_summaries: {
+    project_id: string;
+    trace_id: string;
+    /** The first span's: the earliest start, ties broken by span id. */
+    start_time: string;
+    root_span_id: string;
+    root_name: string;
+    /** The latest end of any span. */
+    end_time: string;
+    span_count: number;
+    error_count: number;
+    tokens_input: number;
+    tokens_output: number;
+    cost_micros: number;
+    /** The largest span cost; null when no span has one. */
+    max_cost_micros: number | null;
+    max_duration_ms: number;
+    /** The agent of every span that names one; null when none does or they differ (then multi_agent = 1). */
+    agent: string | null;
+    multi_agent: number;
+  };
   price_overrides: { project_id: string; entries: string; updated_at: string };
   config_generation: { id: string; generation: number };
   blobs: { sha256: string; size: number; created_at: string; content: Uint8Array | null };

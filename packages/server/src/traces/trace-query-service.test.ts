@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { PriceEntry } from '@hangar/protocol';
 import { createBlobStore } from '../blobs/blob-store.js';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../db/test-databases.js';
+import { createPricing } from '../pricing/pricing.js';
 import { createTraceQuery, type TraceQuery, type TraceQueryService } from './trace-query-service.js';
 import { createTraceQueryStore } from './trace-query-store.js';
 import { createTraces, type SpanInput, type Traces } from './traces-service.js';
@@ -52,6 +54,15 @@ const usage = (input: number, output: number) => ({
   reasoning: null,
 });
 
+/**
+ * Prices that make round costs: gpt-4o 15 micro-USD per input token (100 tokens: 1500), claude-sonnet-4
+ * 14 (300 tokens: 4200), output free.
+ */
+const PRICES: PriceEntry[] = [
+  { provider: 'openai', model: 'gpt-4o', effectiveFrom: '2024-01-01', input: 15_000_000, output: 0 },
+  { provider: 'anthropic', model: 'claude-sonnet-4', effectiveFrom: '2024-01-01', input: 14_000_000, output: 0 },
+];
+
 const DAY = 86_400_000;
 const window = (more: Partial<TraceQuery> = {}): TraceQuery => ({ from: at(-DAY), to: at(DAY), ...more });
 
@@ -64,16 +75,6 @@ for (const dialect of DIALECTS) {
     let n = 0;
     let p = '';
     let other = '';
-
-    /** Cost comes from the price table once pricing lands; tests set it on the row. */
-    const setCost = (trace: number, id: number, costMicros: number) =>
-      t.db
-        .updateTable('spans')
-        .set({ cost_micros: costMicros })
-        .where('project_id', '=', p)
-        .where('trace_id', '=', traceId(trace))
-        .where('span_id', '=', spanId(id))
-        .execute();
 
     /** Trace 1 (planner: agent → llm + failing tool) and trace 2 (writer: chain → llm), one minute apart. */
     async function seedTwoTraces() {
@@ -125,8 +126,6 @@ for (const dialect of DIALECTS) {
           attributes: { 'gen_ai.request.model': 'claude-sonnet-4', 'llm.stream': false },
         }),
       ]);
-      await setCost(1, 2, 1500);
-      await setCost(2, 5, 4200);
       // the same trace id in another project must never show up in p1
       await traces.record(other, [
         span(1, 9, 50, 10, { name: 'other project', kind: 'llm', model: 'gpt-4o' }),
@@ -141,7 +140,7 @@ for (const dialect of DIALECTS) {
     beforeAll(async () => {
       t = await openTestDatabase(dialect);
       const blobs = createBlobStore({ dir: t.blobDir });
-      traces = createTraces({ db: t.db, blobs });
+      traces = createTraces({ db: t.db, blobs, pricing: createPricing({ db: t.db, table: PRICES }) });
       query = createTraceQuery({ db: t.db, functions: t.functions, blobs });
     });
     afterAll(async () => {
@@ -293,16 +292,21 @@ for (const dialect of DIALECTS) {
       ]);
     });
 
-    // Filtered lists look up the matching traces when they are few, and walk the window otherwise;
-    // a candidate limit of 1 forces the walk, so both ways are checked against the same answers.
-    for (const maxCandidateTraces of [undefined, 1]) {
-      it(`lists the traces that contain a matching span, whole (${maxCandidateTraces ? 'walking the window' : 'from the matches'})`, async () => {
+    // Filtered lists look among the window's next traces first, then up the matching traces when they
+    // are few, and walk the window otherwise; each way is forced here and checked against the same
+    // answers (a first scan of 1 trace never holds a page of 10; a candidate limit of 1 forces the walk).
+    for (const [way, options] of [
+      ['among the next traces', {}],
+      ['from the matches', { firstScanTraces: 1 }],
+      ['walking the window', { firstScanTraces: 0, maxCandidateTraces: 1 }],
+    ] as const) {
+      it(`lists the traces that contain a matching span, whole (${way})`, async () => {
         await seedTwoTraces();
         const q2 = createTraceQuery({
           db: t.db,
           functions: t.functions,
           blobs: createBlobStore({ dir: t.blobDir }),
-          maxCandidateTraces,
+          ...options,
         });
         const ids = async (q: TraceQuery) =>
           (await q2.listTraces(p, q, { limit: 10 })).traces.map((x) => x.rootName);

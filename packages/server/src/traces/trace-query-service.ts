@@ -19,11 +19,12 @@ import { ApiError } from '../http/api-error.js';
 import { toSpan, type SpanRow } from './traces-store.js';
 import {
   createTraceQueryStore,
-  type FirstSpanRow,
   type SpanConditions,
   type SpanPosition,
+  type TraceLabelRow,
   type TracePosition,
 } from './trace-query-store.js';
+import type { TraceSummaryRow } from './trace-summaries-store.js';
 
 /** A search as the service takes it; `from` and `to` are RFC 3339 times. */
 export interface TraceQuery {
@@ -52,8 +53,14 @@ export interface TraceQueryOptions {
   /** The most spans a trace fetch returns; the rest are counted in the summary. */
   maxTraceSpans?: number;
   /**
-   * A filtered trace list first collects up to this many traces with a matching span; if that is all of
-   * them, it looks those up, otherwise (a common filter) it walks the window, which then ends soon.
+   * A filtered trace list first looks among this many traces of the window (newest first, from the
+   * cursor): when they fill the page, or are all the window has, that is the page. A common filter is
+   * answered here.
+   */
+  firstScanTraces?: number;
+  /**
+   * Otherwise it collects up to this many traces with a matching span; if that is all of them, it looks
+   * those up, otherwise it walks the window.
    */
   maxCandidateTraces?: number;
 }
@@ -62,6 +69,7 @@ export interface TraceQueryOptions {
 export const ATTRIBUTE_KEY = /^[A-Za-z0-9_.:/@-]{1,200}$/;
 
 const DEFAULT_MAX_TRACE_SPANS = 5000;
+const DEFAULT_FIRST_SCAN_TRACES = 2000;
 const DEFAULT_MAX_CANDIDATE_TRACES = 200;
 
 /** Searches spans and traces, builds trace trees, aggregates; read-only. */
@@ -70,40 +78,50 @@ export function createTraceQuery(options: TraceQueryOptions) {
   const store = createTraceQueryStore(db, options.functions);
   const maxTraceSpans = options.maxTraceSpans ?? DEFAULT_MAX_TRACE_SPANS;
   const maxCandidates = options.maxCandidateTraces ?? DEFAULT_MAX_CANDIDATE_TRACES;
+  const firstScan = options.firstScanTraces ?? DEFAULT_FIRST_SCAN_TRACES;
 
-  /** The page's first spans: from the matching traces when they are few, else by walking the window. */
-  async function pageOfFirstSpans(projectId: string, c: SpanConditions, after: TracePosition | null, limit: number) {
+  /**
+   * The page's traces: among the next traces of the window when they hold the page (a common filter),
+   * else from the matching traces when they are few (a rare one), else by walking the window.
+   */
+  async function pageOfTraces(projectId: string, c: SpanConditions, after: TracePosition | null, limit: number) {
     if (hasFilters(c)) {
+      if (firstScan > 0) {
+        const near = await store.traceSummariesAmongNext(projectId, c, after, limit, firstScan);
+        if (near) return near;
+      }
       const candidates = await store.matchingTraceIds(projectId, c, maxCandidates);
-      if (candidates) return store.firstSpansOf(projectId, candidates, c, after, limit);
+      if (candidates) return store.traceSummariesOf(projectId, candidates, c, after, limit);
     }
-    return store.firstSpans(projectId, c, after, limit);
+    return store.traceSummaries(projectId, c, after, limit);
   }
 
-  async function summarize(projectId: string, firsts: FirstSpanRow[]): Promise<TraceSummary[]> {
-    const ids = firsts.map((f) => f.trace_id);
-    const [totals, labels] = await Promise.all([store.traceTotals(projectId, ids), store.traceLabels(projectId, ids)]);
-    const totalsById = new Map(totals.map((t) => [t.trace_id, t]));
+  /**
+   * List rows from the traces' summaries, with the agent and models of their spans (read here unless
+   * given: a trace fetch has the spans already).
+   */
+  async function summarize(projectId: string, summaries: TraceSummaryRow[], given?: TraceLabelRow[]): Promise<TraceSummary[]> {
+    const labels = given ?? (await store.traceLabels(projectId, summaries.map((t) => t.trace_id)));
     const labelsById = new Map<string, typeof labels>();
     for (const l of labels) (labelsById.get(l.trace_id) ?? labelsById.set(l.trace_id, []).get(l.trace_id)!).push(l);
-    return firsts.map((first): TraceSummary => {
-      const t = totalsById.get(first.trace_id);
-      const own = labelsById.get(first.trace_id) ?? [];
-      const rootAgent = own.find((l) => l.span_id === first.span_id)?.agent;
-      const endTime = t?.end_time ?? first.start_time;
+    return summaries.map((t): TraceSummary => {
+      const own = labelsById.get(t.trace_id) ?? [];
+      const rootAgent = own.find((l) => l.span_id === t.root_span_id)?.agent;
+      const tokensInput = Number(t.tokens_input);
+      const tokensOutput = Number(t.tokens_output);
       return {
-        traceId: first.trace_id,
-        rootSpanId: first.span_id,
-        rootName: first.name,
-        startTime: first.start_time,
-        endTime,
-        durationMs: Math.max(0, Date.parse(endTime) - Date.parse(first.start_time)),
-        spanCount: t?.span_count ?? 0,
-        errorCount: t?.errors ?? 0,
-        tokensInput: t?.tokens_input ?? 0,
-        tokensOutput: t?.tokens_output ?? 0,
-        totalTokens: (t?.tokens_input ?? 0) + (t?.tokens_output ?? 0),
-        costMicros: t?.cost_micros ?? 0,
+        traceId: t.trace_id,
+        rootSpanId: t.root_span_id,
+        rootName: t.root_name,
+        startTime: t.start_time,
+        endTime: t.end_time,
+        durationMs: Math.max(0, Date.parse(t.end_time) - Date.parse(t.start_time)),
+        spanCount: Number(t.span_count),
+        errorCount: Number(t.error_count),
+        tokensInput,
+        tokensOutput,
+        totalTokens: tokensInput + tokensOutput,
+        costMicros: Number(t.cost_micros),
         agent: rootAgent ?? own.find((l) => l.agent !== null)?.agent ?? null,
         models: [...new Set(own.flatMap((l) => (l.model === null ? [] : [l.model])))],
       };
@@ -137,9 +155,9 @@ export function createTraceQuery(options: TraceQueryOptions) {
     async listTraces(projectId: string, query: TraceQuery, page: PageRequest): Promise<TracePage> {
       const conditions = toConditions(query);
       const after = page.cursor === undefined ? null : decodeCursor(page.cursor, 'trace');
-      const firsts = await pageOfFirstSpans(projectId, conditions, after, page.limit + 1);
-      const more = firsts.length > page.limit;
-      const shown = firsts.slice(0, page.limit);
+      const found = await pageOfTraces(projectId, conditions, after, page.limit + 1);
+      const more = found.length > page.limit;
+      const shown = found.slice(0, page.limit);
       const last = shown.at(-1);
       return {
         traces: await summarize(projectId, shown),
@@ -149,11 +167,15 @@ export function createTraceQuery(options: TraceQueryOptions) {
 
     /** A trace as a tree; null when the project has no span of it. */
     async trace(projectId: string, traceId: string): Promise<TraceTree | null> {
-      const rows = await store.traceSpans(projectId, traceId, maxTraceSpans + 1);
-      const first = rows[0];
-      if (!first) return null;
+      const [rows, stored] = await Promise.all([
+        store.traceSpans(projectId, traceId, maxTraceSpans + 1),
+        store.traceSummary(projectId, traceId),
+      ]);
+      if (!rows.length || !stored) return null;
       const truncated = rows.length > maxTraceSpans;
-      const [summary] = await summarize(projectId, [first]);
+      // the spans, in start order, are the labels' rows unless some were left out
+      const labels = truncated ? undefined : rows.filter((r) => r.agent !== null || r.model !== null);
+      const [summary] = await summarize(projectId, [stored], labels);
       return { traceId, summary: summary!, spans: depthFirst(rows.slice(0, maxTraceSpans)), truncated };
     },
 

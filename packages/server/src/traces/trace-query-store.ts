@@ -2,6 +2,7 @@ import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from
 import type { AggregateGroupBy } from '@hangar/protocol';
 import type { DialectFunctions } from '../db/dialects/dialect.js';
 import type { Database } from '../db/schema.js';
+import type { TraceSummaryRow } from './trace-summaries-store.js';
 import type { SpanRow } from './traces-store.js';
 
 /** A filter as the store applies it: times already normalized to the stored format. */
@@ -31,24 +32,6 @@ export interface SpanPosition {
 export interface TracePosition {
   startTime: string;
   traceId: string;
-}
-
-export interface FirstSpanRow {
-  trace_id: string;
-  span_id: string;
-  name: string;
-  start_time: string;
-}
-
-export interface TraceTotalsRow {
-  trace_id: string;
-  span_count: number;
-  errors: number;
-  tokens_input: number;
-  tokens_output: number;
-  cost_micros: number;
-  start_time: string;
-  end_time: string;
 }
 
 export interface TraceLabelRow {
@@ -108,6 +91,43 @@ export function createTraceQueryStore(db: Kysely<Database>, functions: DialectFu
     sql<SqlBool>`${sql.ref(`${alias}.start_time`)} < ${f.to}`,
   ];
 
+  /** Traces (aliased `t`) whose first span starts in the window. */
+  const summaryWindow = (f: SpanConditions): Array<Expression<SqlBool>> => window('t', f);
+
+  /**
+   * Traces (aliased `t`) after the previous page's last, in list order. Spelt out, not as a row value:
+   * with one project in the table, SQLite's planner turned `(start_time, trace_id) < (…)` into a
+   * skip-scan over project_id and sorted the whole window (250 ms for page 2 of a month of 100,000
+   * traces, against 1 ms).
+   */
+  const pageAfter = (after: TracePosition | null): Array<Expression<SqlBool>> =>
+    after
+      ? [
+          sql<SqlBool>`t.start_time <= ${after.startTime}`,
+          sql<SqlBool>`(t.start_time < ${after.startTime} or (t.start_time = ${after.startTime} and t.trace_id < ${after.traceId}))`,
+        ]
+      : [];
+
+  /**
+   * Traces (aliased `t`) with a span matching every filter: what the summary rules out, then a span of
+   * the trace that matches. The summary's tests are necessary conditions only (a trace with an error
+   * and a gpt-4o call may still have no failed gpt-4o call), never the answer.
+   */
+  function summaryFilters(f: SpanConditions): Array<Expression<SqlBool>> {
+    const matching = filters('m', f);
+    if (!matching.length) return [];
+    const out: Array<Expression<SqlBool>> = [];
+    if (f.status === 'error') out.push(sql<SqlBool>`t.error_count > 0`);
+    if (f.minCostMicros !== undefined) out.push(sql<SqlBool>`t.max_cost_micros >= ${f.minCostMicros}`);
+    if (f.minDurationMs !== undefined) out.push(sql<SqlBool>`t.max_duration_ms >= ${f.minDurationMs}`);
+    if (f.agent !== undefined) out.push(sql<SqlBool>`(t.agent = ${f.agent} or t.multi_agent = 1)`);
+    out.push(
+      sql<SqlBool>`exists (select 1 from spans m where m.project_id = t.project_id and m.trace_id = t.trace_id
+        and ${sql.join(matching, sql` and `)})`,
+    );
+    return out;
+  }
+
   return {
     /** Spans in the window matching every filter, newest first (start time, trace id, span id). */
     async searchSpans(projectId: string, f: SpanConditions, after: SpanPosition | null, limit: number): Promise<SpanRow[]> {
@@ -131,38 +151,59 @@ export function createTraceQueryStore(db: Kysely<Database>, functions: DialectFu
     },
 
     /**
-     * One row per trace: its earliest span (ties broken by span id), where that span starts in the
-     * window and some span of the trace matches every filter; newest first. Walking spans_time_order
-     * backwards with a probe of spans_trace_time per row stops after `limit` traces.
+     * The summaries of traces whose first span starts in the window and that have a span matching every
+     * filter, newest first (first start time, then trace id). Walks trace_summaries_time backwards and
+     * stops after `limit` traces; a filter first rules out, from the summary alone, the traces it
+     * cannot match (no error, no span that costly or that long, another agent), then looks for a
+     * matching span among the trace's own.
      */
-    async firstSpans(projectId: string, f: SpanConditions, after: TracePosition | null, limit: number): Promise<FirstSpanRow[]> {
-      const conditions: Array<Expression<SqlBool>> = [
-        ...window('s', f),
-        sql<SqlBool>`not exists (select 1 from spans e where e.project_id = s.project_id and e.trace_id = s.trace_id
-          and e.start_time <= s.start_time and (e.start_time, e.span_id) < (s.start_time, s.span_id))`,
-      ];
-      const matching = filters('m', f);
-      if (matching.length) {
-        conditions.push(
-          sql<SqlBool>`exists (select 1 from spans m where m.project_id = s.project_id and m.trace_id = s.trace_id
-            and ${sql.join(matching, sql` and `)})`,
-        );
-      }
-      if (after) {
-        conditions.push(
-          sql<SqlBool>`s.start_time <= ${after.startTime}`,
-          sql<SqlBool>`(s.start_time, s.trace_id) < (${after.startTime}, ${after.traceId})`,
-        );
-      }
+    async traceSummaries(projectId: string, f: SpanConditions, after: TracePosition | null, limit: number): Promise<TraceSummaryRow[]> {
       return db
-        .selectFrom('spans as s')
-        .select(['s.trace_id', 's.span_id', 's.name', 's.start_time'])
-        .where('s.project_id', '=', projectId)
-        .where((eb) => eb.and(conditions))
-        .orderBy('s.start_time', 'desc')
-        .orderBy('s.trace_id', 'desc')
+        .selectFrom('trace_summaries as t')
+        .selectAll('t')
+        .where('t.project_id', '=', projectId)
+        .where((eb) => eb.and([...summaryWindow(f), ...pageAfter(after), ...summaryFilters(f)]))
+        .orderBy('t.start_time', 'desc')
+        .orderBy('t.trace_id', 'desc')
         .limit(limit)
         .execute();
+    },
+
+    /**
+     * As traceSummaries, looking only at the next `scan` traces of the window: their answer when they
+     * fill the page or are all the window has left, else null. A common filter's page is found among
+     * the first few hundred traces; a rare one's costs at most `scan` probes here before the caller
+     * tries another way.
+     */
+    async traceSummariesAmongNext(
+      projectId: string,
+      f: SpanConditions,
+      after: TracePosition | null,
+      limit: number,
+      scan: number,
+    ): Promise<TraceSummaryRow[] | null> {
+      const next = db
+        .selectFrom('trace_summaries as t')
+        .selectAll('t')
+        .where('t.project_id', '=', projectId)
+        .where((eb) => eb.and([...summaryWindow(f), ...pageAfter(after)]))
+        .orderBy('t.start_time', 'desc')
+        .orderBy('t.trace_id', 'desc')
+        .limit(scan);
+      const rows = await db
+        .selectFrom(next.as('t'))
+        .selectAll('t')
+        .where((eb) => eb.and(summaryFilters(f)))
+        .orderBy('t.start_time', 'desc')
+        .orderBy('t.trace_id', 'desc')
+        .limit(limit)
+        .execute();
+      if (rows.length >= limit) return rows;
+      const seen = await db
+        .selectFrom(next.clearSelect().select('t.trace_id').as('n'))
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(seen.n) < scan ? rows : null;
     },
 
     /**
@@ -196,60 +237,36 @@ export function createTraceQueryStore(db: Kysely<Database>, functions: DialectFu
       }
     },
 
-    /** The first spans of the given traces that start in the window, newest first (as firstSpans). */
-    async firstSpansOf(
+    /** The summaries of the given traces whose first span starts in the window, newest first (as traceSummaries). */
+    async traceSummariesOf(
       projectId: string,
       traceIds: string[],
       f: SpanConditions,
       after: TracePosition | null,
       limit: number,
-    ): Promise<FirstSpanRow[]> {
+    ): Promise<TraceSummaryRow[]> {
       if (traceIds.length === 0) return [];
-      const conditions: Array<Expression<SqlBool>> = [
-        ...window('s', f),
-        sql<SqlBool>`not exists (select 1 from spans e where e.project_id = s.project_id and e.trace_id = s.trace_id
-          and e.start_time <= s.start_time and (e.start_time, e.span_id) < (s.start_time, s.span_id))`,
-      ];
-      if (after) conditions.push(sql<SqlBool>`(s.start_time, s.trace_id) < (${after.startTime}, ${after.traceId})`);
+      const conditions = [...summaryWindow(f), ...pageAfter(after)];
       return db
-        .selectFrom('spans as s')
-        .select(['s.trace_id', 's.span_id', 's.name', 's.start_time'])
-        .where('s.project_id', '=', projectId)
-        .where('s.trace_id', 'in', traceIds)
+        .selectFrom('trace_summaries as t')
+        .selectAll('t')
+        .where('t.project_id', '=', projectId)
+        .where('t.trace_id', 'in', traceIds)
         .where((eb) => eb.and(conditions))
-        .orderBy('s.start_time', 'desc')
-        .orderBy('s.trace_id', 'desc')
+        .orderBy('t.start_time', 'desc')
+        .orderBy('t.trace_id', 'desc')
         .limit(limit)
         .execute();
     },
 
-    /** Per trace: span and error counts, token and cost sums, first start and last end. */
-    async traceTotals(projectId: string, traceIds: string[]): Promise<TraceTotalsRow[]> {
-      if (traceIds.length === 0) return [];
-      const rows = await db
-        .selectFrom('spans')
-        .select((eb) => [
-          'trace_id',
-          eb.fn.countAll<number>().as('span_count'),
-          sql<number>`sum(case when status = 'error' then 1 else 0 end)`.as('errors'),
-          sql<number>`coalesce(sum(tokens_input), 0)`.as('tokens_input'),
-          sql<number>`coalesce(sum(tokens_output), 0)`.as('tokens_output'),
-          sql<number>`coalesce(sum(cost_micros), 0)`.as('cost_micros'),
-          eb.fn.min('start_time').as('start_time'),
-          eb.fn.max('end_time').as('end_time'),
-        ])
+    /** A trace's summary. */
+    async traceSummary(projectId: string, traceId: string): Promise<TraceSummaryRow | undefined> {
+      return db
+        .selectFrom('trace_summaries')
+        .selectAll()
         .where('project_id', '=', projectId)
-        .where('trace_id', 'in', traceIds)
-        .groupBy('trace_id')
-        .execute();
-      return rows.map((r) => ({
-        ...r,
-        span_count: Number(r.span_count),
-        errors: Number(r.errors),
-        tokens_input: Number(r.tokens_input),
-        tokens_output: Number(r.tokens_output),
-        cost_micros: Number(r.cost_micros),
-      }));
+        .where('trace_id', '=', traceId)
+        .executeTakeFirst();
     },
 
     /** The agents and models of the traces' spans, in start order. */

@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Span, SpanKind, SpanStatus } from '@hangar/protocol';
 import { createBulkInsert } from '../db/bulk-insert.js';
 import type { Database } from '../db/schema.js';
+import { traceSummaryValues, upsertTraceSummaries } from './trace-summaries-store.js';
 
 export type SpanRow = Selectable<Database['spans']>;
 
@@ -122,20 +123,35 @@ const insertRows = createBulkInsert<SpanRow>(SPAN_COLUMNS, (db, rows) =>
   db
     .insertInto('spans')
     .values(rows)
-    .onConflict((oc) => oc.columns(['project_id', 'trace_id', 'span_id']).doNothing()),
+    .onConflict((oc) => oc.columns(['project_id', 'trace_id', 'span_id']).doNothing())
+    // the spans actually stored (not a retry's), for their traces' summaries
+    .returning(['trace_id', 'span_id']),
 );
+
+/**
+ * The rows of `chunk` the insert stored, given the keys it returned: a key returned once stands for its
+ * first row in the chunk (a span sent twice in one request is stored as first sent).
+ */
+function storedOf(chunk: ReadonlyArray<readonly unknown[]>, returned: Array<Pick<SpanRow, 'trace_id' | 'span_id'>>) {
+  const keys = new Set(returned.map((r) => `${r.trace_id}\n${r.span_id}`));
+  return chunk.filter((row) => keys.delete(`${row[1] as string}\n${row[2] as string}`));
+}
 
 /** Spans, one row each, keyed by (project, trace, span). */
 export function createTracesStore(db: Kysely<Database>) {
   return {
     /**
      * Inserts spans given as `spanRowValues`; a span already stored (an exporter's retry) is left as
-     * it was.
+     * it was. Adds the stored ones to their traces' summaries, in the same transaction as the caller's.
      */
     async insertSpans(rows: ReadonlyArray<readonly unknown[]>): Promise<void> {
+      const stored: Array<readonly unknown[]> = [];
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        await insertRows.insertValues(db, rows.slice(i, i + INSERT_CHUNK));
+        const chunk = rows.slice(i, i + INSERT_CHUNK);
+        const returned = (await insertRows.insertValues(db, chunk)) as Array<Pick<SpanRow, 'trace_id' | 'span_id'>>;
+        stored.push(...(returned.length === chunk.length ? chunk : storedOf(chunk, returned)));
       }
+      await upsertTraceSummaries(db, traceSummaryValues(stored, SPAN_COLUMNS));
     },
 
     async trace(projectId: string, traceId: string): Promise<SpanRow[]> {
