@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Span } from '@hangar/protocol';
 import type { BlobStore } from '../blobs/blob-store.js';
+import type { DirectConnection } from '../db/dialects/dialect.js';
 import type { Database } from '../db/schema.js';
 import { createPricing, type Pricing } from '../pricing/pricing.js';
 import { canonicalJson } from '../util/hash.js';
@@ -22,23 +23,29 @@ export interface TracesOptions {
   blobs: BlobStore;
   /** Prices for `costMicros`; by default the built-in table with the project's overrides. */
   pricing?: Pricing;
+  /** SQLite's synchronous handle: span rows then go in through one prepared statement (see traces-store). */
+  direct?: DirectConnection | undefined;
 }
 
 /** Spans from OTLP, the gateway and the SDK, normalized to one model. */
-export function createTraces({ db, blobs, pricing = createPricing({ db }) }: TracesOptions) {
+export function createTraces({ db, blobs, pricing = createPricing({ db }), direct }: TracesOptions) {
   async function recordIn(trx: Kysely<Database>, projectId: string, inputs: SpanInput[]): Promise<Span[]> {
     const prices = await pricing.bookFor(projectId, trx);
     const ingestedAt = new Date().toISOString();
     // every input and output of the request goes to the blob store in a few statements
     const contents: Buffer[] = [];
-    const slots = inputs.map(({ input, output }) => {
-      const at = (v: unknown) => (v === undefined ? -1 : contents.push(Buffer.from(canonicalJson(v))) - 1);
-      return [at(input), at(output)] as const;
-    });
+    // where each span's input and output are in `contents` (-1: none), two slots per span
+    const slots = new Int32Array(inputs.length * 2);
+    for (let i = 0; i < inputs.length; i++) {
+      const { input, output } = inputs[i]!;
+      slots[2 * i] = input === undefined ? -1 : contents.push(Buffer.from(canonicalJson(input))) - 1;
+      slots[2 * i + 1] = output === undefined ? -1 : contents.push(Buffer.from(canonicalJson(output))) - 1;
+    }
     const hashes = contents.length ? await blobs.putMany(trx, contents) : [];
     // fields listed one by one: spreading a span's ~25 fields costs more than pricing it
     const spans = inputs.map((x, i): Span => {
-      const [inAt, outAt] = slots[i]!;
+      const inAt = slots[2 * i]!;
+      const outAt = slots[2 * i + 1]!;
       const costMicros = prices.costOf({ provider: x.provider, model: x.model, time: x.startTime, usage: x.usage });
       return {
         traceId: x.traceId,
@@ -67,7 +74,7 @@ export function createTraces({ db, blobs, pricing = createPricing({ db }) }: Tra
         source: x.source,
       };
     });
-    await createTracesStore(trx).insertSpans(spans.map((s) => spanRowValues(projectId, s, ingestedAt)));
+    await createTracesStore(trx, direct).insertSpans(spans.map((s) => spanRowValues(projectId, s, ingestedAt)));
     return spans;
   }
 

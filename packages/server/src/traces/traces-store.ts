@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Span, SpanKind, SpanStatus } from '@hangar/protocol';
 import { createBulkInsert } from '../db/bulk-insert.js';
+import type { DirectConnection } from '../db/dialects/dialect.js';
 import type { Database } from '../db/schema.js';
 
 export type SpanRow = Selectable<Database['spans']>;
@@ -125,14 +126,26 @@ const insertRows = createBulkInsert<SpanRow>(SPAN_COLUMNS, (db, rows) =>
     .onConflict((oc) => oc.columns(['project_id', 'trace_id', 'span_id']).doNothing()),
 );
 
-/** Spans, one row each, keyed by (project, trace, span). */
-export function createTracesStore(db: Kysely<Database>) {
+const INSERT_ONE = `insert into spans (${SPAN_COLUMNS.join(', ')}) values (${SPAN_COLUMNS.map(() => '?').join(', ')}) on conflict do nothing`;
+
+/**
+ * Spans, one row each, keyed by (project, trace, span). With `direct` (SQLite's synchronous handle),
+ * inserts inside a transaction go row by row through one prepared statement: no multi-row statement's
+ * parameter list to build and no promise per statement, for the same work in SQLite.
+ */
+export function createTracesStore(db: Kysely<Database>, direct?: DirectConnection) {
   return {
     /**
      * Inserts spans given as `spanRowValues`; a span already stored (an exporter's retry) is left as
      * it was.
      */
     async insertSpans(rows: ReadonlyArray<readonly unknown[]>): Promise<void> {
+      // a transaction holds the one connection, so the synchronous handle is the caller's transaction
+      if (direct && db.isTransaction) {
+        const insert = direct.prepare(INSERT_ONE);
+        for (const row of rows) insert.run(row);
+        return;
+      }
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
         await insertRows.insertValues(db, rows.slice(i, i + INSERT_CHUNK));
       }
