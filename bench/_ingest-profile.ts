@@ -36,7 +36,7 @@ for (let p = 0; p < PASSES; p++) {
   gc?.();
   const cpu0 = process.cpuUsage();
   for (const body of w.bodies[ENC]) {
-    const res = await app.request('/v1/traces', { method: 'POST', headers, body });
+    const res = await app.request('/v1/traces', { method: 'POST', headers: process.env.CL ? { ...headers, 'content-length': String(body.byteLength) } : headers, body });
     if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
     await res.arrayBuffer();
   }

@@ -231,6 +231,11 @@ describe('POST /v1/traces (OTLP/HTTP)', () => {
     const big = JSON.stringify(jsonRequest([jsonSpan(trace(12), span(12), { name: 'x'.repeat(70_000) })]));
     const res = await post(big, { 'content-type': 'application/json' });
     expect(res.status).toBe(413);
+    // a declared length past the limit is refused as such; one within it is read
+    const declared = await post(big, { 'content-type': 'application/json', 'content-length': String(big.length) });
+    expect([declared.status, ((await declared.json()) as { error: { code: string } }).error.code]).toEqual([413, 'payload_too_large']);
+    const fits = JSON.stringify(jsonRequest([jsonSpan(trace(12), span(14))]));
+    expect((await post(fits, { 'content-type': 'application/json', 'content-length': String(fits.length) })).status).toBe(200);
     const bomb = gzipSync(Buffer.alloc(10_000_000, 0x20)); // 10 MB of spaces in ~10 KB
     expect(bomb.length).toBeLessThan(64 * 1024);
     const res2 = await post(bomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
