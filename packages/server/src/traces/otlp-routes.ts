@@ -89,7 +89,7 @@ export function otlpRoutes(traces: Traces, { maxBodyBytes }: OtlpRoutesOptions) 
     }
     const body = await readBody(c.req.raw, maxBodyBytes);
     const decoded = decodeTraceRequest(body, encoding, c.req.header('content-encoding'), maxBodyBytes);
-    if (decoded.spans.length) await traces.record(c.get('auth').project.id, decoded.spans.map(normalizeSpan));
+    if (decoded.spans.length) await traces.ingest(c.get('auth').project.id, decoded.spans.map(normalizeSpan));
     const partial = decoded.rejected ? { rejectedSpans: decoded.rejected, errorMessage: decoded.rejectReason ?? '' } : null;
     const out = encodeTraceResponse(encoding, partial);
     const contentType = encoding === 'json' ? 'application/json' : 'application/x-protobuf';

@@ -44,6 +44,21 @@ const SPAN_COLUMNS = [
  * `ingestedAt` orders spans for the online-eval worker's cursor; pass one time for a whole batch.
  */
 export function spanRowValues(projectId: string, s: Span, ingestedAt = new Date().toISOString()): unknown[] {
+  return spanRowValuesOf(projectId, s, s.costMicros, s.inputSha256, s.outputSha256, ingestedAt);
+}
+
+/** A span's fields as recorded, without what recording derives (cost and blob hashes). */
+export type SpanRowFields = Omit<Span, 'costMicros' | 'costDiffers' | 'inputSha256' | 'outputSha256'>;
+
+/** `spanRowValues` of a span to record and what recording derived for it, without a Span in between. */
+export function spanRowValuesOf(
+  projectId: string,
+  s: SpanRowFields,
+  costMicros: number | null,
+  inputSha256: string | null,
+  outputSha256: string | null,
+  ingestedAt: string,
+): unknown[] {
   return [
     projectId,
     s.traceId,
@@ -66,11 +81,11 @@ export function spanRowValues(projectId: string, s: Span, ingestedAt = new Date(
     s.usage.cacheRead,
     s.usage.cacheWrite,
     s.usage.reasoning,
-    s.costMicros,
+    costMicros,
     s.providerCostMicros,
     s.toolName,
-    s.inputSha256,
-    s.outputSha256,
+    inputSha256,
+    outputSha256,
     JSON.stringify(s.attributes),
     s.source,
     ingestedAt,
