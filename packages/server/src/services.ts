@@ -60,11 +60,11 @@ export function createServices(options: ServicesOptions) {
   const { db } = database;
   // one counter for every per-process cache of the request path (keys, routes, policies, budgets, prices)
   const generation = createConfigGeneration({ db });
-  const blobs = createBlobStore({ dir: database.blobDir });
+  const blobs = createBlobStore({ dir: database.blobDir, direct: database.direct });
   const journal = createJournal({ db, blobs });
   const tenancy = createTenancy({ db, journal, generation });
   const pricing = createPricing({ db, generation });
-  const traces = createTraces({ db, blobs, pricing });
+  const traces = createTraces({ db, blobs, pricing, direct: database.direct });
   const traceQuery = createTraceQuery({ db, functions: database.functions, blobs });
   const spend = createSpend({ db });
   const ledger = createLedger({ db, direct: database.direct });

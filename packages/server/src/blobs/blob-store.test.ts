@@ -35,4 +35,23 @@ describe('blob store on SQLite (a blob directory)', () => {
     expect(rows).toHaveLength(3);
     expect(Buffer.from((await blobs.get(t.db, hashes[3]!))!).toString()).toBe('z'.repeat(5000));
   });
+
+  it('putMany through the synchronous handle (as services wire it) stores the same, and rolls back with its transaction', async () => {
+    const blobs = createBlobStore({ dir: t.blobDir, inlineMaxBytes: 1024, direct: t.direct });
+    const contents = ['direct one', 'direct two', 'direct one', 'w'.repeat(5000)].map((s) => Buffer.from(s));
+    const hashes = await t.db.transaction().execute((trx) => blobs.putMany(trx, contents));
+    expect(hashes).toEqual(contents.map((c) => sha256Hex(c)));
+    expect(await t.db.selectFrom('blobs').select('sha256').where('sha256', 'in', hashes).execute()).toHaveLength(3);
+    expect(Buffer.from((await blobs.get(t.db, hashes[0]!))!).toString()).toBe('direct one');
+    expect(Buffer.from((await blobs.get(t.db, hashes[3]!))!).toString()).toBe('w'.repeat(5000));
+
+    const doomed = Buffer.from('written, then rolled back');
+    await expect(
+      t.db.transaction().execute(async (trx) => {
+        await blobs.putMany(trx, [doomed]);
+        throw new Error('the caller fails after the put');
+      }),
+    ).rejects.toThrow('the caller fails');
+    expect(await blobs.get(t.db, sha256Hex(doomed))).toBeNull();
+  });
 });

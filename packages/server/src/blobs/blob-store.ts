@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { createBulkInsert } from '../db/bulk-insert.js';
+import type { DirectConnection } from '../db/dialects/dialect.js';
 import type { Database } from '../db/schema.js';
 import { newId, nowIso } from '../util/ids.js';
 import { sha256Hex } from '../util/hash.js';
@@ -34,8 +35,22 @@ const insertBlobRows = createBulkInsert<BlobRow>(['sha256', 'size', 'created_at'
     .onConflict((oc) => oc.column('sha256').doUpdateSet((eb) => ({ created_at: eb.ref('excluded.created_at') }))),
 );
 
-export function createBlobStore(options: { dir: string | null; inlineMaxBytes?: number }): BlobStore {
-  const { dir } = options;
+const INSERT_ONE =
+  'insert into blobs (sha256, size, created_at, content) values (?, ?, ?, ?) on conflict (sha256) do update set created_at = excluded.created_at';
+
+export interface BlobStoreOptions {
+  /** Where blobs larger than `inlineMaxBytes` go as files; null keeps every blob in its row. */
+  dir: string | null;
+  inlineMaxBytes?: number;
+  /**
+   * The database's synchronous handle (SQLite): `putMany` inside a transaction then inserts row by row
+   * through one prepared statement instead of building a multi-row statement.
+   */
+  direct?: DirectConnection | undefined;
+}
+
+export function createBlobStore(options: BlobStoreOptions): BlobStore {
+  const { dir, direct } = options;
   const inlineMax = options.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
   const asFile = (content: Uint8Array) => dir !== null && content.byteLength > inlineMax;
   const fileOf = (sha: string) => path.join(dir!, sha.slice(0, 2), sha);
@@ -80,7 +95,13 @@ export function createBlobStore(options: { dir: string | null; inlineMaxBytes?: 
         if (file) await writeFileOnce(sha256, content);
         rows.push([sha256, content.byteLength, createdAt, file ? null : content]);
       }
-      for (let i = 0; i < rows.length; i += PUT_CHUNK) await insertBlobRows.insertValues(db, rows.slice(i, i + PUT_CHUNK));
+      // a transaction holds the one connection, so the synchronous handle is the caller's transaction
+      if (direct && db.isTransaction) {
+        const insert = direct.prepare(INSERT_ONE);
+        for (const row of rows) insert.run(row);
+      } else {
+        for (let i = 0; i < rows.length; i += PUT_CHUNK) await insertBlobRows.insertValues(db, rows.slice(i, i + PUT_CHUNK));
+      }
       return hashes;
     },
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { indexed, ioOf, kindOf, messageFrom, modelOf, normalizeProvider, normalizeSpan, providerCostOf, providerOf, statusOf, toolNameOf, usageOf } from './normalize.js';
+import { indexed, ioOf, isoOfMs, kindOf, messageFrom, modelOf, normalizeProvider, normalizeSpan, providerCostOf, providerOf, statusOf, toolNameOf, usageOf } from './normalize.js';
 import type { Attributes, OtlpSpan } from './otlp-decode.js';
 
 describe('kindOf', () => {
@@ -291,5 +291,13 @@ describe('normalizeSpan', () => {
       source: 'otlp',
     });
     expect(Object.keys(s.attributes).sort()).toEqual(['ai.model.id', 'ai.model.provider', 'ai.operationId', 'ai.usage.inputTokens', 'ai.usage.outputTokens', 'otel.scope.name']);
+  });
+});
+
+describe('isoOfMs', () => {
+  it('writes what Date.toISOString writes, at the edges of days and years and outside the fast range', () => {
+    const times = [0, 1, 999, 86_399_999, 86_400_000, 951_782_400_000, 1_760_000_000_123, 253_402_300_799_999, 253_402_300_800_000, 8.64e15, -1, 0.5];
+    for (let i = 0; i < 2000; i++) times.push(Math.floor((i * 126_701_150_399_999.5) % 253_402_300_800_000));
+    for (const ms of times) expect(isoOfMs(ms)).toBe(new Date(ms).toISOString());
   });
 });

@@ -54,7 +54,8 @@ function isRecord(v: unknown): v is Record<string, AttributeValue> {
  * `prefix.1…` → [{ 'message.role': …, 'message.content': … }, …] in index order.
  */
 export function indexed(attrs: Attributes, prefix: string): Attributes[] {
-  const byIndex = new Map<number, Attributes>();
+  // nothing allocated for the usual span, which has no such keys
+  let byIndex: Map<number, Attributes> | null = null;
   for (const key in attrs) {
     if (!key.startsWith(prefix)) continue;
     const rest = key.slice(prefix.length);
@@ -62,12 +63,15 @@ export function indexed(attrs: Attributes, prefix: string): Attributes[] {
     if (dot <= 0) continue;
     const i = Number(rest.slice(0, dot));
     if (!Number.isInteger(i)) continue;
+    byIndex ??= new Map();
     let entry = byIndex.get(i);
     if (!entry) byIndex.set(i, (entry = {}));
     entry[rest.slice(dot + 1)] = attrs[key]!;
   }
-  return [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+  return byIndex ? [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v) : NONE;
 }
+
+const NONE: Attributes[] = [];
 
 // ---------------------------------------------------------------------------------------------
 // kind
@@ -231,21 +235,26 @@ type ToolCall = NonNullable<Message['toolCalls']>[number];
 function toolCall(id: AttributeValue | undefined, name: AttributeValue | undefined, args: AttributeValue | undefined): ToolCall | null {
   const n = str(name);
   if (!n) return null;
-  return { id: str(id), name: n, arguments: (parsed(args) ?? null) as JsonValue };
+  return { arguments: (parsed(args) ?? null) as JsonValue, id: str(id), name: n };
 }
 
+/**
+ * A message without its empty fields. Messages, parts and tool calls are built with their keys in
+ * sorted order: the blob's canonical JSON is then JSON.stringify's own, without sorted copies.
+ */
 function compact(m: Message): Message {
-  const out: Message = { role: m.role, content: m.content };
-  if (m.toolCalls?.length) out.toolCalls = m.toolCalls;
-  if (m.toolCallId) out.toolCallId = m.toolCallId;
+  const out = { content: m.content } as Message;
   if (m.name) out.name = m.name;
+  out.role = m.role;
+  if (m.toolCallId) out.toolCallId = m.toolCallId;
+  if (m.toolCalls?.length) out.toolCalls = m.toolCalls;
   return out;
 }
 
 /** Text parts alone become one string; anything else stays a list of parts. */
 function joinText(texts: string[], others: JsonValue[]): JsonValue {
   if (others.length === 0) return texts.join('');
-  return [...texts.map((text) => ({ type: 'text', text })), ...others] as JsonValue;
+  return [...texts.map((text) => ({ text, type: 'text' })), ...others] as JsonValue;
 }
 
 /**
@@ -351,6 +360,7 @@ const GENAI_MESSAGE_EVENTS: Record<string, string> = {
 
 /** GenAI span events: per-message events (older spec), or content events holding JSON. */
 function genAiEventMessages(events: OtlpEvent[]): { input: Message[] | null; output: Message[] | null } {
+  if (events.length === 0) return NO_MESSAGES;
   let input: Message[] | null = null;
   let output: Message[] | null = null;
   for (const e of events) {
@@ -382,6 +392,8 @@ function genAiPartsMessages(messages: AttributeValue | undefined, systemInstruct
   return list;
 }
 
+const NO_MESSAGES = { input: null, output: null } as const;
+
 /** The AI SDK: `ai.prompt.messages` (provider calls) or `ai.prompt` (operations); `ai.response.*`. */
 function aiSdkMessages(attrs: Attributes): { input: Message[] | null; output: Message[] | null } {
   let input = messagesFrom(attrs['ai.prompt.messages']);
@@ -389,8 +401,8 @@ function aiSdkMessages(attrs: Attributes): { input: Message[] | null; output: Me
     const prompt = parsed(attrs['ai.prompt']);
     if (isRecord(prompt)) {
       input = [];
-      if (typeof prompt.system === 'string') input.push({ role: 'system', content: prompt.system });
-      if (typeof prompt.prompt === 'string') input.push({ role: 'user', content: prompt.prompt });
+      if (typeof prompt.system === 'string') input.push({ content: prompt.system, role: 'system' });
+      if (typeof prompt.prompt === 'string') input.push({ content: prompt.prompt, role: 'user' });
       input.push(...(messagesFrom(prompt.messages) ?? []));
     }
   }
@@ -398,9 +410,9 @@ function aiSdkMessages(attrs: Attributes): { input: Message[] | null; output: Me
   const text = str(attrs['ai.response.text']);
   const object = str(attrs['ai.response.object']);
   const calls = parsed(attrs['ai.response.toolCalls']);
-  const toolCalls = (Array.isArray(calls) ? calls : [])
-    .map((c) => (isRecord(c) ? toolCall(c.toolCallId, c.toolName, c.input ?? c.args) : null))
-    .filter((c): c is ToolCall => c !== null);
+  const toolCalls = Array.isArray(calls)
+    ? calls.map((c) => (isRecord(c) ? toolCall(c.toolCallId, c.toolName, c.input ?? c.args) : null)).filter((c): c is ToolCall => c !== null)
+    : [];
   if (text !== null || object !== null || toolCalls.length) {
     output = [compact({ role: 'assistant', content: text ?? object ?? '', toolCalls })];
   }
@@ -409,9 +421,9 @@ function aiSdkMessages(attrs: Attributes): { input: Message[] | null; output: Me
 
 /** OpenInference `input.value` / `output.value`: JSON when the mime type (or the text) says so. */
 function ioValue(attrs: Attributes, which: 'input' | 'output'): AttributeValue | undefined {
-  const v = attrs[`${which}.value`];
+  const v = attrs[which === 'input' ? 'input.value' : 'output.value'];
   if (v === undefined) return undefined;
-  const mime = str(attrs[`${which}.mime_type`]);
+  const mime = str(attrs[which === 'input' ? 'input.mime_type' : 'output.mime_type']);
   return mime === 'text/plain' ? v : parsed(v);
 }
 
@@ -428,26 +440,27 @@ export function ioOf(kind: SpanKind, attrs: Attributes, events: OtlpEvent[]): Sp
     input = parsed(attrs['gen_ai.tool.call.arguments'] ?? attrs['ai.toolCall.args'] ?? attrs['ai.toolCall.input'] ?? attrs['tool_call.function.arguments']);
     output = parsed(attrs['gen_ai.tool.call.result'] ?? attrs['ai.toolCall.result'] ?? attrs['ai.toolCall.output']);
   } else {
-    const ev = genAiEventMessages(events);
-    const sdk = aiSdkMessages(attrs);
+    // the events and the AI SDK's attributes are read only when no convention before them answered
+    let ev: { input: Message[] | null; output: Message[] | null } | undefined;
+    let sdk: { input: Message[] | null; output: Message[] | null } | undefined;
     input =
       openInferenceMessages(attrs, 'llm.input_messages.') ??
       genAiPartsMessages(attrs['gen_ai.input.messages'], attrs['gen_ai.system_instructions']) ??
       indexedGenAiMessages(attrs, 'gen_ai.prompt.') ??
-      ev.input ??
-      sdk.input ??
+      (ev ??= genAiEventMessages(events)).input ??
+      (sdk ??= aiSdkMessages(attrs)).input ??
       undefined;
     output =
       openInferenceMessages(attrs, 'llm.output_messages.') ??
       genAiPartsMessages(attrs['gen_ai.output.messages']) ??
       indexedGenAiMessages(attrs, 'gen_ai.completion.') ??
-      ev.output ??
-      sdk.output ??
+      (ev ??= genAiEventMessages(events)).output ??
+      (sdk ??= aiSdkMessages(attrs)).output ??
       undefined;
   }
   input ??= ioValue(attrs, 'input');
   output ??= ioValue(attrs, 'output');
-  return { ...(input === undefined ? {} : { input }), ...(output === undefined ? {} : { output }) };
+  return { input, output };
 }
 
 export function toolNameOf(attrs: Attributes): string | null {
@@ -462,7 +475,7 @@ export function statusOf(span: Pick<OtlpSpan, 'statusCode' | 'statusMessage' | '
   statusMessage: string | null;
   errorType: string | null;
 } {
-  const exception = span.events.find((e) => e.name === 'exception')?.attributes ?? {};
+  const exception = span.events.length ? (span.events.find((e) => e.name === 'exception')?.attributes ?? NO_ATTRIBUTES) : NO_ATTRIBUTES;
   const status: SpanStatus = span.statusCode === 2 ? 'error' : span.statusCode === 1 ? 'ok' : 'unset';
   const errorType = str(span.attributes['error.type']) ?? str(exception['exception.type']);
   return {
@@ -471,6 +484,8 @@ export function statusOf(span: Pick<OtlpSpan, 'statusCode' | 'statusMessage' | '
     errorType: status === 'error' || errorType ? errorType : null,
   };
 }
+
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
 export function agentOf(attrs: Attributes, resource: Attributes): string | null {
   return first(attrs, ['hangar.agent', 'gen_ai.agent.name', 'agent.name'], str) ?? str(resource['hangar.agent']);
@@ -502,17 +517,56 @@ const CONTENT_PREFIXES = [
   'embedding.embeddings.',
 ];
 
+/** CONTENT_PREFIXES by their first character: most keys are checked against a few, or none. */
+const CONTENT_PREFIXES_BY_FIRST = new Map<number, string[]>();
+for (const p of CONTENT_PREFIXES) {
+  const c = p.charCodeAt(0);
+  CONTENT_PREFIXES_BY_FIRST.set(c, [...(CONTENT_PREFIXES_BY_FIRST.get(c) ?? []), p]);
+}
+
+function isContent(key: string): boolean {
+  const prefixes = CONTENT_PREFIXES_BY_FIRST.get(key.charCodeAt(0));
+  if (prefixes) for (const p of prefixes) if (key.startsWith(p)) return true;
+  return false;
+}
+
 export function keptAttributes(attrs: Attributes): Attributes {
   const out: Attributes = {};
-  outer: for (const key in attrs) {
-    for (const p of CONTENT_PREFIXES) if (key.startsWith(p)) continue outer;
-    out[key] = attrs[key]!;
-  }
+  for (const key in attrs) if (!isContent(key)) out[key] = attrs[key]!;
   return out;
 }
 
+const DAY_MS = 86_400_000;
+/** Year 10000: past it toISOString writes six-digit years, left to Date. */
+const FAST_ISO_END = 253_402_300_800_000;
+const DIGITS2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+const DIGITS3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+let isoDay = NaN;
+let isoDayText = '';
+
+/**
+ * `new Date(ms).toISOString()`, formatted here: toISOString costs about a microsecond, and a span
+ * has two times. The date part is kept from the last call (a request's spans share their day).
+ */
+export function isoOfMs(ms: number): string {
+  if (!(ms >= 0 && ms < FAST_ISO_END) || !Number.isInteger(ms)) return new Date(ms).toISOString();
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== isoDay) {
+    isoDayText = new Date(day * DAY_MS).toISOString().slice(0, 11);
+    isoDay = day;
+  }
+  let t = ms - day * DAY_MS;
+  const milli = t % 1000;
+  t = (t - milli) / 1000;
+  const sec = t % 60;
+  t = (t - sec) / 60;
+  const min = t % 60;
+  const hour = (t - min) / 60;
+  return `${isoDayText}${DIGITS2[hour]}:${DIGITS2[min]}:${DIGITS2[sec]}.${DIGITS3[milli]}Z`;
+}
+
 function iso(ns: bigint): string {
-  return new Date(Number(ns / 1_000_000n)).toISOString();
+  return isoOfMs(Number(ns / 1_000_000n));
 }
 
 /** One OTLP span as a SpanInput for `traces.record()`. */

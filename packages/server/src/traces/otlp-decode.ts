@@ -251,95 +251,130 @@ const SPAN_KINDS: Record<string, number> = {
 };
 const STATUS_CODES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 };
 
+/**
+ * Where the JSON decoder is: the path of the value being read, as segments pushed and popped on the
+ * way down. An error joins them into `resourceSpans.0.scopeSpans.0.spans.1.startTimeUnixNano`; a
+ * request that decodes builds no path string at all (it would be a few dozen per span).
+ */
+const at: Array<string | number> = [];
+
+/** Fails at `field` of the current value (or at the current value itself for null). */
+function invalidAt(field: string | number | null, message: string): never {
+  invalid((field === null ? at : [...at, field]).join('.'), message);
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function jsonArray(v: unknown, path: string): unknown[] {
+function jsonArray(v: unknown, field: string | number | null): unknown[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) invalid(path, 'expected an array');
+  if (!Array.isArray(v)) invalidAt(field, 'expected an array');
   return v;
 }
 
-function jsonObject(v: unknown, path: string): Record<string, unknown> {
-  if (!isObject(v)) invalid(path, 'expected an object');
+function jsonObject(v: unknown, field: string | number | null): Record<string, unknown> {
+  if (!isObject(v)) invalidAt(field, 'expected an object');
   return v;
 }
 
-function jsonString(v: unknown, path: string): string {
+function jsonString(v: unknown, field: string | number): string {
   if (v === undefined || v === null) return '';
-  if (typeof v !== 'string') invalid(path, 'expected a string');
+  if (typeof v !== 'string') invalidAt(field, 'expected a string');
   return v;
 }
 
-function jsonInt(v: unknown, path: string): number {
+function jsonInt(v: unknown, field: string): number {
   if (v === undefined || v === null) return 0;
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
-  invalid(path, 'expected an integer (a number or a string of digits)');
+  invalidAt(field, 'expected an integer (a number or a string of digits)');
 }
 
-function jsonNanos(v: unknown, path: string): bigint {
+function jsonNanos(v: unknown, field: string): bigint {
   if (v === undefined || v === null) return 0n;
   if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
   if (typeof v === 'string' && /^\d{1,24}$/.test(v)) return BigInt(v);
-  invalid(path, 'expected nanoseconds since the epoch (a string of digits or an integer)');
+  invalidAt(field, 'expected nanoseconds since the epoch (a string of digits or an integer)');
 }
 
-function jsonEnum(v: unknown, names: Record<string, number>, path: string): number {
+function jsonEnum(v: unknown, names: Record<string, number>, field: string): number {
   if (v === undefined || v === null) return 0;
   if (typeof v === 'number' && Number.isInteger(v)) return v;
   if (typeof v === 'string' && v in names) return names[v]!;
-  invalid(path, `expected one of ${Object.keys(names).join(', ')} or its number`);
+  invalidAt(field, `expected one of ${Object.keys(names).join(', ')} or its number`);
 }
 
-function jsonValue(v: unknown, path: string): AttributeValue {
+/** An AnyValue at `field` of the current value. */
+function jsonValue(v: unknown, field: string | number): AttributeValue {
   if (v === undefined || v === null) return null;
-  const o = jsonObject(v, path);
-  if ('stringValue' in o) return jsonString(o.stringValue, `${path}.stringValue`);
+  const o = jsonObject(v, field);
+  at.push(field);
+  const value = jsonValueOf(o);
+  at.pop();
+  return value;
+}
+
+/** An AnyValue object, the current value. */
+function jsonValueOf(o: Record<string, unknown>): AttributeValue {
+  if ('stringValue' in o) return jsonString(o.stringValue, 'stringValue');
   if ('boolValue' in o) {
-    if (typeof o.boolValue !== 'boolean') invalid(`${path}.boolValue`, 'expected a boolean');
+    if (typeof o.boolValue !== 'boolean') invalidAt('boolValue', 'expected a boolean');
     return o.boolValue;
   }
   if ('intValue' in o) {
-    const n = jsonInt(o.intValue, `${path}.intValue`);
+    const n = jsonInt(o.intValue, 'intValue');
     return Number.isSafeInteger(n) ? n : String(o.intValue);
   }
   if ('doubleValue' in o) {
     const d = o.doubleValue;
     if (typeof d === 'number') return d;
     if (d === 'NaN' || d === 'Infinity' || d === '-Infinity') return d;
-    invalid(`${path}.doubleValue`, 'expected a number');
+    invalidAt('doubleValue', 'expected a number');
   }
   if ('arrayValue' in o) {
-    const arr = jsonObject(o.arrayValue, `${path}.arrayValue`);
-    return jsonArray(arr.values, `${path}.arrayValue.values`).map((x, i) => jsonValue(x, `${path}.arrayValue.values.${i}`));
+    const arr = jsonObject(o.arrayValue, 'arrayValue');
+    at.push('arrayValue');
+    const list = jsonArray(arr.values, 'values');
+    at.push('values');
+    const out = list.map((x, i) => jsonValue(x, i));
+    at.length -= 2;
+    return out;
   }
   if ('kvlistValue' in o) {
-    const kv = jsonObject(o.kvlistValue, `${path}.kvlistValue`);
-    return jsonAttributes(kv.values, `${path}.kvlistValue.values`);
+    const kv = jsonObject(o.kvlistValue, 'kvlistValue');
+    at.push('kvlistValue');
+    const out = jsonAttributes(kv.values, 'values');
+    at.pop();
+    return out;
   }
-  if ('bytesValue' in o) return jsonString(o.bytesValue, `${path}.bytesValue`);
+  if ('bytesValue' in o) return jsonString(o.bytesValue, 'bytesValue');
   return null;
 }
 
-function jsonAttributes(v: unknown, path: string): Attributes {
+/** A KeyValue list at `field` of the current value. */
+function jsonAttributes(v: unknown, field: string): Attributes {
   const out: Attributes = {};
-  const list = jsonArray(v, path);
+  const list = jsonArray(v, field);
+  if (list.length === 0) return out;
+  at.push(field);
   for (let i = 0; i < list.length; i++) {
-    const kv = jsonObject(list[i], `${path}.${i}`);
-    const key = jsonString(kv.key, `${path}.${i}.key`);
-    if (key) out[key] = jsonValue(kv.value, `${path}.${i}.value`);
+    const kv = jsonObject(list[i], i);
+    at.push(i);
+    const key = jsonString(kv.key, 'key');
+    if (key) out[key] = jsonValue(kv.value, 'value');
+    at.pop();
   }
+  at.pop();
   return out;
 }
 
-function jsonId(v: unknown, path: string): string {
-  const s = jsonString(v, path);
+function jsonId(v: unknown, field: string): string {
+  const s = jsonString(v, field);
   // OTLP/JSON ids are hex; some senders use base64 as protobuf's JSON mapping would
   if (s === '' || /^[0-9a-fA-F]+$/.test(s)) return s.toLowerCase();
   if (/^[A-Za-z0-9+/]+={0,2}$/.test(s)) return Buffer.from(s, 'base64').toString('hex');
-  invalid(path, 'expected a hex id');
+  invalidAt(field, 'expected a hex id');
 }
 
 function fromJson(raw: Uint8Array): DecodedRequest {
@@ -349,50 +384,80 @@ function fromJson(raw: Uint8Array): DecodedRequest {
   } catch (err) {
     throw new ApiError('invalid_json', `The body is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
+  at.length = 0;
   const req = jsonObject(doc, 'body');
   const out: DecodedRequest = { spans: [], rejected: 0, rejectReason: null };
   const rsList = jsonArray(req.resourceSpans, 'resourceSpans');
+  at.push('resourceSpans');
   for (let r = 0; r < rsList.length; r++) {
-    const rp = `resourceSpans.${r}`;
-    const rs = jsonObject(rsList[r], rp);
-    const resource = rs.resource === undefined || rs.resource === null ? {} : jsonAttributes(jsonObject(rs.resource, `${rp}.resource`).attributes, `${rp}.resource.attributes`);
-    const ssList = jsonArray(rs.scopeSpans, `${rp}.scopeSpans`);
-    for (let s = 0; s < ssList.length; s++) {
-      const sp = `${rp}.scopeSpans.${s}`;
-      const ss = jsonObject(ssList[s], sp);
-      const scopeName = isObject(ss.scope) ? jsonString(ss.scope.name, `${sp}.scope.name`) : '';
-      const spans = jsonArray(ss.spans, `${sp}.spans`);
-      for (let i = 0; i < spans.length; i++) {
-        const p = `${sp}.spans.${i}`;
-        const o = jsonObject(spans[i], p);
-        const status = o.status === undefined || o.status === null ? {} : jsonObject(o.status, `${p}.status`);
-        const events = jsonArray(o.events, `${p}.events`).map((e, j) => {
-          const ev = jsonObject(e, `${p}.events.${j}`);
-          return {
-            name: jsonString(ev.name, `${p}.events.${j}.name`),
-            timeNs: jsonInt(ev.timeUnixNano, `${p}.events.${j}.timeUnixNano`),
-            attributes: jsonAttributes(ev.attributes, `${p}.events.${j}.attributes`),
-          };
-        });
-        accept(out, {
-          traceId: jsonId(o.traceId, `${p}.traceId`),
-          spanId: jsonId(o.spanId, `${p}.spanId`),
-          parentSpanId: jsonId(o.parentSpanId, `${p}.parentSpanId`) || null,
-          name: jsonString(o.name, `${p}.name`),
-          kind: jsonEnum(o.kind, SPAN_KINDS, `${p}.kind`),
-          startNs: jsonNanos(o.startTimeUnixNano, `${p}.startTimeUnixNano`),
-          endNs: jsonNanos(o.endTimeUnixNano, `${p}.endTimeUnixNano`),
-          attributes: jsonAttributes(o.attributes, `${p}.attributes`),
-          events,
-          statusCode: jsonEnum(status.code, STATUS_CODES, `${p}.status.code`),
-          statusMessage: jsonString(status.message, `${p}.status.message`),
-          resource,
-          scopeName,
-        });
-      }
+    const rs = jsonObject(rsList[r], r);
+    at.push(r);
+    let resource: Attributes = {};
+    if (rs.resource !== undefined && rs.resource !== null) {
+      const res = jsonObject(rs.resource, 'resource');
+      at.push('resource');
+      resource = jsonAttributes(res.attributes, 'attributes');
+      at.pop();
     }
+    const ssList = jsonArray(rs.scopeSpans, 'scopeSpans');
+    at.push('scopeSpans');
+    for (let s = 0; s < ssList.length; s++) {
+      const ss = jsonObject(ssList[s], s);
+      at.push(s);
+      let scopeName = '';
+      if (isObject(ss.scope)) {
+        at.push('scope');
+        scopeName = jsonString(ss.scope.name, 'name');
+        at.pop();
+      }
+      const spans = jsonArray(ss.spans, 'spans');
+      at.push('spans');
+      for (let i = 0; i < spans.length; i++) {
+        const o = jsonObject(spans[i], i);
+        at.push(i);
+        accept(out, jsonSpan(o, resource, scopeName));
+        at.pop();
+      }
+      at.length -= 2;
+    }
+    at.length -= 2;
   }
   return out;
+}
+
+/** One span object, the current value. */
+function jsonSpan(o: Record<string, unknown>, resource: Attributes, scopeName: string): OtlpSpan {
+  // checked in the order the fields were always checked, so a request with two faults names the same one
+  const status = o.status === undefined || o.status === null ? null : jsonObject(o.status, 'status');
+  const eventList = jsonArray(o.events, 'events');
+  const events: OtlpEvent[] = [];
+  if (eventList.length) {
+    at.push('events');
+    for (let j = 0; j < eventList.length; j++) {
+      const ev = jsonObject(eventList[j], j);
+      at.push(j);
+      events.push({ name: jsonString(ev.name, 'name'), timeNs: jsonInt(ev.timeUnixNano, 'timeUnixNano'), attributes: jsonAttributes(ev.attributes, 'attributes') });
+      at.pop();
+    }
+    at.pop();
+  }
+  const traceId = jsonId(o.traceId, 'traceId');
+  const spanId = jsonId(o.spanId, 'spanId');
+  const parentSpanId = jsonId(o.parentSpanId, 'parentSpanId') || null;
+  const name = jsonString(o.name, 'name');
+  const kind = jsonEnum(o.kind, SPAN_KINDS, 'kind');
+  const startNs = jsonNanos(o.startTimeUnixNano, 'startTimeUnixNano');
+  const endNs = jsonNanos(o.endTimeUnixNano, 'endTimeUnixNano');
+  const attributes = jsonAttributes(o.attributes, 'attributes');
+  let statusCode = 0;
+  let statusMessage = '';
+  if (status) {
+    at.push('status');
+    statusCode = jsonEnum(status.code, STATUS_CODES, 'code');
+    statusMessage = jsonString(status.message, 'message');
+    at.pop();
+  }
+  return { traceId, spanId, parentSpanId, name, kind, startNs, endNs, attributes, events, statusCode, statusMessage, resource, scopeName };
 }
 
 // ---------------------------------------------------------------------------------------------

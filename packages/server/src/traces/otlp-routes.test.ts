@@ -188,6 +188,28 @@ describe('POST /v1/traces (OTLP/HTTP)', () => {
         'validation_failed',
         /resourceSpans\.0\.scopeSpans\.0\.spans\.1\.startTimeUnixNano/,
       ],
+      [
+        'a bad value inside a nested attribute, named by its path',
+        JSON.stringify(
+          jsonRequest([
+            jsonSpan(trace(10), span(12), {
+              attributes: [kv('ok', 'fine'), { key: 'list', value: { arrayValue: { values: [{ boolValue: true }, { kvlistValue: { values: [{ key: 'k', value: { boolValue: 'yes' } }] } }] } } }],
+            }),
+          ]),
+        ),
+        { 'content-type': 'application/json' },
+        400,
+        'validation_failed',
+        /spans\.0\.attributes\.1\.value\.arrayValue\.values\.1\.kvlistValue\.values\.0\.value\.boolValue: expected a boolean/,
+      ],
+      [
+        'a bad status, after the span fields',
+        JSON.stringify(jsonRequest([jsonSpan(trace(10), span(13), { status: { code: 'STATUS_CODE_MAYBE' } })])),
+        { 'content-type': 'application/json' },
+        400,
+        'validation_failed',
+        /spans\.0\.status\.code: expected one of STATUS_CODE_UNSET/,
+      ],
       ['not protobuf', new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2]), { 'content-type': 'application/x-protobuf' }, 400, 'validation_failed', /protobuf/],
       ['not gzip', 'plain', { 'content-type': 'application/json', 'content-encoding': 'gzip' }, 400, 'validation_failed', /gzip/],
       ['unknown encoding', '{}', { 'content-type': 'application/json', 'content-encoding': 'br' }, 415, 'unsupported_media_type', /br/],
@@ -209,6 +231,11 @@ describe('POST /v1/traces (OTLP/HTTP)', () => {
     const big = JSON.stringify(jsonRequest([jsonSpan(trace(12), span(12), { name: 'x'.repeat(70_000) })]));
     const res = await post(big, { 'content-type': 'application/json' });
     expect(res.status).toBe(413);
+    // a declared length past the limit is refused as such; one within it is read
+    const declared = await post(big, { 'content-type': 'application/json', 'content-length': String(big.length) });
+    expect([declared.status, ((await declared.json()) as { error: { code: string } }).error.code]).toEqual([413, 'payload_too_large']);
+    const fits = JSON.stringify(jsonRequest([jsonSpan(trace(12), span(14))]));
+    expect((await post(fits, { 'content-type': 'application/json', 'content-length': String(fits.length) })).status).toBe(200);
     const bomb = gzipSync(Buffer.alloc(10_000_000, 0x20)); // 10 MB of spaces in ~10 KB
     expect(bomb.length).toBeLessThan(64 * 1024);
     const res2 = await post(bomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' });

@@ -187,7 +187,8 @@ for (const dialect of DIALECTS) {
     beforeAll(async () => {
       t = await openTestDatabase(dialect);
       const blobs = createBlobStore({ dir: t.blobDir });
-      traces = createTraces({ db: t.db, blobs, pricing: createPricing({ db: t.db, table: PRICES }) });
+      // as the server builds it: on SQLite, spans go through the synchronous prepared-statement path
+      traces = createTraces({ db: t.db, blobs, pricing: createPricing({ db: t.db, table: PRICES }), direct: t.direct });
       near = createTraceQuery({ db: t.db, functions: t.functions, blobs });
       lookup = createTraceQuery({ db: t.db, functions: t.functions, blobs, firstScanTraces: 0 });
       walk = createTraceQuery({ db: t.db, functions: t.functions, blobs, firstScanTraces: 0, maxCandidateTraces: 0 });

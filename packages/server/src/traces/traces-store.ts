@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Span, SpanKind, SpanStatus } from '@hangar/protocol';
 import { createBulkInsert } from '../db/bulk-insert.js';
+import type { DirectConnection } from '../db/dialects/dialect.js';
 import type { Database } from '../db/schema.js';
 import { traceSummaryValues, upsertTraceSummaries } from './trace-summaries-store.js';
 
@@ -44,6 +45,21 @@ const SPAN_COLUMNS = [
  * `ingestedAt` orders spans for the online-eval worker's cursor; pass one time for a whole batch.
  */
 export function spanRowValues(projectId: string, s: Span, ingestedAt = new Date().toISOString()): unknown[] {
+  return spanRowValuesOf(projectId, s, s.costMicros, s.inputSha256, s.outputSha256, ingestedAt);
+}
+
+/** A span's fields as recorded, without what recording derives (cost and blob hashes). */
+export type SpanRowFields = Omit<Span, 'costMicros' | 'costDiffers' | 'inputSha256' | 'outputSha256'>;
+
+/** `spanRowValues` of a span to record and what recording derived for it, without a Span in between. */
+export function spanRowValuesOf(
+  projectId: string,
+  s: SpanRowFields,
+  costMicros: number | null,
+  inputSha256: string | null,
+  outputSha256: string | null,
+  ingestedAt: string,
+): unknown[] {
   return [
     projectId,
     s.traceId,
@@ -66,11 +82,11 @@ export function spanRowValues(projectId: string, s: Span, ingestedAt = new Date(
     s.usage.cacheRead,
     s.usage.cacheWrite,
     s.usage.reasoning,
-    s.costMicros,
+    costMicros,
     s.providerCostMicros,
     s.toolName,
-    s.inputSha256,
-    s.outputSha256,
+    inputSha256,
+    outputSha256,
     JSON.stringify(s.attributes),
     s.source,
     ingestedAt,
@@ -137,8 +153,14 @@ function storedOf(chunk: ReadonlyArray<readonly unknown[]>, returned: Array<Pick
   return chunk.filter((row) => keys.delete(`${row[1] as string}\n${row[2] as string}`));
 }
 
-/** Spans, one row each, keyed by (project, trace, span). */
-export function createTracesStore(db: Kysely<Database>) {
+const INSERT_ONE = `insert into spans (${SPAN_COLUMNS.join(', ')}) values (${SPAN_COLUMNS.map(() => '?').join(', ')}) on conflict do nothing`;
+
+/**
+ * Spans, one row each, keyed by (project, trace, span). With `direct` (SQLite's synchronous handle),
+ * inserts inside a transaction go row by row through one prepared statement: no multi-row statement's
+ * parameter list to build and no promise per statement, for the same work in SQLite.
+ */
+export function createTracesStore(db: Kysely<Database>, direct?: DirectConnection) {
   return {
     /**
      * Inserts spans given as `spanRowValues`; a span already stored (an exporter's retry) is left as
@@ -146,6 +168,14 @@ export function createTracesStore(db: Kysely<Database>) {
      */
     async insertSpans(rows: ReadonlyArray<readonly unknown[]>): Promise<void> {
       const stored: Array<readonly unknown[]> = [];
+      // a transaction holds the one connection, so the synchronous handle is the caller's transaction
+      if (direct && db.isTransaction) {
+        const insert = direct.prepare(INSERT_ONE);
+        // a span already stored (a retry, or sent twice in one request) changes nothing and is not counted again
+        for (const row of rows) if (insert.run(row).changes === 1) stored.push(row);
+        await upsertTraceSummaries(db, traceSummaryValues(stored, SPAN_COLUMNS));
+        return;
+      }
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
         const chunk = rows.slice(i, i + INSERT_CHUNK);
         const returned = (await insertRows.insertValues(db, chunk)) as Array<Pick<SpanRow, 'trace_id' | 'span_id'>>;

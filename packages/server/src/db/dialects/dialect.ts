@@ -21,7 +21,10 @@ export interface DialectFunctions {
   jsonMemberText(column: string, key: string): RawBuilder<string | null>;
 }
 
-/** A prepared statement on a synchronous connection. */
+/**
+ * A prepared statement on a synchronous connection. Parameters are given one by one, or as one array
+ * of them (better-sqlite3 binds an array's elements in order).
+ */
 export interface DirectStatement {
   run(...params: unknown[]): { changes: number };
   get(...params: unknown[]): unknown;
@@ -30,9 +33,10 @@ export interface DirectStatement {
 
 /**
  * The same single connection Kysely uses, called synchronously: for hot paths that run many small
- * statements in one transaction (the ledger's group commit), where a promise per statement costs more
- * than the statement. Use it only inside `db.connection().execute(...)`, which holds the connection
- * (Kysely's lock) so no Kysely query or transaction interleaves. SQLite only.
+ * statements in one transaction (the ledger's group commit, span ingest), where a promise per statement
+ * costs more than the statement. Use it only inside `db.connection().execute(...)` or a Kysely
+ * transaction (`trx.isTransaction`), which hold the connection (Kysely's lock) so no other Kysely
+ * query or transaction interleaves. SQLite only.
  */
 export interface DirectConnection {
   /** Prepared once per text and cached. */
