@@ -15,7 +15,7 @@ describe('migrations', () => {
       const t = await openTestDatabase(dialect);
       opened.push(t);
       expect(await pendingMigrations(t.db, t.types)).toEqual([]);
-      expect(LATEST_MIGRATION).toBe('014-config-generation');
+      expect(LATEST_MIGRATION).toBe('016-ledger-fewer-indexes');
     });
   }
 

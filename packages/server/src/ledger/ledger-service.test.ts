@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../db/test-databases.js';
+import { canonicalJson, sha256Hex } from '../util/hash.js';
 import { newId } from '../util/ids.js';
-import { createLedger, type Ledger } from './ledger-service.js';
+import { createLedger, resolutionRequestHash, transferRequestHash, type Ledger } from './ledger-service.js';
 
 const USD = 1_000_000;
 
@@ -195,3 +196,23 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe('request hashes', () => {
+  // Stored with every transfer and compared on a replay: a replay after an upgrade must still match.
+  it('are the sha256 of the canonical JSON of the request, as transfers have always stored', () => {
+    const transfer = {
+      kind: 'pending',
+      debit: 'acc_1',
+      credit: 'acc_2',
+      amount: 1234,
+      memo: 'tea "for" two ☕',
+      metadata: canonicalJson({ z: 1, a: [2, { y: null }] }),
+      timeoutMs: 600_000,
+    };
+    expect(transferRequestHash(transfer)).toBe(sha256Hex(canonicalJson(transfer)));
+    const plain = { ...transfer, kind: 'posted', memo: null, metadata: null, timeoutMs: null };
+    expect(transferRequestHash(plain)).toBe(sha256Hex(canonicalJson(plain)));
+    const resolution = { kind: 'post_pending', hold: 'hld_1', amount: 617 };
+    expect(resolutionRequestHash(resolution)).toBe(sha256Hex(canonicalJson(resolution)));
+  });
+});

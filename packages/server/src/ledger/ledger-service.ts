@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type {
   Account,
@@ -12,7 +13,7 @@ import type {
 import { isRetryableConflict } from '../db/dialects/errors.js';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../http/api-error.js';
-import { canonicalJson, sha256Hex } from '../util/hash.js';
+import { canonicalJson } from '../util/hash.js';
 import { newId, nowIso } from '../util/ids.js';
 import type { DirectConnection } from '../db/dialects/dialect.js';
 import {
@@ -20,6 +21,7 @@ import {
   createLedgerStore,
   type AccountRow,
   type BalanceDelta,
+  resolutionKey,
   type LedgerCommitStore,
   type TransferRow,
 } from './ledger-store.js';
@@ -108,6 +110,31 @@ export function toTransfer(row: TransferRow): Transfer {
   };
 }
 
+/**
+ * What a transfer's idempotency key is bound to: the sha256 of the canonical JSON of the request
+ * (`canonicalJson`, keys sorted), written out in sorted order here since it is on every commit's path
+ * and canonicalJson's generic sort costs more than the hash. The hashes must never change: a replay
+ * is recognized by comparing them with those stored.
+ */
+export function transferRequestHash(r: {
+  kind: string;
+  debit: string;
+  credit: string;
+  amount: number;
+  memo: string | null;
+  metadata: string | null;
+  timeoutMs: number | null;
+}): string {
+  const { amount, credit, debit, kind, memo, metadata, timeoutMs } = r;
+  return hash('sha256', JSON.stringify({ amount, credit, debit, kind, memo, metadata, timeoutMs }));
+}
+
+/** `transferRequestHash` of a hold's resolution. */
+export function resolutionRequestHash(r: { kind: string; hold: string; amount: number }): string {
+  const { amount, hold, kind } = r;
+  return hash('sha256', JSON.stringify({ amount, hold, kind }));
+}
+
 const zero = (): BalanceDelta => ({ debitsPosted: 0, creditsPosted: 0, debitsPending: 0, creditsPending: 0 });
 
 /**
@@ -119,7 +146,7 @@ export function createLedger(options: LedgerOptions) {
   const now = options.now ?? Date.now;
 
   function keyOf(op: LedgerOp): string {
-    return op.type === 'transfer' || op.type === 'hold' ? op.idempotencyKey : `hold:${op.holdId}:resolve`;
+    return op.type === 'transfer' || op.type === 'hold' ? op.idempotencyKey : resolutionKey(op.holdId);
   }
 
   // What never changes once written, kept so a commit need not read it again: an account's currency
@@ -213,17 +240,15 @@ export function createLedger(options: LedgerOptions) {
           timeout_at: op.type === 'hold' ? new Date(at.getTime() + op.timeoutMs).toISOString() : null,
           batch_id: batchId,
           idempotency_key: op.idempotencyKey,
-          request_hash: sha256Hex(
-            canonicalJson({
-              kind,
-              debit: debit.id,
-              credit: credit.id,
-              amount: op.amountMicros,
-              memo,
-              metadata,
-              timeoutMs: op.type === 'hold' ? op.timeoutMs : null,
-            }),
-          ),
+          request_hash: transferRequestHash({
+            kind,
+            debit: debit.id,
+            credit: credit.id,
+            amount: op.amountMicros,
+            memo,
+            metadata,
+            timeoutMs: op.type === 'hold' ? op.timeoutMs : null,
+          }),
           memo,
           metadata,
           created_at: createdAt,
@@ -258,7 +283,7 @@ export function createLedger(options: LedgerOptions) {
           timeout_at: null,
           batch_id: batchId,
           idempotency_key: keyOf(op),
-          request_hash: sha256Hex(canonicalJson({ kind, hold: hold.id, amount })),
+          request_hash: resolutionRequestHash({ kind, hold: hold.id, amount }),
           memo: null,
           metadata: null,
           created_at: createdAt,
@@ -308,7 +333,10 @@ export function createLedger(options: LedgerOptions) {
       );
     }
 
-    const resolving = rows.filter((r) => r.pending_id !== null).map((r) => r.pending_id!);
+    // a hold always has its timeout (the open-hold table's key)
+    const resolving = rows
+      .filter((r) => r.pending_id !== null)
+      .map((r) => ({ id: r.pending_id!, timeout_at: holds.get(r.pending_id!)!.timeout_at! }));
     if (resolving.length > 0 && (await store.closeHolds(projectId, resolving)) !== resolving.length)
       throw new RaceLost();
     if ((await store.insertTransfers(rows)) !== rows.length) throw new RaceLost();
@@ -530,7 +558,7 @@ export function createLedger(options: LedgerOptions) {
     const transfer = await store.getTransfer(projectId, holdId);
     if (!transfer || transfer.kind !== 'pending')
       throw new ApiError('not_found', `No hold ${holdId} in this project.`);
-    const [resolution] = await store.getResolutions([holdId]);
+    const [resolution] = await store.getResolutions(projectId, [holdId]);
     return {
       id: holdId,
       status: resolution ? STATUS_OF_RESOLUTION[resolution.kind]! : 'pending',

@@ -13,6 +13,7 @@ import * as approvals from './010-approvals.js';
 import * as evals from './011-evals.js';
 import * as paymentRecovery from './012-payment-recovery.js';
 import * as configGeneration from './014-config-generation.js';
+import * as ledgerFewerIndexes from './016-ledger-fewer-indexes.js';
 
 // Migrations see the schema as it was then, not today's Database type.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -37,6 +38,7 @@ const MIGRATIONS: Record<string, HangarMigration> = {
   '011-evals': evals,
   '012-payment-recovery': paymentRecovery,
   '014-config-generation': configGeneration,
+  '016-ledger-fewer-indexes': ledgerFewerIndexes,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1)!;
