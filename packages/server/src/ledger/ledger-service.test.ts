@@ -166,6 +166,33 @@ for (const dialect of DIALECTS) {
       expect((await ledger.verify(P)).ok).toBe(true);
     });
 
+    it('concurrent batches refused before and after they write leave the others committed, group after group', async () => {
+      // On SQLite one transaction takes them all: a batch refused before writing (an unknown account)
+      // needs no undo; one refused after writing (the second transfer past the bound) makes the group
+      // run again with a savepoint per batch, and the next groups too.
+      const to = (amountMicros: number, idempotencyKey: string, debitAccountId = wallet) => ({ debitAccountId, creditAccountId: payee, amountMicros, idempotencyKey });
+      for (let round = 0; round < 3; round++) {
+        const results = await Promise.allSettled([
+          ledger.transfer(P, [to(1_000, `r${round}-a`)]),
+          ledger.transfer(P, [to(1_000, `r${round}-unknown`, 'acc_missing')]),
+          ledger.transfer(P, [to(1_000, `r${round}-b`)]),
+          ledger.transfer(P, [to(1_000, `r${round}-bad-1`), to(2 * USD, `r${round}-bad-2`)]),
+          ledger.transfer(P, [to(1_000, `r${round}-c`)]),
+        ]);
+        expect(results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code: string }).code))).toEqual([
+          'ok',
+          'not_found',
+          'ok',
+          'insufficient_balance',
+          'ok',
+        ]);
+      }
+      expect((await ledger.getAccount(P, wallet)).balanceMicros).toBe(USD - 9 * 1_000);
+      const { transfers } = await ledger.listTransfers(P, { accountId: payee, limit: 20 });
+      expect(transfers.map((x) => x.idempotencyKey).sort()).toEqual(['r0-a', 'r0-b', 'r0-c', 'r1-a', 'r1-b', 'r1-c', 'r2-a', 'r2-b', 'r2-c']);
+      expect((await ledger.verify(P)).ok).toBe(true);
+    });
+
     it('the sweeper voids expired holds once, even with two sweepers, and a late post is refused', async () => {
       const a = await ledger.hold(P, { debitAccountId: wallet, creditAccountId: payee, amountMicros: 400_000, timeoutMs: 1000, idempotencyKey: 'a' });
       const b = await ledger.hold(P, { debitAccountId: wallet, creditAccountId: payee, amountMicros: 400_000, timeoutMs: 60_000, idempotencyKey: 'b' });

@@ -418,7 +418,15 @@ const TRANSFER_COLUMNS = [
  * few microseconds, less than building a multi-row one. Only for use inside the group commit's
  * transaction (see ledger-service.ts).
  */
-export function createDirectLedgerStore(direct: DirectConnection): LedgerCommitStore {
+export function createDirectLedgerStore(direct: DirectConnection): LedgerCommitStore & {
+  /** Rows changed through this store so far: whether a failed batch changed any. */
+  readonly changes: number;
+} {
+  let changes = 0;
+  const counted = (n: number) => {
+    changes += n;
+    return n;
+  };
   const s = {
     account: direct.prepare('select * from ledger_accounts where project_id = ? and id = ?'),
     transfer: direct.prepare('select * from ledger_transfers where project_id = ? and id = ?'),
@@ -448,7 +456,7 @@ export function createDirectLedgerStore(direct: DirectConnection): LedgerCommitS
       return row ? [row] : [];
     });
   const applyDelta = (projectId: string, accountId: string, d: BalanceDelta) =>
-    s.applyDelta.run(
+    counted(s.applyDelta.run(
       d.debitsPosted,
       d.creditsPosted,
       d.debitsPending,
@@ -461,19 +469,22 @@ export function createDirectLedgerStore(direct: DirectConnection): LedgerCommitS
       d.creditsPosted,
       d.creditsPending,
       d.debitsPosted,
-    ).changes === 1;
+    ).changes) === 1;
   return {
     getAccount: (projectId, id) => s.account.get(projectId, id) as AccountRow | undefined,
     getAccounts: (projectId, ids) => many<AccountRow>(s.account, projectId, ids),
     getTransfers: (projectId, ids) => many<TransferRow>(s.transfer, projectId, ids),
     findTransfersByKeys: (projectId, keys) => many<TransferRow>(s.byKey, projectId, keys),
+    get changes() {
+      return changes;
+    },
     closeHolds: (projectId, holds) =>
-      holds.reduce((n, h) => n + s.closeHold.run(h.timeout_at, h.id, projectId).changes, 0),
+      holds.reduce((n, h) => n + counted(s.closeHold.run(h.timeout_at, h.id, projectId).changes), 0),
     insertTransfers: (rows) =>
       rows.reduce(
         (n, r) =>
           n +
-          s.insertTransfer.run(
+          counted(s.insertTransfer.run(
             r.id,
             r.project_id,
             r.kind,
@@ -489,11 +500,11 @@ export function createDirectLedgerStore(direct: DirectConnection): LedgerCommitS
             r.memo,
             r.metadata,
             r.created_at,
-          ).changes,
+          ).changes),
         0,
       ),
     insertOpenHolds: (rows) => {
-      for (const r of rows) s.insertOpenHold.run(r.timeout_at, r.transfer_id, r.project_id);
+      for (const r of rows) counted(s.insertOpenHold.run(r.timeout_at, r.transfer_id, r.project_id).changes);
     },
     applyDelta,
     applyDeltas: (projectId, deltas) =>
