@@ -70,6 +70,12 @@ export async function migrateToLatest(db: AnyDb, types: ColumnTypes): Promise<st
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
+/** Applies pending migrations up to and including `name` (tests of a migration's data copy). */
+export async function migrateTo(db: AnyDb, types: ColumnTypes, name: string): Promise<void> {
+  const { error } = await (await migrator(db, types)).migrateTo(name);
+  if (error) throw new Error(`database migration failed: ${(error as Error).message}`, { cause: error });
+}
+
 /** Names of migrations not yet applied (empty when the schema is current). */
 export async function pendingMigrations(db: AnyDb, types: ColumnTypes): Promise<string[]> {
   const all = await (await migrator(db, types)).getMigrations();
