@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import type { ColumnTypes } from '../dialects/dialect.js';
 
 /**
  * Fewer index writes per transfer (see docs/benchmarks.md, "Ledger"). Both ledger tables are rebuilt,
@@ -10,10 +11,11 @@ import { sql, type Kysely } from 'kysely';
  *   — so the unique key index already lets a hold be resolved only once, and finds the resolution.
  *   Five b-trees per row instead of seven.
  * - `ledger_open_holds` is keyed by (timeout_at, transfer_id), the order the sweeper reads it in, so
- *   it needs no second index; closing a hold names its timeout (the hold's row has it).
+ *   it needs no second index; closing a hold names its timeout (the hold's row has it). On SQLite its
+ *   narrow rows live in the key's b-tree itself (`without rowid`): one b-tree instead of three.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<any>, types: ColumnTypes): Promise<void> {
   await db.schema
     .createTable('ledger_transfers_016')
     .addColumn('id', 'text', (c) => c.notNull())
@@ -58,6 +60,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('transfer_id', 'text', (c) => c.notNull())
     .addColumn('project_id', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('ledger_open_holds_pk', ['timeout_at', 'transfer_id'])
+    .$call((t) => (types.withoutRowid ? t.modifyEnd(sql`without rowid`) : t))
     .execute();
   await sql`insert into ledger_open_holds_016 (timeout_at, transfer_id, project_id)
     select timeout_at, transfer_id, project_id from ledger_open_holds`.execute(db);
