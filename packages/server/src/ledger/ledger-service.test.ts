@@ -193,6 +193,27 @@ for (const dialect of DIALECTS) {
       expect((await ledger.verify(P)).ok).toBe(true);
     });
 
+    it("lists an account's transfers on both sides, page by page, and only that account's", async () => {
+      const other = (await ledger.createAccount(P, { kind: 'agent', name: 'other', currency: 'USD' })).account.id;
+      await ledger.transfer(P, [{ debitAccountId: funding, creditAccountId: other, amountMicros: 5, idempotencyKey: 'not-the-wallet' }]);
+      for (let i = 0; i < 3; i++) {
+        await ledger.transfer(P, [{ debitAccountId: wallet, creditAccountId: payee, amountMicros: 10 + i, idempotencyKey: `out-${i}` }]);
+        await ledger.transfer(P, [{ debitAccountId: payee, creditAccountId: wallet, amountMicros: 1, idempotencyKey: `back-${i}` }]);
+      }
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await ledger.listTransfers(P, { accountId: wallet, limit: 3, ...(cursor ? { cursor } : {}) });
+        expect(page.transfers.length).toBeLessThanOrEqual(3);
+        seen.push(...page.transfers.map((x) => x.idempotencyKey));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(seen.sort()).toEqual(['back-0', 'back-1', 'back-2', 'fund-1', 'out-0', 'out-1', 'out-2']);
+      const all = (await ledger.listTransfers(P, { limit: 20 })).transfers.map((x) => x.id);
+      expect(all).toEqual([...all].sort());
+      expect(all).toHaveLength(8);
+    });
+
     it('the sweeper voids expired holds once, even with two sweepers, and a late post is refused', async () => {
       const a = await ledger.hold(P, { debitAccountId: wallet, creditAccountId: payee, amountMicros: 400_000, timeoutMs: 1000, idempotencyKey: 'a' });
       const b = await ledger.hold(P, { debitAccountId: wallet, creditAccountId: payee, amountMicros: 400_000, timeoutMs: 60_000, idempotencyKey: 'b' });

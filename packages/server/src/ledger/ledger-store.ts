@@ -207,22 +207,39 @@ export function createLedgerStore(db: Kysely<Database>) {
         .execute();
     },
 
+    /**
+     * A page of the project's transfers by id, or of one account's. An account's page is the two
+     * index ranges (debit side, credit side) merged: with `debit = ? or credit = ?` the databases walk
+     * the whole project by id instead, filtering. A transfer never has one account on both sides.
+     */
     async listTransfers(
       projectId: string,
       options: { accountId?: string; after?: string; limit: number },
     ): Promise<TransferRow[]> {
-      let q = db
-        .selectFrom('ledger_transfers')
+      const page = (column?: 'debit_account_id' | 'credit_account_id') => {
+        let q = db
+          .selectFrom('ledger_transfers')
+          .selectAll()
+          .where('project_id', '=', projectId)
+          .orderBy('id')
+          .limit(options.limit);
+        if (column) q = q.where(column, '=', options.accountId!);
+        if (options.after) q = q.where('id', '>', options.after);
+        return q;
+      };
+      if (!options.accountId) return page().execute();
+      return db
+        .selectFrom((eb) =>
+          eb
+            .selectFrom(page('debit_account_id').as('d'))
+            .selectAll()
+            .unionAll(eb.selectFrom(page('credit_account_id').as('c')).selectAll())
+            .as('t'),
+        )
         .selectAll()
-        .where('project_id', '=', projectId)
         .orderBy('id')
-        .limit(options.limit);
-      if (options.accountId) {
-        const id = options.accountId;
-        q = q.where((eb) => eb.or([eb('debit_account_id', '=', id), eb('credit_account_id', '=', id)]));
-      }
-      if (options.after) q = q.where('id', '>', options.after);
-      return q.execute();
+        .limit(options.limit)
+        .execute();
     },
 
     async insertOpenHolds(rows: OpenHoldRow[]): Promise<void> {
