@@ -4,6 +4,7 @@ import type { Database } from '../db/schema.js';
 
 export type AccountRow = Selectable<Database['ledger_accounts']>;
 export type TransferRow = Selectable<Database['ledger_transfers']>;
+export type AccountCurrency = Pick<AccountRow, 'id' | 'currency'>;
 
 /** What one batch changes on one account; all four in micro-units, each may be negative. */
 export interface BalanceDelta {
@@ -401,7 +402,8 @@ export type LedgerStore = ReturnType<typeof createLedgerStore>;
 /** What one commit reads and writes: served by Kysely (any database) or by the direct SQLite handle. */
 export interface LedgerCommitStore {
   getAccount(projectId: string, id: string): Promise<AccountRow | undefined> | AccountRow | undefined;
-  getAccounts(projectId: string, ids: string[]): Promise<AccountRow[]> | AccountRow[];
+  /** The accounts' ids and currencies (all a commit needs of them until one refuses). */
+  getAccounts(projectId: string, ids: string[]): Promise<AccountCurrency[]> | AccountCurrency[];
   getTransfers(projectId: string, ids: string[]): Promise<TransferRow[]> | TransferRow[];
   findTransfersByKeys(projectId: string, keys: string[]): Promise<TransferRow[]> | TransferRow[];
   closeHolds(projectId: string, holds: OpenHoldKey[]): Promise<number> | number;
@@ -446,6 +448,7 @@ export function createDirectLedgerStore(direct: DirectConnection): LedgerCommitS
   };
   const s = {
     account: direct.prepare('select * from ledger_accounts where project_id = ? and id = ?'),
+    accountCurrency: direct.prepare('select id, currency from ledger_accounts where project_id = ? and id = ?'),
     transfer: direct.prepare('select * from ledger_transfers where project_id = ? and id = ?'),
     byKey: direct.prepare('select * from ledger_transfers where project_id = ? and idempotency_key = ?'),
     closeHold: direct.prepare(
@@ -489,7 +492,7 @@ export function createDirectLedgerStore(direct: DirectConnection): LedgerCommitS
     ).changes) === 1;
   return {
     getAccount: (projectId, id) => s.account.get(projectId, id) as AccountRow | undefined,
-    getAccounts: (projectId, ids) => many<AccountRow>(s.account, projectId, ids),
+    getAccounts: (projectId, ids) => many<AccountCurrency>(s.accountCurrency, projectId, ids),
     getTransfers: (projectId, ids) => many<TransferRow>(s.transfer, projectId, ids),
     findTransfersByKeys: (projectId, keys) => many<TransferRow>(s.byKey, projectId, keys),
     get changes() {
