@@ -229,7 +229,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('verify finds a balance changed behind its back', async () => {
-      await sql`update ledger_accounts set credits_posted = credits_posted + 5 where id = ${wallet}`.execute(t.db);
+      await sql`update ledger_balances set credits_posted = credits_posted + 5 where account_id = ${wallet}`.execute(t.db);
       const report = await ledger.verify(P);
       expect(report.ok).toBe(false);
       expect(report.problems).toContainEqual({ reason: 'balance_drift', accountId: wallet, field: 'creditsPosted', expected: USD, actual: USD + 5 });

@@ -2,7 +2,11 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DirectConnection, DirectStatement } from '../db/dialects/dialect.js';
 import type { Database } from '../db/schema.js';
 
-export type AccountRow = Selectable<Database['ledger_accounts']>;
+/** An account with its bounds and balances (two tables since migration 016). */
+export type AccountRow = Selectable<Database['ledger_accounts']> &
+  Omit<Selectable<Database['ledger_balances']>, 'account_id' | 'project_id'>;
+export type NewAccountRow = Selectable<Database['ledger_accounts']> &
+  Pick<AccountRow, 'min_balance' | 'max_balance'>;
 export type TransferRow = Selectable<Database['ledger_transfers']>;
 export type AccountCurrency = Pick<AccountRow, 'id' | 'currency'>;
 
@@ -41,63 +45,66 @@ const resolutionKeyOf = (alias: string) =>
   sql<string>`${sql.lit('hold:')} || ${sql.ref(`${alias}.id`)} || ${sql.lit(':resolve')}`;
 
 /**
- * Accounts, transfers and open holds. Transfers are only ever inserted. Account balance columns and
+ * Accounts, transfers and open holds. Transfers are only ever inserted. Account balance rows and
  * open-hold rows are derived state, changed in the same transaction as the transfers they follow.
  */
 export function createLedgerStore(db: Kysely<Database>) {
+  /** Accounts with their balance rows. */
+  const accounts = () =>
+    db
+      .selectFrom('ledger_accounts as a')
+      .innerJoin('ledger_balances as b', 'b.account_id', 'a.id')
+      .selectAll('a')
+      .select([
+        'b.min_balance',
+        'b.max_balance',
+        'b.debits_posted',
+        'b.credits_posted',
+        'b.debits_pending',
+        'b.credits_pending',
+      ]);
   return {
-    /** Inserts the account unless one with its (project, code) exists; true when inserted. */
-    async insertAccount(
-      row: Omit<AccountRow, 'debits_posted' | 'credits_posted' | 'debits_pending' | 'credits_pending'>,
-    ): Promise<boolean> {
-      const result = await db
-        .insertInto('ledger_accounts')
-        .values(row)
-        .onConflict((oc) => oc.columns(['project_id', 'code']).doNothing())
-        .executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+    /**
+     * Inserts the account (and its balance row, in one transaction) unless one with its (project,
+     * code) exists; true when inserted.
+     */
+    async insertAccount(row: NewAccountRow): Promise<boolean> {
+      const { min_balance, max_balance, ...account } = row;
+      return db.transaction().execute(async (trx) => {
+        const result = await trx
+          .insertInto('ledger_accounts')
+          .values(account)
+          .onConflict((oc) => oc.columns(['project_id', 'code']).doNothing())
+          .executeTakeFirst();
+        if (Number(result.numInsertedOrUpdatedRows ?? 0) !== 1) return false;
+        await trx
+          .insertInto('ledger_balances')
+          .values({ account_id: row.id, project_id: row.project_id, min_balance, max_balance })
+          .execute();
+        return true;
+      });
     },
 
     async getAccount(projectId: string, id: string): Promise<AccountRow | undefined> {
-      return db
-        .selectFrom('ledger_accounts')
-        .selectAll()
-        .where('project_id', '=', projectId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      return accounts().where('a.project_id', '=', projectId).where('a.id', '=', id).executeTakeFirst();
     },
 
     async getAccountByCode(projectId: string, code: string): Promise<AccountRow | undefined> {
-      return db
-        .selectFrom('ledger_accounts')
-        .selectAll()
-        .where('project_id', '=', projectId)
-        .where('code', '=', code)
-        .executeTakeFirst();
+      return accounts().where('a.project_id', '=', projectId).where('a.code', '=', code).executeTakeFirst();
     },
 
     async getAccounts(projectId: string, ids: string[]): Promise<AccountRow[]> {
       if (ids.length === 0) return [];
-      return db
-        .selectFrom('ledger_accounts')
-        .selectAll()
-        .where('project_id', '=', projectId)
-        .where('id', 'in', ids)
-        .execute();
+      return accounts().where('a.project_id', '=', projectId).where('a.id', 'in', ids).execute();
     },
 
     async listAccounts(
       projectId: string,
       options: { kind?: string; after?: string; limit: number },
     ): Promise<AccountRow[]> {
-      let q = db
-        .selectFrom('ledger_accounts')
-        .selectAll()
-        .where('project_id', '=', projectId)
-        .orderBy('id')
-        .limit(options.limit);
-      if (options.kind) q = q.where('kind', '=', options.kind);
-      if (options.after) q = q.where('id', '>', options.after);
+      let q = accounts().where('a.project_id', '=', projectId).orderBy('a.id').limit(options.limit);
+      if (options.kind) q = q.where('a.kind', '=', options.kind);
+      if (options.after) q = q.where('a.id', '>', options.after);
       return q.execute();
     },
 
@@ -109,14 +116,14 @@ export function createLedgerStore(db: Kysely<Database>) {
      */
     async applyDelta(projectId: string, accountId: string, d: BalanceDelta): Promise<boolean> {
       const result = await db
-        .updateTable('ledger_accounts')
+        .updateTable('ledger_balances')
         .set((eb) => ({
           debits_posted: eb('debits_posted', '+', d.debitsPosted),
           credits_posted: eb('credits_posted', '+', d.creditsPosted),
           debits_pending: eb('debits_pending', '+', d.debitsPending),
           credits_pending: eb('credits_pending', '+', d.creditsPending),
         }))
-        .where('id', '=', accountId)
+        .where('account_id', '=', accountId)
         .where('project_id', '=', projectId)
         .where(
           sql<boolean>`(min_balance is null or credits_posted + ${d.creditsPosted} - debits_posted - ${d.debitsPosted} - debits_pending - ${d.debitsPending} >= min_balance)`,
@@ -139,18 +146,18 @@ export function createLedgerStore(db: Kysely<Database>) {
         ([id, d]) =>
           sql`select cast(${id} as text) as aid, cast(${d.debitsPosted} as bigint) as dpo, cast(${d.creditsPosted} as bigint) as cpo, cast(${d.debitsPending} as bigint) as dpe, cast(${d.creditsPending} as bigint) as cpe`,
       );
-      const result = await sql<{ id: string }>`
-        update ledger_accounts set
+      const result = await sql<{ account_id: string }>`
+        update ledger_balances set
           debits_posted = debits_posted + d.dpo,
           credits_posted = credits_posted + d.cpo,
           debits_pending = debits_pending + d.dpe,
           credits_pending = credits_pending + d.cpe
         from (${sql.join(rows, sql` union all `)}) as d
-        where ledger_accounts.id = d.aid and ledger_accounts.project_id = ${projectId}
+        where ledger_balances.account_id = d.aid and ledger_balances.project_id = ${projectId}
           and (min_balance is null or credits_posted + d.cpo - debits_posted - d.dpo - debits_pending - d.dpe >= min_balance)
           and (max_balance is null or credits_posted + d.cpo + credits_pending + d.cpe - debits_posted - d.dpo <= max_balance)
-        returning ledger_accounts.id`.execute(db);
-      return new Set(result.rows.map((r) => r.id));
+        returning ledger_balances.account_id`.execute(db);
+      return new Set(result.rows.map((r) => r.account_id));
     },
 
     async findTransfersByKeys(projectId: string, keys: string[]): Promise<TransferRow[]> {
@@ -287,7 +294,7 @@ export function createLedgerStore(db: Kysely<Database>) {
     },
 
     async allAccounts(projectId: string): Promise<AccountRow[]> {
-      return db.selectFrom('ledger_accounts').selectAll().where('project_id', '=', projectId).execute();
+      return accounts().where('a.project_id', '=', projectId).execute();
     },
 
     async countTransfers(projectId: string): Promise<number> {
@@ -447,7 +454,11 @@ export function createDirectLedgerStore(direct: DirectConnection): LedgerCommitS
     return n;
   };
   const s = {
-    account: direct.prepare('select * from ledger_accounts where project_id = ? and id = ?'),
+    account: direct.prepare(
+      `select a.*, b.min_balance, b.max_balance, b.debits_posted, b.credits_posted, b.debits_pending,
+         b.credits_pending from ledger_accounts a join ledger_balances b on b.account_id = a.id
+       where a.project_id = ? and a.id = ?`,
+    ),
     accountCurrency: direct.prepare('select id, currency from ledger_accounts where project_id = ? and id = ?'),
     transfer: direct.prepare('select * from ledger_transfers where project_id = ? and id = ?'),
     byKey: direct.prepare('select * from ledger_transfers where project_id = ? and idempotency_key = ?'),
@@ -463,9 +474,9 @@ export function createDirectLedgerStore(direct: DirectConnection): LedgerCommitS
     // the bound check of applyDelta above, in one conditional statement; positional parameters bind
     // faster than named ones (a quarter of the statement's cost), hence the repeats
     applyDelta: direct.prepare(
-      `update ledger_accounts set debits_posted = debits_posted + ?, credits_posted = credits_posted + ?,
+      `update ledger_balances set debits_posted = debits_posted + ?, credits_posted = credits_posted + ?,
          debits_pending = debits_pending + ?, credits_pending = credits_pending + ?
-       where id = ? and project_id = ?
+       where account_id = ? and project_id = ?
          and (min_balance is null or credits_posted + ? - debits_posted - ? - debits_pending - ? >= min_balance)
          and (max_balance is null or credits_posted + ? + credits_pending + ? - debits_posted - ? <= max_balance)`,
     ),

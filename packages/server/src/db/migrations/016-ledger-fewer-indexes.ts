@@ -10,6 +10,10 @@ import type { ColumnTypes } from '../dialects/dialect.js';
  *   goes too: a resolution's idempotency key is `hold:<pending_id>:resolve` — now a check constraint
  *   — so the unique key index already lets a hold be resolved only once, and finds the resolution.
  *   Five b-trees per row instead of seven.
+ * - An account's bounds and balances move to `ledger_balances`, one narrow row per account: the
+ *   conditional update every transfer makes twice rewrites ~60 bytes instead of the whole account
+ *   (name, code, metadata…), and more accounts share a page. On SQLite the rows live in the key's
+ *   b-tree (`without rowid`).
  * - `ledger_open_holds` is keyed by (timeout_at, transfer_id), the order the sweeper reads it in, so
  *   it needs no second index; closing a hold names its timeout (the hold's row has it). On SQLite its
  *   narrow rows live in the key's b-tree itself (`without rowid`): one b-tree instead of three.
@@ -53,6 +57,26 @@ export async function up(db: Kysely<any>, types: ColumnTypes): Promise<void> {
     .execute();
   await db.schema.createIndex('ledger_transfers_debit').on('ledger_transfers').columns(['debit_account_id', 'id']).execute();
   await db.schema.createIndex('ledger_transfers_credit').on('ledger_transfers').columns(['credit_account_id', 'id']).execute();
+
+  await db.schema
+    .createTable('ledger_balances')
+    .addColumn('account_id', 'text', (c) => c.notNull())
+    .addColumn('project_id', 'text', (c) => c.notNull())
+    .addColumn('min_balance', 'bigint')
+    .addColumn('max_balance', 'bigint')
+    .addColumn('debits_posted', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('credits_posted', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('debits_pending', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('credits_pending', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addPrimaryKeyConstraint('ledger_balances_pk', ['account_id'])
+    .$call((t) => (types.withoutRowid ? t.modifyEnd(sql`without rowid`) : t))
+    .execute();
+  await sql`insert into ledger_balances (account_id, project_id, min_balance, max_balance, debits_posted,
+      credits_posted, debits_pending, credits_pending)
+    select id, project_id, min_balance, max_balance, debits_posted, credits_posted, debits_pending,
+      credits_pending from ledger_accounts`.execute(db);
+  for (const column of ['min_balance', 'max_balance', 'debits_posted', 'credits_posted', 'debits_pending', 'credits_pending'])
+    await db.schema.alterTable('ledger_accounts').dropColumn(column).execute();
 
   await db.schema
     .createTable('ledger_open_holds_016')
