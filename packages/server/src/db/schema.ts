@@ -98,14 +98,19 @@ export interface Database {
     kind: string;
     name: string;
     currency: string;
+    metadata: string | null;
+    created_at: string;
+  };
+  /** An account's bounds and running balances (since migration 016; one row per account). */
+  ledger_balances: {
+    account_id: string;
+    project_id: string;
     min_balance: number | null;
     max_balance: number | null;
     debits_posted: Generated<number>;
     credits_posted: Generated<number>;
     debits_pending: Generated<number>;
     credits_pending: Generated<number>;
-    metadata: string | null;
-    created_at: string;
   };
   ledger_transfers: {
     id: string;

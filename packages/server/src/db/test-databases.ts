@@ -7,7 +7,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import { createPglite, openPglite } from './dialects/pglite.js';
 import { openPostgres } from './dialects/postgres.js';
 import { openSqlite } from './dialects/sqlite.js';
-import { migrateToLatest } from './migrations/index.js';
+import { migrateTo, migrateToLatest } from './migrations/index.js';
 
 /** Dialects every store test runs on: sqlite and pglite always, postgres where HANGAR_TEST_PG_URL is set. */
 export const DIALECTS = ['sqlite', 'pglite', ...(process.env.HANGAR_TEST_PG_URL ? ['postgres'] : [])] as const;
@@ -20,8 +20,11 @@ export interface TestDatabase extends OpenDatabase {
 // Starting PGlite takes about a second, so a test worker starts one and gives each database a schema.
 let sharedPglite: PGlite | null = null;
 
-/** A fresh, migrated, empty database of the dialect; `close()` removes everything it made. */
-export async function openTestDatabase(dialect: TestDialect): Promise<TestDatabase> {
+/**
+ * A fresh, migrated, empty database of the dialect; `close()` removes everything it made. `upTo`:
+ * migrated only up to that migration, to test a later one on data.
+ */
+export async function openTestDatabase(dialect: TestDialect, upTo?: string): Promise<TestDatabase> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'hangar-test-'));
   let opened: OpenDatabase;
   let cleanup = async () => {};
@@ -51,7 +54,8 @@ export async function openTestDatabase(dialect: TestDialect): Promise<TestDataba
   } else {
     opened = openSqlite(dataDir);
   }
-  await migrateToLatest(opened.db, opened.types);
+  if (upTo) await migrateTo(opened.db, opened.types, upTo);
+  else await migrateToLatest(opened.db, opened.types);
   return {
     ...opened,
     // PGlite and Postgres keep blobs in the table; a temp dir is still handy for tests

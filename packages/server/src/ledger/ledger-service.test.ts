@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../db/test-databases.js';
+import { canonicalJson, sha256Hex } from '../util/hash.js';
 import { newId } from '../util/ids.js';
-import { createLedger, type Ledger } from './ledger-service.js';
+import { createLedger, resolutionRequestHash, transferRequestHash, type Ledger } from './ledger-service.js';
 
 const USD = 1_000_000;
 
@@ -165,6 +166,54 @@ for (const dialect of DIALECTS) {
       expect((await ledger.verify(P)).ok).toBe(true);
     });
 
+    it('concurrent batches refused before and after they write leave the others committed, group after group', async () => {
+      // On SQLite one transaction takes them all: a batch refused before writing (an unknown account)
+      // needs no undo; one refused after writing (the second transfer past the bound) makes the group
+      // run again with a savepoint per batch, and the next groups too.
+      const to = (amountMicros: number, idempotencyKey: string, debitAccountId = wallet) => ({ debitAccountId, creditAccountId: payee, amountMicros, idempotencyKey });
+      for (let round = 0; round < 3; round++) {
+        const results = await Promise.allSettled([
+          ledger.transfer(P, [to(1_000, `r${round}-a`)]),
+          ledger.transfer(P, [to(1_000, `r${round}-unknown`, 'acc_missing')]),
+          ledger.transfer(P, [to(1_000, `r${round}-b`)]),
+          ledger.transfer(P, [to(1_000, `r${round}-bad-1`), to(2 * USD, `r${round}-bad-2`)]),
+          ledger.transfer(P, [to(1_000, `r${round}-c`)]),
+        ]);
+        expect(results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code: string }).code))).toEqual([
+          'ok',
+          'not_found',
+          'ok',
+          'insufficient_balance',
+          'ok',
+        ]);
+      }
+      expect((await ledger.getAccount(P, wallet)).balanceMicros).toBe(USD - 9 * 1_000);
+      const { transfers } = await ledger.listTransfers(P, { accountId: payee, limit: 20 });
+      expect(transfers.map((x) => x.idempotencyKey).sort()).toEqual(['r0-a', 'r0-b', 'r0-c', 'r1-a', 'r1-b', 'r1-c', 'r2-a', 'r2-b', 'r2-c']);
+      expect((await ledger.verify(P)).ok).toBe(true);
+    });
+
+    it("lists an account's transfers on both sides, page by page, and only that account's", async () => {
+      const other = (await ledger.createAccount(P, { kind: 'agent', name: 'other', currency: 'USD' })).account.id;
+      await ledger.transfer(P, [{ debitAccountId: funding, creditAccountId: other, amountMicros: 5, idempotencyKey: 'not-the-wallet' }]);
+      for (let i = 0; i < 3; i++) {
+        await ledger.transfer(P, [{ debitAccountId: wallet, creditAccountId: payee, amountMicros: 10 + i, idempotencyKey: `out-${i}` }]);
+        await ledger.transfer(P, [{ debitAccountId: payee, creditAccountId: wallet, amountMicros: 1, idempotencyKey: `back-${i}` }]);
+      }
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await ledger.listTransfers(P, { accountId: wallet, limit: 3, ...(cursor ? { cursor } : {}) });
+        expect(page.transfers.length).toBeLessThanOrEqual(3);
+        seen.push(...page.transfers.map((x) => x.idempotencyKey));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(seen.sort()).toEqual(['back-0', 'back-1', 'back-2', 'fund-1', 'out-0', 'out-1', 'out-2']);
+      const all = (await ledger.listTransfers(P, { limit: 20 })).transfers.map((x) => x.id);
+      expect(all).toEqual([...all].sort());
+      expect(all).toHaveLength(8);
+    });
+
     it('the sweeper voids expired holds once, even with two sweepers, and a late post is refused', async () => {
       const a = await ledger.hold(P, { debitAccountId: wallet, creditAccountId: payee, amountMicros: 400_000, timeoutMs: 1000, idempotencyKey: 'a' });
       const b = await ledger.hold(P, { debitAccountId: wallet, creditAccountId: payee, amountMicros: 400_000, timeoutMs: 60_000, idempotencyKey: 'b' });
@@ -180,7 +229,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('verify finds a balance changed behind its back', async () => {
-      await sql`update ledger_accounts set credits_posted = credits_posted + 5 where id = ${wallet}`.execute(t.db);
+      await sql`update ledger_balances set credits_posted = credits_posted + 5 where account_id = ${wallet}`.execute(t.db);
       const report = await ledger.verify(P);
       expect(report.ok).toBe(false);
       expect(report.problems).toContainEqual({ reason: 'balance_drift', accountId: wallet, field: 'creditsPosted', expected: USD, actual: USD + 5 });
@@ -195,3 +244,23 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe('request hashes', () => {
+  // Stored with every transfer and compared on a replay: a replay after an upgrade must still match.
+  it('are the sha256 of the canonical JSON of the request, as transfers have always stored', () => {
+    const transfer = {
+      kind: 'pending',
+      debit: 'acc_1',
+      credit: 'acc_2',
+      amount: 1234,
+      memo: 'tea "for" two ☕',
+      metadata: canonicalJson({ z: 1, a: [2, { y: null }] }),
+      timeoutMs: 600_000,
+    };
+    expect(transferRequestHash(transfer)).toBe(sha256Hex(canonicalJson(transfer)));
+    const plain = { ...transfer, kind: 'posted', memo: null, metadata: null, timeoutMs: null };
+    expect(transferRequestHash(plain)).toBe(sha256Hex(canonicalJson(plain)));
+    const resolution = { kind: 'post_pending', hold: 'hld_1', amount: 617 };
+    expect(resolutionRequestHash(resolution)).toBe(sha256Hex(canonicalJson(resolution)));
+  });
+});

@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type {
   Account,
@@ -12,7 +13,7 @@ import type {
 import { isRetryableConflict } from '../db/dialects/errors.js';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../http/api-error.js';
-import { canonicalJson, sha256Hex } from '../util/hash.js';
+import { canonicalJson } from '../util/hash.js';
 import { newId, nowIso } from '../util/ids.js';
 import type { DirectConnection } from '../db/dialects/dialect.js';
 import {
@@ -20,6 +21,7 @@ import {
   createLedgerStore,
   type AccountRow,
   type BalanceDelta,
+  resolutionKey,
   type LedgerCommitStore,
   type TransferRow,
 } from './ledger-store.js';
@@ -108,6 +110,31 @@ export function toTransfer(row: TransferRow): Transfer {
   };
 }
 
+/**
+ * What a transfer's idempotency key is bound to: the sha256 of the canonical JSON of the request
+ * (`canonicalJson`, keys sorted), written out in sorted order here since it is on every commit's path
+ * and canonicalJson's generic sort costs more than the hash. The hashes must never change: a replay
+ * is recognized by comparing them with those stored.
+ */
+export function transferRequestHash(r: {
+  kind: string;
+  debit: string;
+  credit: string;
+  amount: number;
+  memo: string | null;
+  metadata: string | null;
+  timeoutMs: number | null;
+}): string {
+  const { amount, credit, debit, kind, memo, metadata, timeoutMs } = r;
+  return hash('sha256', JSON.stringify({ amount, credit, debit, kind, memo, metadata, timeoutMs }));
+}
+
+/** `transferRequestHash` of a hold's resolution. */
+export function resolutionRequestHash(r: { kind: string; hold: string; amount: number }): string {
+  const { amount, hold, kind } = r;
+  return hash('sha256', JSON.stringify({ amount, hold, kind }));
+}
+
 const zero = (): BalanceDelta => ({ debitsPosted: 0, creditsPosted: 0, debitsPending: 0, creditsPending: 0 });
 
 /**
@@ -119,12 +146,12 @@ export function createLedger(options: LedgerOptions) {
   const now = options.now ?? Date.now;
 
   function keyOf(op: LedgerOp): string {
-    return op.type === 'transfer' || op.type === 'hold' ? op.idempotencyKey : `hold:${op.holdId}:resolve`;
+    return op.type === 'transfer' || op.type === 'hold' ? op.idempotencyKey : resolutionKey(op.holdId);
   }
 
   // What never changes once written, kept so a commit need not read it again: an account's currency
   // (accounts are never deleted and their currency never changes) and a hold's transfer row.
-  const accountCache = new Map<string, { id: string; currency: string }>();
+  const accountCache = new Map<string, { id: string; projectId: string; currency: string }>();
   const holdCache = new Map<string, TransferRow>();
   const remember = <V>(cache: Map<string, V>, key: string, value: V) => {
     if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
@@ -158,20 +185,24 @@ export function createLedger(options: LedgerOptions) {
     for (const op of ops) {
       if (op.type === 'transfer' || op.type === 'hold') {
         for (const id of [op.debitAccountId, op.creditAccountId]) {
-          const cached = accountCache.get(`${projectId}/${id}`);
-          if (cached) accounts.set(id, cached);
+          const cached = accountCache.get(id);
+          if (cached && cached.projectId === projectId) accounts.set(id, cached);
           else unknownAccounts.add(id);
         }
       }
     }
     for (const a of await store.getAccounts(projectId, [...unknownAccounts])) {
       accounts.set(a.id, { id: a.id, currency: a.currency });
-      remember(accountCache, `${projectId}/${a.id}`, { id: a.id, currency: a.currency });
+      remember(accountCache, a.id, { id: a.id, projectId, currency: a.currency });
     }
 
     // What each op would write, and its request hash for idempotency.
     const at = new Date(now());
     const createdAt = at.toISOString();
+    // holds of one batch mostly share a timeout: formatted once each
+    const timeouts = new Map<number, string>();
+    const timeoutAt = (ms: number) =>
+      timeouts.get(ms) ?? timeouts.set(ms, new Date(at.getTime() + ms).toISOString()).get(ms)!;
     const batchId = newId('bat');
     const rows: TransferRow[] = [];
     for (const [index, op] of ops.entries()) {
@@ -210,20 +241,18 @@ export function createLedger(options: LedgerOptions) {
           amount: op.amountMicros,
           currency: debit.currency,
           pending_id: null,
-          timeout_at: op.type === 'hold' ? new Date(at.getTime() + op.timeoutMs).toISOString() : null,
+          timeout_at: op.type === 'hold' ? timeoutAt(op.timeoutMs) : null,
           batch_id: batchId,
           idempotency_key: op.idempotencyKey,
-          request_hash: sha256Hex(
-            canonicalJson({
-              kind,
-              debit: debit.id,
-              credit: credit.id,
-              amount: op.amountMicros,
-              memo,
-              metadata,
-              timeoutMs: op.type === 'hold' ? op.timeoutMs : null,
-            }),
-          ),
+          request_hash: transferRequestHash({
+            kind,
+            debit: debit.id,
+            credit: credit.id,
+            amount: op.amountMicros,
+            memo,
+            metadata,
+            timeoutMs: op.type === 'hold' ? op.timeoutMs : null,
+          }),
           memo,
           metadata,
           created_at: createdAt,
@@ -258,7 +287,7 @@ export function createLedger(options: LedgerOptions) {
           timeout_at: null,
           batch_id: batchId,
           idempotency_key: keyOf(op),
-          request_hash: sha256Hex(canonicalJson({ kind, hold: hold.id, amount })),
+          request_hash: resolutionRequestHash({ kind, hold: hold.id, amount }),
           memo: null,
           metadata: null,
           created_at: createdAt,
@@ -308,7 +337,10 @@ export function createLedger(options: LedgerOptions) {
       );
     }
 
-    const resolving = rows.filter((r) => r.pending_id !== null).map((r) => r.pending_id!);
+    // a hold always has its timeout (the open-hold table's key)
+    const resolving = rows
+      .filter((r) => r.pending_id !== null)
+      .map((r) => ({ id: r.pending_id!, timeout_at: holds.get(r.pending_id!)!.timeout_at! }));
     if (resolving.length > 0 && (await store.closeHolds(projectId, resolving)) !== resolving.length)
       throw new RaceLost();
     if ((await store.insertTransfers(rows)) !== rows.length) throw new RaceLost();
@@ -389,7 +421,6 @@ export function createLedger(options: LedgerOptions) {
         },
       );
     }
-    for (const r of rows) if (r.kind === 'pending') remember(holdCache, r.id, r);
     return { rows, replayed: false };
   }
 
@@ -405,13 +436,20 @@ export function createLedger(options: LedgerOptions) {
     return { transfers: rows.map(toTransfer), replayed };
   }
 
+  /** Remembers the holds of a committed batch (never those of a transaction that may yet roll back). */
+  function committed(rows: TransferRow[]): void {
+    for (const r of rows) if (r.kind === 'pending') remember(holdCache, r.id, r);
+  }
+
   /** A batch in a transaction of its own (Postgres, PGlite): row locks order concurrent batches. */
   async function commitAlone(projectId: string, ops: LedgerOp[]) {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await db
+        const result = await db
           .transaction()
           .execute((trx) => commitOnce(createLedgerStore(trx), projectId, ops, attempt > 1));
+        committed(result.rows);
+        return result;
       } catch (error) {
         if ((error instanceof RaceLost || isRetryableConflict(error)) && attempt < MAX_ATTEMPTS) continue;
         if (error instanceof RaceLost)
@@ -423,10 +461,17 @@ export function createLedger(options: LedgerOptions) {
 
   /**
    * Group commit (SQLite): batches submitted while a transaction is being written wait, and then all
-   * commit in one transaction — one BEGIN/COMMIT for many callers. Each caller's batch runs under a
-   * savepoint of its own, so it still commits all or nothing and a failing batch (a bound refused, a
-   * key reused) is rolled back alone while the others commit. SQLite has one writer: batches run one
-   * after another, each seeing what the ones before it wrote, so bound checks stay exact.
+   * commit in one transaction — one BEGIN/COMMIT for many callers. Each caller's batch still commits
+   * all or nothing, and a failing batch (a bound refused, a key reused) is undone alone while the
+   * others commit. SQLite has one writer: batches run one after another, each seeing what the ones
+   * before it wrote, so bound checks stay exact.
+   *
+   * Undoing one batch alone takes a savepoint around it, and a savepoint per batch costs about as
+   * much as the batch's own statements (SQLite copies every page a savepoint first changes). So a
+   * group first runs without them: a batch that fails before changing a row (an unknown account, a
+   * replay) needs no undo, and when one fails after changing rows, the whole transaction is rolled
+   * back and the group run again with a savepoint per batch — as are the next few groups, since
+   * refusals come in runs (a budget that is spent refuses every call until its period ends).
    */
   const groupCommit = (() => {
     interface Job {
@@ -435,8 +480,14 @@ export function createLedger(options: LedgerOptions) {
       resolve: (value: { rows: TransferRow[]; replayed: boolean }) => void;
       reject: (error: unknown) => void;
     }
+    type Outcome =
+      | { ok: true; value: { rows: TransferRow[]; replayed: boolean } }
+      | { ok: false; error: unknown };
+    /** Groups run with savepoints after one needed them. */
+    const CAUTIOUS_GROUPS = 16;
     const queue: Job[] = [];
     let running = false;
+    let cautious = 0;
     const store = direct ? createDirectLedgerStore(direct) : null;
     // prepared once: exec() would compile each of them on every call
     const control = direct
@@ -449,38 +500,57 @@ export function createLedger(options: LedgerOptions) {
       : {};
     const run = (q: string) => void control[q]!.run();
 
-    async function runJob(job: Job): Promise<{ rows: TransferRow[]; replayed: boolean }> {
+    /** One batch; 'undo' when it failed after changing rows and runs without a savepoint. */
+    async function runJob(job: Job, savepoint: boolean): Promise<Outcome | 'undo'> {
       for (let attempt = 1; ; attempt++) {
+        const changed = store!.changes;
         try {
-          return await commitOnce(store!, job.projectId, job.ops, attempt > 1);
+          return { ok: true, value: await commitOnce(store!, job.projectId, job.ops, attempt > 1) };
         } catch (error) {
-          run('rollback to caller');
+          // an error SQLite answers by rolling the whole transaction back takes every batch with it
+          if (!direct!.inTransaction) throw error;
+          if (savepoint) run('rollback to caller');
+          else if (store!.changes !== changed) return 'undo';
           if (error instanceof RaceLost && attempt < MAX_ATTEMPTS) continue;
-          if (error instanceof RaceLost)
-            throw new ApiError('conflict', 'Another request changed these holds at the same time; retry.');
-          throw error;
+          if (error instanceof RaceLost) {
+            const conflict = new ApiError('conflict', 'Another request changed these holds at the same time; retry.');
+            return { ok: false, error: conflict };
+          }
+          return { ok: false, error };
         }
       }
     }
 
+    /** Runs the group in the open transaction; null when a batch needs undoing and there are no savepoints. */
+    async function runAll(jobs: Job[], savepoints: boolean): Promise<Outcome[] | null> {
+      const outcomes: Outcome[] = [];
+      for (const job of jobs) {
+        if (savepoints) run('savepoint caller');
+        const outcome = await runJob(job, savepoints);
+        if (outcome === 'undo') return null;
+        outcomes.push(outcome);
+        if (savepoints) run('release caller');
+      }
+      return outcomes;
+    }
+
     async function runGroup(jobs: Job[]): Promise<void> {
-      const outcomes: Array<
-        { ok: true; value: { rows: TransferRow[]; replayed: boolean } } | { ok: false; error: unknown }
-      > = [];
+      let outcomes: Outcome[] | null = null;
       try {
         await db.connection().execute(async () => {
           run('begin immediate');
           try {
-            for (const job of jobs) {
-              run('savepoint caller');
-              try {
-                outcomes.push({ ok: true, value: await runJob(job) });
-              } catch (error) {
-                // an error SQLite answers by rolling the whole transaction back takes every batch with it
-                if (!direct!.inTransaction) throw error;
-                outcomes.push({ ok: false, error });
+            if (cautious > 0) {
+              cautious--;
+              outcomes = await runAll(jobs, true);
+            } else {
+              outcomes = await runAll(jobs, false);
+              if (!outcomes) {
+                run('rollback');
+                run('begin immediate');
+                outcomes = await runAll(jobs, true);
+                cautious = CAUTIOUS_GROUPS;
               }
-              run('release caller');
             }
             run('commit');
           } catch (error) {
@@ -493,9 +563,11 @@ export function createLedger(options: LedgerOptions) {
         return;
       }
       jobs.forEach((job, i) => {
-        const outcome = outcomes[i]!;
-        if (outcome.ok) job.resolve(outcome.value);
-        else job.reject(outcome.error);
+        const outcome = outcomes![i]!;
+        if (outcome.ok) {
+          committed(outcome.value.rows);
+          job.resolve(outcome.value);
+        } else job.reject(outcome.error);
       });
     }
 
@@ -530,7 +602,7 @@ export function createLedger(options: LedgerOptions) {
     const transfer = await store.getTransfer(projectId, holdId);
     if (!transfer || transfer.kind !== 'pending')
       throw new ApiError('not_found', `No hold ${holdId} in this project.`);
-    const [resolution] = await store.getResolutions([holdId]);
+    const [resolution] = await store.getResolutions(projectId, [holdId]);
     return {
       id: holdId,
       status: resolution ? STATUS_OF_RESOLUTION[resolution.kind]! : 'pending',

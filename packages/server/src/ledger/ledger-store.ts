@@ -2,8 +2,13 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DirectConnection, DirectStatement } from '../db/dialects/dialect.js';
 import type { Database } from '../db/schema.js';
 
-export type AccountRow = Selectable<Database['ledger_accounts']>;
+/** An account with its bounds and balances (two tables since migration 016). */
+export type AccountRow = Selectable<Database['ledger_accounts']> &
+  Omit<Selectable<Database['ledger_balances']>, 'account_id' | 'project_id'>;
+export type NewAccountRow = Selectable<Database['ledger_accounts']> &
+  Pick<AccountRow, 'min_balance' | 'max_balance'>;
 export type TransferRow = Selectable<Database['ledger_transfers']>;
+export type AccountCurrency = Pick<AccountRow, 'id' | 'currency'>;
 
 /** What one batch changes on one account; all four in micro-units, each may be negative. */
 export interface BalanceDelta {
@@ -21,64 +26,85 @@ export interface RecomputedSums {
   total: number;
 }
 
+export type OpenHoldRow = Selectable<Database['ledger_open_holds']>;
+/** What names an open hold: its id and its timeout (the open-hold table is kept in timeout order). */
+export interface OpenHoldKey {
+  id: string;
+  timeout_at: string;
+}
+
 /**
- * Accounts, transfers and open holds. Transfers are only ever inserted. Account balance columns and
+ * The idempotency key of a hold's resolution (its post, void or expiry): one per hold, so the unique
+ * key index lets a hold be resolved once, and finds the resolution. Migration 016 checks that every
+ * resolution's key is this.
+ */
+export const resolutionKey = (holdId: string): string => `hold:${holdId}:resolve`;
+
+/** `resolutionKey` of the transfer aliased `alias`, in SQL: compared with the key index's column. */
+const resolutionKeyOf = (alias: string) =>
+  sql<string>`${sql.lit('hold:')} || ${sql.ref(`${alias}.id`)} || ${sql.lit(':resolve')}`;
+
+/**
+ * Accounts, transfers and open holds. Transfers are only ever inserted. Account balance rows and
  * open-hold rows are derived state, changed in the same transaction as the transfers they follow.
  */
 export function createLedgerStore(db: Kysely<Database>) {
+  /** Accounts with their balance rows. */
+  const accounts = () =>
+    db
+      .selectFrom('ledger_accounts as a')
+      .innerJoin('ledger_balances as b', 'b.account_id', 'a.id')
+      .selectAll('a')
+      .select([
+        'b.min_balance',
+        'b.max_balance',
+        'b.debits_posted',
+        'b.credits_posted',
+        'b.debits_pending',
+        'b.credits_pending',
+      ]);
   return {
-    /** Inserts the account unless one with its (project, code) exists; true when inserted. */
-    async insertAccount(
-      row: Omit<AccountRow, 'debits_posted' | 'credits_posted' | 'debits_pending' | 'credits_pending'>,
-    ): Promise<boolean> {
-      const result = await db
-        .insertInto('ledger_accounts')
-        .values(row)
-        .onConflict((oc) => oc.columns(['project_id', 'code']).doNothing())
-        .executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+    /**
+     * Inserts the account (and its balance row, in one transaction) unless one with its (project,
+     * code) exists; true when inserted.
+     */
+    async insertAccount(row: NewAccountRow): Promise<boolean> {
+      const { min_balance, max_balance, ...account } = row;
+      return db.transaction().execute(async (trx) => {
+        const result = await trx
+          .insertInto('ledger_accounts')
+          .values(account)
+          .onConflict((oc) => oc.columns(['project_id', 'code']).doNothing())
+          .executeTakeFirst();
+        if (Number(result.numInsertedOrUpdatedRows ?? 0) !== 1) return false;
+        await trx
+          .insertInto('ledger_balances')
+          .values({ account_id: row.id, project_id: row.project_id, min_balance, max_balance })
+          .execute();
+        return true;
+      });
     },
 
     async getAccount(projectId: string, id: string): Promise<AccountRow | undefined> {
-      return db
-        .selectFrom('ledger_accounts')
-        .selectAll()
-        .where('project_id', '=', projectId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      return accounts().where('a.project_id', '=', projectId).where('a.id', '=', id).executeTakeFirst();
     },
 
     async getAccountByCode(projectId: string, code: string): Promise<AccountRow | undefined> {
-      return db
-        .selectFrom('ledger_accounts')
-        .selectAll()
-        .where('project_id', '=', projectId)
-        .where('code', '=', code)
-        .executeTakeFirst();
+      return accounts().where('a.project_id', '=', projectId).where('a.code', '=', code).executeTakeFirst();
     },
 
     async getAccounts(projectId: string, ids: string[]): Promise<AccountRow[]> {
       if (ids.length === 0) return [];
-      return db
-        .selectFrom('ledger_accounts')
-        .selectAll()
-        .where('project_id', '=', projectId)
-        .where('id', 'in', ids)
-        .execute();
+      return accounts().where('a.project_id', '=', projectId).where('a.id', 'in', ids).execute();
     },
 
     async listAccounts(
       projectId: string,
       options: { kind?: string; after?: string; limit: number },
     ): Promise<AccountRow[]> {
-      let q = db
-        .selectFrom('ledger_accounts')
-        .selectAll()
-        .where('project_id', '=', projectId)
-        .orderBy('id')
-        .limit(options.limit);
-      if (options.kind) q = q.where('kind', '=', options.kind);
-      if (options.after) q = q.where('id', '>', options.after);
+      let q = accounts().where('a.project_id', '=', projectId).orderBy('a.id').limit(options.limit);
+      if (options.kind) q = q.where('a.kind', '=', options.kind);
+      if (options.after) q = q.where('a.id', '>', options.after);
       return q.execute();
     },
 
@@ -90,14 +116,14 @@ export function createLedgerStore(db: Kysely<Database>) {
      */
     async applyDelta(projectId: string, accountId: string, d: BalanceDelta): Promise<boolean> {
       const result = await db
-        .updateTable('ledger_accounts')
+        .updateTable('ledger_balances')
         .set((eb) => ({
           debits_posted: eb('debits_posted', '+', d.debitsPosted),
           credits_posted: eb('credits_posted', '+', d.creditsPosted),
           debits_pending: eb('debits_pending', '+', d.debitsPending),
           credits_pending: eb('credits_pending', '+', d.creditsPending),
         }))
-        .where('id', '=', accountId)
+        .where('account_id', '=', accountId)
         .where('project_id', '=', projectId)
         .where(
           sql<boolean>`(min_balance is null or credits_posted + ${d.creditsPosted} - debits_posted - ${d.debitsPosted} - debits_pending - ${d.debitsPending} >= min_balance)`,
@@ -120,18 +146,18 @@ export function createLedgerStore(db: Kysely<Database>) {
         ([id, d]) =>
           sql`select cast(${id} as text) as aid, cast(${d.debitsPosted} as bigint) as dpo, cast(${d.creditsPosted} as bigint) as cpo, cast(${d.debitsPending} as bigint) as dpe, cast(${d.creditsPending} as bigint) as cpe`,
       );
-      const result = await sql<{ id: string }>`
-        update ledger_accounts set
+      const result = await sql<{ account_id: string }>`
+        update ledger_balances set
           debits_posted = debits_posted + d.dpo,
           credits_posted = credits_posted + d.cpo,
           debits_pending = debits_pending + d.dpe,
           credits_pending = credits_pending + d.cpe
         from (${sql.join(rows, sql` union all `)}) as d
-        where ledger_accounts.id = d.aid and ledger_accounts.project_id = ${projectId}
+        where ledger_balances.account_id = d.aid and ledger_balances.project_id = ${projectId}
           and (min_balance is null or credits_posted + d.cpo - debits_posted - d.dpo - debits_pending - d.dpe >= min_balance)
           and (max_balance is null or credits_posted + d.cpo + credits_pending + d.cpe - debits_posted - d.dpo <= max_balance)
-        returning ledger_accounts.id`.execute(db);
-      return new Set(result.rows.map((r) => r.id));
+        returning ledger_balances.account_id`.execute(db);
+      return new Set(result.rows.map((r) => r.account_id));
     },
 
     async findTransfersByKeys(projectId: string, keys: string[]): Promise<TransferRow[]> {
@@ -177,39 +203,70 @@ export function createLedgerStore(db: Kysely<Database>) {
         .execute();
     },
 
-    async getResolutions(pendingIds: string[]): Promise<TransferRow[]> {
-      if (pendingIds.length === 0) return [];
-      return db.selectFrom('ledger_transfers').selectAll().where('pending_id', 'in', pendingIds).execute();
+    /** The posts, voids and expiries of these holds (at most one each), found by their idempotency keys. */
+    async getResolutions(projectId: string, holdIds: string[]): Promise<TransferRow[]> {
+      if (holdIds.length === 0) return [];
+      return db
+        .selectFrom('ledger_transfers')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .where('idempotency_key', 'in', holdIds.map(resolutionKey))
+        .where('pending_id', 'is not', null)
+        .execute();
     },
 
+    /**
+     * A page of the project's transfers by id, or of one account's. An account's page is the two
+     * index ranges (debit side, credit side) merged: with `debit = ? or credit = ?` the databases walk
+     * the whole project by id instead, filtering. A transfer never has one account on both sides.
+     */
     async listTransfers(
       projectId: string,
       options: { accountId?: string; after?: string; limit: number },
     ): Promise<TransferRow[]> {
-      let q = db
-        .selectFrom('ledger_transfers')
+      const page = (column?: 'debit_account_id' | 'credit_account_id') => {
+        let q = db
+          .selectFrom('ledger_transfers')
+          .selectAll()
+          .where('project_id', '=', projectId)
+          .orderBy('id')
+          .limit(options.limit);
+        if (column) q = q.where(column, '=', options.accountId!);
+        if (options.after) q = q.where('id', '>', options.after);
+        return q;
+      };
+      if (!options.accountId) return page().execute();
+      return db
+        .selectFrom((eb) =>
+          eb
+            .selectFrom(page('debit_account_id').as('d'))
+            .selectAll()
+            .unionAll(eb.selectFrom(page('credit_account_id').as('c')).selectAll())
+            .as('t'),
+        )
         .selectAll()
-        .where('project_id', '=', projectId)
         .orderBy('id')
-        .limit(options.limit);
-      if (options.accountId) {
-        const id = options.accountId;
-        q = q.where((eb) => eb.or([eb('debit_account_id', '=', id), eb('credit_account_id', '=', id)]));
-      }
-      if (options.after) q = q.where('id', '>', options.after);
-      return q.execute();
+        .limit(options.limit)
+        .execute();
     },
 
-    async insertOpenHolds(rows: Array<Selectable<Database['ledger_open_holds']>>): Promise<void> {
+    async insertOpenHolds(rows: OpenHoldRow[]): Promise<void> {
       if (rows.length > 0) await db.insertInto('ledger_open_holds').values(rows).execute();
     },
 
     /** Removes the holds from the open set; returns how many were open (the others were resolved). */
-    async closeHolds(projectId: string, transferIds: string[]): Promise<number> {
+    async closeHolds(projectId: string, holds: OpenHoldKey[]): Promise<number> {
+      if (holds.length === 0) return 0;
       const result = await db
         .deleteFrom('ledger_open_holds')
         .where('project_id', '=', projectId)
-        .where('transfer_id', 'in', transferIds)
+        .where((eb) =>
+          eb(
+            eb.refTuple('timeout_at', 'transfer_id'),
+            'in',
+            holds.map((h) => eb.tuple(h.timeout_at, h.id)),
+          ),
+        )
         .executeTakeFirst();
       return Number(result.numDeletedRows);
     },
@@ -237,7 +294,7 @@ export function createLedgerStore(db: Kysely<Database>) {
     },
 
     async allAccounts(projectId: string): Promise<AccountRow[]> {
-      return db.selectFrom('ledger_accounts').selectAll().where('project_id', '=', projectId).execute();
+      return accounts().where('a.project_id', '=', projectId).execute();
     },
 
     async countTransfers(projectId: string): Promise<number> {
@@ -271,7 +328,11 @@ export function createLedgerStore(db: Kysely<Database>) {
           .where(({ not, exists, selectFrom }) =>
             not(
               exists(
-                selectFrom('ledger_transfers as r').select('r.id').whereRef('r.pending_id', '=', 'p.id'),
+                selectFrom('ledger_transfers as r')
+                .select('r.id')
+                .whereRef('r.project_id', '=', 'p.project_id')
+                .where('r.idempotency_key', '=', resolutionKeyOf('p'))
+                .whereRef('r.pending_id', '=', 'p.id'),
               ),
             ),
           )
@@ -291,10 +352,16 @@ export function createLedgerStore(db: Kysely<Database>) {
         .where('p.project_id', '=', projectId)
         .where('p.kind', '=', 'pending')
         .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(selectFrom('ledger_transfers as r').select('r.id').whereRef('r.pending_id', '=', 'p.id')),
-          ),
-        )
+            not(
+              exists(
+                selectFrom('ledger_transfers as r')
+                .select('r.id')
+                .whereRef('r.project_id', '=', 'p.project_id')
+                .where('r.idempotency_key', '=', resolutionKeyOf('p'))
+                .whereRef('r.pending_id', '=', 'p.id'),
+              ),
+            ),
+          )
         .execute();
       return rows.map((r) => r.id);
     },
@@ -306,7 +373,7 @@ export function createLedgerStore(db: Kysely<Database>) {
       const rows = await db
         .selectFrom('ledger_transfers as r')
         .leftJoin('ledger_transfers as p', (j) =>
-          j.onRef('p.id', '=', 'r.pending_id').on('p.kind', '=', 'pending'),
+          j.onRef('p.project_id', '=', 'r.project_id').onRef('p.id', '=', 'r.pending_id').on('p.kind', '=', 'pending'),
         )
         .select(['r.id', 'r.kind', 'r.amount', 'p.amount as held', 'p.id as pid'])
         .where('r.project_id', '=', projectId)
@@ -342,12 +409,13 @@ export type LedgerStore = ReturnType<typeof createLedgerStore>;
 /** What one commit reads and writes: served by Kysely (any database) or by the direct SQLite handle. */
 export interface LedgerCommitStore {
   getAccount(projectId: string, id: string): Promise<AccountRow | undefined> | AccountRow | undefined;
-  getAccounts(projectId: string, ids: string[]): Promise<AccountRow[]> | AccountRow[];
+  /** The accounts' ids and currencies (all a commit needs of them until one refuses). */
+  getAccounts(projectId: string, ids: string[]): Promise<AccountCurrency[]> | AccountCurrency[];
   getTransfers(projectId: string, ids: string[]): Promise<TransferRow[]> | TransferRow[];
   findTransfersByKeys(projectId: string, keys: string[]): Promise<TransferRow[]> | TransferRow[];
-  closeHolds(projectId: string, transferIds: string[]): Promise<number> | number;
+  closeHolds(projectId: string, holds: OpenHoldKey[]): Promise<number> | number;
   insertTransfers(rows: TransferRow[]): Promise<number> | number;
-  insertOpenHolds(rows: Array<Selectable<Database['ledger_open_holds']>>): Promise<void> | void;
+  insertOpenHolds(rows: OpenHoldRow[]): Promise<void> | void;
   applyDelta(projectId: string, accountId: string, d: BalanceDelta): Promise<boolean> | boolean;
   applyDeltas(projectId: string, deltas: Array<[string, BalanceDelta]>): Promise<Set<string>> | Set<string>;
 }
@@ -376,25 +444,41 @@ const TRANSFER_COLUMNS = [
  * few microseconds, less than building a multi-row one. Only for use inside the group commit's
  * transaction (see ledger-service.ts).
  */
-export function createDirectLedgerStore(direct: DirectConnection): LedgerCommitStore {
+export function createDirectLedgerStore(direct: DirectConnection): LedgerCommitStore & {
+  /** Rows changed through this store so far: whether a failed batch changed any. */
+  readonly changes: number;
+} {
+  let changes = 0;
+  const counted = (n: number) => {
+    changes += n;
+    return n;
+  };
   const s = {
-    account: direct.prepare('select * from ledger_accounts where project_id = ? and id = ?'),
+    account: direct.prepare(
+      `select a.*, b.min_balance, b.max_balance, b.debits_posted, b.credits_posted, b.debits_pending,
+         b.credits_pending from ledger_accounts a join ledger_balances b on b.account_id = a.id
+       where a.project_id = ? and a.id = ?`,
+    ),
+    accountCurrency: direct.prepare('select id, currency from ledger_accounts where project_id = ? and id = ?'),
     transfer: direct.prepare('select * from ledger_transfers where project_id = ? and id = ?'),
     byKey: direct.prepare('select * from ledger_transfers where project_id = ? and idempotency_key = ?'),
-    closeHold: direct.prepare('delete from ledger_open_holds where project_id = ? and transfer_id = ?'),
+    closeHold: direct.prepare(
+      'delete from ledger_open_holds where timeout_at = ? and transfer_id = ? and project_id = ?',
+    ),
     insertTransfer: direct.prepare(
       `insert into ledger_transfers (${TRANSFER_COLUMNS.join(', ')}) values (${TRANSFER_COLUMNS.map(() => '?').join(', ')}) on conflict do nothing`,
     ),
     insertOpenHold: direct.prepare(
-      'insert into ledger_open_holds (transfer_id, project_id, timeout_at) values (?, ?, ?)',
+      'insert into ledger_open_holds (timeout_at, transfer_id, project_id) values (?, ?, ?)',
     ),
-    // the bound check of applyDelta above, in one conditional statement
+    // the bound check of applyDelta above, in one conditional statement; positional parameters bind
+    // faster than named ones (a quarter of the statement's cost), hence the repeats
     applyDelta: direct.prepare(
-      `update ledger_accounts set debits_posted = debits_posted + @dpo, credits_posted = credits_posted + @cpo,
-         debits_pending = debits_pending + @dpe, credits_pending = credits_pending + @cpe
-       where id = @id and project_id = @project
-         and (min_balance is null or credits_posted + @cpo - debits_posted - @dpo - debits_pending - @dpe >= min_balance)
-         and (max_balance is null or credits_posted + @cpo + credits_pending + @cpe - debits_posted - @dpo <= max_balance)`,
+      `update ledger_balances set debits_posted = debits_posted + ?, credits_posted = credits_posted + ?,
+         debits_pending = debits_pending + ?, credits_pending = credits_pending + ?
+       where account_id = ? and project_id = ?
+         and (min_balance is null or credits_posted + ? - debits_posted - ? - debits_pending - ? >= min_balance)
+         and (max_balance is null or credits_posted + ? + credits_pending + ? - debits_posted - ? <= max_balance)`,
     ),
   };
   const many = <T>(stmt: DirectStatement, projectId: string, values: string[]) =>
@@ -403,25 +487,55 @@ export function createDirectLedgerStore(direct: DirectConnection): LedgerCommitS
       return row ? [row] : [];
     });
   const applyDelta = (projectId: string, accountId: string, d: BalanceDelta) =>
-    s.applyDelta.run({
-      dpo: d.debitsPosted,
-      cpo: d.creditsPosted,
-      dpe: d.debitsPending,
-      cpe: d.creditsPending,
-      id: accountId,
-      project: projectId,
-    })
-      .changes === 1;
+    counted(s.applyDelta.run(
+      d.debitsPosted,
+      d.creditsPosted,
+      d.debitsPending,
+      d.creditsPending,
+      accountId,
+      projectId,
+      d.creditsPosted,
+      d.debitsPosted,
+      d.debitsPending,
+      d.creditsPosted,
+      d.creditsPending,
+      d.debitsPosted,
+    ).changes) === 1;
   return {
     getAccount: (projectId, id) => s.account.get(projectId, id) as AccountRow | undefined,
-    getAccounts: (projectId, ids) => many<AccountRow>(s.account, projectId, ids),
+    getAccounts: (projectId, ids) => many<AccountCurrency>(s.accountCurrency, projectId, ids),
     getTransfers: (projectId, ids) => many<TransferRow>(s.transfer, projectId, ids),
     findTransfersByKeys: (projectId, keys) => many<TransferRow>(s.byKey, projectId, keys),
-    closeHolds: (projectId, ids) => ids.reduce((n, id) => n + s.closeHold.run(projectId, id).changes, 0),
+    get changes() {
+      return changes;
+    },
+    closeHolds: (projectId, holds) =>
+      holds.reduce((n, h) => n + counted(s.closeHold.run(h.timeout_at, h.id, projectId).changes), 0),
     insertTransfers: (rows) =>
-      rows.reduce((n, r) => n + s.insertTransfer.run(...TRANSFER_COLUMNS.map((c) => r[c])).changes, 0),
+      rows.reduce(
+        (n, r) =>
+          n +
+          counted(s.insertTransfer.run(
+            r.id,
+            r.project_id,
+            r.kind,
+            r.debit_account_id,
+            r.credit_account_id,
+            r.amount,
+            r.currency,
+            r.pending_id,
+            r.timeout_at,
+            r.batch_id,
+            r.idempotency_key,
+            r.request_hash,
+            r.memo,
+            r.metadata,
+            r.created_at,
+          ).changes),
+        0,
+      ),
     insertOpenHolds: (rows) => {
-      for (const r of rows) s.insertOpenHold.run(r.transfer_id, r.project_id, r.timeout_at);
+      for (const r of rows) counted(s.insertOpenHold.run(r.timeout_at, r.transfer_id, r.project_id).changes);
     },
     applyDelta,
     applyDeltas: (projectId, deltas) =>

@@ -39,6 +39,7 @@ describe('project isolation, route by route', () => {
     const events = await db.selectFrom('journal_events').selectAll().where('project_id', '=', 'proj_default').orderBy('stream').orderBy('seq').execute();
     const project = await db.selectFrom('projects').selectAll().where('id', '=', 'proj_default').executeTakeFirst();
     const accounts = await db.selectFrom('ledger_accounts').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
+    const balances = await db.selectFrom('ledger_balances').selectAll().where('project_id', '=', 'proj_default').orderBy('account_id').execute();
     const transfers = await db.selectFrom('ledger_transfers').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const budgets = await db.selectFrom('budgets').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const payments = await db.selectFrom('payments').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
@@ -63,7 +64,7 @@ describe('project isolation, route by route', () => {
     const spanScores = await db.selectFrom('span_scores').selectAll().where('project_id', '=', 'proj_default').orderBy('rule_id').execute();
     const alerts = await db.selectFrom('drift_alerts').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const evals = { datasets, versions, cases, experiments, results, rules, spanScores, alerts };
-    return JSON.stringify({ keys, events, project, accounts, transfers, budgets, payments, mandates, limits, gateway, agents, credentials, policies, approvals, webhooks, evals });
+    return JSON.stringify({ keys, events, project, accounts, balances, transfers, budgets, payments, mandates, limits, gateway, agents, credentials, policies, approvals, webhooks, evals });
   };
 
   beforeAll(async () => {

@@ -6,6 +6,11 @@ export interface ColumnTypes {
   bytes: 'blob' | 'bytea';
   /** Postgres has schemas: migration bookkeeping must stay in the current one (see migrations/index.ts). */
   hasSchemas: boolean;
+  /**
+   * Whether a table can be stored in its primary key's order with no separate key index (SQLite's
+   * `without rowid`, best for narrow rows); Postgres tables are heaps whatever their key.
+   */
+  withoutRowid: boolean;
 }
 
 /**

@@ -105,7 +105,7 @@ export function openPglite(dir: string | null = null, shared?: PGlite): OpenData
   return {
     db,
     describe: `pglite ${dir ?? '(memory)'}`,
-    types: { bytes: 'bytea', hasSchemas: true },
+    types: { bytes: 'bytea', hasSchemas: true, withoutRowid: false },
     functions: postgresFunctions,
     blobDir: null,
     close: () => db.destroy(),

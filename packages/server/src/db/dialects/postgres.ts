@@ -36,7 +36,7 @@ export function openPostgres(url: string, options: PostgresOptions = {}): OpenDa
   return {
     db,
     describe: `postgres ${redact(url)}${options.schema ? ` schema ${options.schema}` : ''}`,
-    types: { bytes: 'bytea', hasSchemas: true },
+    types: { bytes: 'bytea', hasSchemas: true, withoutRowid: false },
     functions: postgresFunctions,
     blobDir: null,
     close: () => db.destroy(),

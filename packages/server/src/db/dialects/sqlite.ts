@@ -109,7 +109,7 @@ export function openSqlite(dataDir: string): OpenDatabase {
   return {
     db,
     describe: `sqlite ${file}`,
-    types: { bytes: 'blob', hasSchemas: false },
+    types: { bytes: 'blob', hasSchemas: false, withoutRowid: true },
     functions: sqliteFunctions,
     blobDir: path.join(dataDir, 'blobs'),
     direct,

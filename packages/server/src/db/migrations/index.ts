@@ -14,6 +14,7 @@ import * as evals from './011-evals.js';
 import * as paymentRecovery from './012-payment-recovery.js';
 import * as configGeneration from './014-config-generation.js';
 import * as traceSummaries from './015-trace-summaries.js';
+import * as ledgerFewerIndexes from './016-ledger-fewer-indexes.js';
 
 // Migrations see the schema as it was then, not today's Database type.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -39,6 +40,7 @@ const MIGRATIONS: Record<string, HangarMigration> = {
   '012-payment-recovery': paymentRecovery,
   '014-config-generation': configGeneration,
   '015-trace-summaries': traceSummaries,
+  '016-ledger-fewer-indexes': ledgerFewerIndexes,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1)!;
@@ -68,6 +70,12 @@ export async function migrateToLatest(db: AnyDb, types: ColumnTypes): Promise<st
   const { error, results } = await (await migrator(db, types)).migrateToLatest();
   if (error) throw new Error(`database migration failed: ${(error as Error).message}`, { cause: error });
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Applies pending migrations up to and including `name` (tests of a migration's data copy). */
+export async function migrateTo(db: AnyDb, types: ColumnTypes, name: string): Promise<void> {
+  const { error } = await (await migrator(db, types)).migrateTo(name);
+  if (error) throw new Error(`database migration failed: ${(error as Error).message}`, { cause: error });
 }
 
 /** Names of migrations not yet applied (empty when the schema is current). */
