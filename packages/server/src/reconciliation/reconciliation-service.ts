@@ -151,9 +151,12 @@ export function createReconciliation(options: ReconciliationOptions) {
   }
 
   return {
-    /** Reconciles [from, to) (ISO times); `to` defaults to now and `from` to 24 hours before `to`. */
+    /**
+     * Reconciles [from, to) (ISO times); `to` defaults to the end of the current millisecond (so what
+     * was written just before the call is in) and `from` to 24 hours before `to`.
+     */
     async reconcile(projectId: string, window: { from?: string | undefined; to?: string | undefined } = {}): Promise<ReconciliationReport> {
-      const to = window.to ? new Date(window.to) : new Date();
+      const to = window.to ? new Date(window.to) : new Date(Date.now() + 1);
       const from = window.from ? new Date(window.from) : new Date(to.getTime() - 86_400_000);
       if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) {
         throw new ApiError('validation_failed', 'from and to must be ISO 8601 times.');
