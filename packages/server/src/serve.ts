@@ -24,7 +24,8 @@ export async function startServer(
   options: { logger?: Logger } = {},
 ): Promise<RunningServer> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'hangar' } });
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  // a long-running server checkpoints SQLite's WAL on another thread, off the requests' one
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, checkpointEveryMs: 100 });
   let services;
   try {
     services = createServices({

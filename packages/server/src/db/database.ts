@@ -14,6 +14,8 @@ export interface DatabaseOptions {
   dataDir: string;
   /** Apply pending migrations (default true); `hangar doctor` opens without migrating. */
   migrate?: boolean;
+  /** SQLite: checkpoint the WAL from a worker thread this often (the server does; see openSqlite). */
+  checkpointEveryMs?: number | undefined;
 }
 
 /** Opens the configured database and applies pending migrations. */
@@ -24,7 +26,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
       ? openPostgres(url)
       : url?.startsWith('pglite:')
         ? openPglite(url.slice('pglite:'.length) || null)
-        : openSqlite(options.dataDir);
+        : openSqlite(options.dataDir, { checkpointEveryMs: options.checkpointEveryMs });
   if (options.migrate === false) return opened;
   try {
     await migrateToLatest(opened.db, opened.types);

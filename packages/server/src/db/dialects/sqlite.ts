@@ -1,5 +1,7 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import { CompiledQuery, Kysely, sql, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection } from 'kysely';
 import type { Database } from '../schema.js';
@@ -87,7 +89,57 @@ export const sqliteFunctions: DialectFunctions = {
   },
 };
 
-export function openSqlite(dataDir: string): OpenDatabase {
+// A thread of its own with its own connection, checkpointing the WAL into the database file: a
+// checkpoint copies pages and fsyncs, work SQLite otherwise does inside whichever commit crosses
+// `wal_autocheckpoint` — on the server's one thread, blocking every request meanwhile.
+const CHECKPOINTER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const db = new (require(workerData.driver))(workerData.file);
+db.pragma('busy_timeout = 5000');
+let closed = false;
+const tick = () => {
+  if (closed) return;
+  try {
+    // PASSIVE: never waits for or blocks the writer; what a running transaction still uses is left for the next tick
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch (error) {
+    parentPort.postMessage({ error: String(error) });
+  }
+  setTimeout(tick, workerData.everyMs);
+};
+setTimeout(tick, workerData.everyMs);
+parentPort.on('message', () => { closed = true; db.close(); process.exit(0); });
+`;
+
+export interface SqliteOptions {
+  /**
+   * Checkpoint the WAL from a worker thread every this many ms instead of inside commits (the server
+   * turns this on; short-lived handles — the CLI, tests — keep SQLite's automatic checkpoints).
+   */
+  checkpointEveryMs?: number;
+}
+
+/** Starts the checkpointer thread; SQLite's own checkpoints come back if it stops. */
+function startCheckpointer(sqlite: SQLite.Database, file: string, everyMs: number): () => Promise<void> {
+  const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, everyMs, driver: createRequire(import.meta.url).resolve('better-sqlite3') } });
+  worker.unref();
+  // a backstop, not the rule: should the thread fall 10,000 pages (~40 MB) behind, commits checkpoint again
+  sqlite.pragma('wal_autocheckpoint = 10000');
+  // and the WAL file is cut back to 64 MiB when it is reused
+  sqlite.pragma('journal_size_limit = 67108864');
+  const fallBack = () => {
+    if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');
+  };
+  worker.on('error', fallBack);
+  worker.on('exit', fallBack);
+  return async () => {
+    worker.ref(); // wait for it: the final checkpoint is the connection's own, on close
+    worker.postMessage('close');
+    await new Promise((resolve) => worker.once('exit', resolve));
+  };
+}
+
+export function openSqlite(dataDir: string, options: SqliteOptions = {}): OpenDatabase {
   mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, 'hangar.db');
   const sqlite = new SQLite(file);
@@ -97,6 +149,8 @@ export function openSqlite(dataDir: string): OpenDatabase {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
+  const everyMs = options.checkpointEveryMs;
+  const stopCheckpointer = everyMs ? startCheckpointer(sqlite, file, everyMs) : async () => {};
   const cached = withStatementCache(sqlite);
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: cached }) });
   const direct: DirectConnection = {
@@ -113,6 +167,9 @@ export function openSqlite(dataDir: string): OpenDatabase {
     functions: sqliteFunctions,
     blobDir: path.join(dataDir, 'blobs'),
     direct,
-    close: () => db.destroy(),
+    close: async () => {
+      await stopCheckpointer();
+      await db.destroy();
+    },
   };
 }
