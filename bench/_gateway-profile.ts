@@ -1,6 +1,7 @@
 // Profiling aid for the gateway hot path: calls in one process, sequential then all at once.
 // Env: N, ECHO=1 (hangar/echo instead of the fake upstream), WHOAMI=1 (baseline: GET /v1/whoami),
-// NO_SPAN=1, NO_SPAN_BLOBS=1, NO_JOURNAL=1 (leave a part of the record out, to see what it costs).
+// NO_SPAN=1, NO_SPAN_BLOBS=1, NO_JOURNAL=1 (leave a part of the record out, to see what it costs),
+// ANTHROPIC=1 (the provider speaks Anthropic's format: OpenAI calls are translated).
 import { performance } from 'node:perf_hooks';
 import { startFakeUpstream } from '../packages/server/src/gateway/fake-upstream.js';
 import { createTestApp, ADMIN_KEY } from '../packages/server/src/test-app.js';
@@ -10,7 +11,7 @@ const fake = await startFakeUpstream();
 fake.requests.push = () => 0;
 const t = await createTestApp('sqlite');
 await t.request('PUT', '/v1/gateway/providers/up', {
-  body: { type: 'openai-compatible', baseUrl: fake.openaiBaseUrl },
+  body: process.env.ANTHROPIC ? { type: 'anthropic', baseUrl: fake.url } : { type: 'openai-compatible', baseUrl: fake.openaiBaseUrl },
 });
 await t.request('PUT', '/v1/gateway/routes/bench', {
   body: { targets: process.env.ECHO ? ['hangar/echo'] : ['up/m'] },

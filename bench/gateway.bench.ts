@@ -1,8 +1,10 @@
 /**
  * Latency the gateway adds: the same chat completions sent straight to a fake provider ("direct"),
  * through Hangar, through Hangar to the same provider in Anthropic's format ("hangar-xlate": request,
- * answer and usage translated), and through Portkey's open-source gateway (@portkey-ai/gateway, from
- * npm) in front of the same fake provider, in the same run, at fixed request rates.
+ * answer and usage translated), through a bare node:http proxy ("node-proxy": no auth, no parsing,
+ * no record — the floor under any Node gateway here), and through Portkey's open-source gateway
+ * (@portkey-ai/gateway, from npm) in front of the same fake provider, in the same run, at fixed
+ * request rates.
  *
  *   npm run bench -- gateway
  *
@@ -93,17 +95,24 @@ interface Side {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
 
 /** Sends rate × seconds requests open-loop; returns each one's latency from when it was due, in ms. */
-function load(side: Side, rate: number, seconds: number): Promise<{ latencies: number[]; errors: number }> {
+/** What failed calls got: an HTTP status, or `connection` when no answer came. */
+type Failures = Record<string, number>;
+
+function load(side: Side, rate: number, seconds: number): Promise<{ latencies: number[]; errors: number; failures: Failures }> {
   const n = Math.round(rate * seconds);
   const latencies: number[] = new Array<number>(n);
+  const failures: Failures = {};
   let errors = 0;
   let done = 0;
   const t0 = performance.now() + 20;
   return new Promise((resolve) => {
-    const finish = (i: number, due: number, ok: boolean) => {
+    const finish = (i: number, due: number, status: number | 'connection') => {
       latencies[i] = performance.now() - due;
-      if (!ok) errors++;
-      if (++done === n) resolve({ latencies, errors });
+      if (status !== 200) {
+        errors++;
+        failures[status] = (failures[status] ?? 0) + 1;
+      }
+      if (++done === n) resolve({ latencies, errors, failures });
     };
     const fire = (i: number, due: number) => {
       const body = JSON.stringify({
@@ -123,11 +132,11 @@ function load(side: Side, rate: number, seconds: number): Promise<{ latencies: n
         },
         (res) => {
           res.resume();
-          res.on('end', () => finish(i, due, res.statusCode === 200));
-          res.on('error', () => finish(i, due, false));
+          res.on('end', () => finish(i, due, res.statusCode ?? 'connection'));
+          res.on('error', () => finish(i, due, 'connection'));
         },
       );
-      req.on('error', () => finish(i, due, false));
+      req.on('error', () => finish(i, due, 'connection'));
       req.end(body);
     };
     let next = 0;
@@ -153,6 +162,7 @@ async function main() {
     /HANGAR (\S+)/,
   );
   const hangar = hangarProcess.match[1]!;
+  const passthroughProcess = await start(['--import', tsx, path.join(benchDir, '_gateway-passthrough.ts'), upstream], /PASSTHROUGH (\S+)/);
   const portkeyPort = await freePort();
   const portkeyBin = fileURLToPath(import.meta.resolve('@portkey-ai/gateway/build/start-server.js'));
   const portkeyProcess = await start(
@@ -184,6 +194,14 @@ async function main() {
       model: 'bench-claude',
     },
     {
+      // the floor: a bare node:http proxy (no auth, no parsing, no record) in front of the same upstream
+      name: 'node-proxy',
+      pid: passthroughProcess.child.pid,
+      url: new URL(`${passthroughProcess.match[1]!}/v1/chat/completions`),
+      headers: { authorization: 'Bearer sk-bench' },
+      model: 'bench-model',
+    },
+    {
       name: 'portkey',
       pid: portkeyProcess.child.pid,
       url: new URL(`http://127.0.0.1:${portkeyPort}/v1/chat/completions`),
@@ -213,7 +231,7 @@ async function main() {
   // warm up every side (JIT, connection pools, SQLite pages)
   for (const side of sides) await load(side, 200, 1);
 
-  const results = new Map<string, { latencies: number[]; errors: number; cpuMs: number | null }>();
+  const results = new Map<string, { latencies: number[]; errors: number; failures: Failures; cpuMs: number | null }>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const rate of RATES) {
       const order = round % 2 === 0 ? sides : [...sides].reverse();
@@ -222,9 +240,10 @@ async function main() {
         const r = await load(side, rate, SECONDS);
         const cpuAfter = cpuMs(side.pid);
         const key = `${rate}/${side.name}`;
-        const acc = results.get(key) ?? { latencies: [], errors: 0, cpuMs: 0 };
+        const acc = results.get(key) ?? { latencies: [], errors: 0, failures: {}, cpuMs: 0 };
         acc.latencies.push(...r.latencies);
         acc.errors += r.errors;
+        for (const [status, count] of Object.entries(r.failures)) acc.failures[status] = (acc.failures[status] ?? 0) + count;
         acc.cpuMs =
           cpuBefore === null || cpuAfter === null || acc.cpuMs === null
             ? null
@@ -278,6 +297,10 @@ async function main() {
         String(s.errors),
       ]);
     }
+    for (const side of sides) {
+      const failures = Object.entries(results.get(`${rate}/${side.name}`)!.failures);
+      if (failures.length > 0) verdicts.push(`${rate} req/s: ${side.name} failed calls by status: ${failures.map(([status, count]) => `${status} ×${count}`).join(', ')}`);
+    }
     const h = stats.get('hangar')!;
     const p = stats.get('portkey')!;
     const x = stats.get('hangar-xlate')!;
@@ -288,6 +311,12 @@ async function main() {
     );
     const hp50 = h.p50 - direct.p50;
     const hp99 = h.p99 - direct.p99;
+    const floor = stats.get('node-proxy')!;
+    verdicts.push(
+      `${rate} req/s: a bare Node proxy adds ${(floor.p50 - direct.p50).toFixed(2)} ms p50, ${(floor.p99 - direct.p99).toFixed(2)} ms p99 (the hop alone); ` +
+        `Hangar adds ${(h.p50 - floor.p50).toFixed(2)} ms p50, ${(h.p99 - floor.p99).toFixed(2)} ms p99 on top of it, ` +
+        `CPU per request ${h.cpu} vs ${floor.cpu} ms`,
+    );
     verdicts.push(
       `${rate} req/s: Hangar adds ${hp50.toFixed(2)} ms p50 (goal ≤ ${GOAL_P50}: ${hp50 <= GOAL_P50 ? 'met' : 'NOT met'}), ` +
         `${hp99.toFixed(2)} ms p99 (goal ≤ ${GOAL_P99}: ${hp99 <= GOAL_P99 ? 'met' : 'NOT met'}); ` +
