@@ -49,6 +49,24 @@ const resolutionKeyOf = (alias: string) =>
  * open-hold rows are derived state, changed in the same transaction as the transfers they follow.
  */
 export function createLedgerStore(db: Kysely<Database>) {
+  /** The project's holds (`p`) with no resolution (post, void or expiry). */
+  const unresolvedHolds = (projectId: string) =>
+    db
+      .selectFrom('ledger_transfers as p')
+      .where('p.project_id', '=', projectId)
+      .where('p.kind', '=', 'pending')
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('ledger_transfers as r')
+              .select('r.id')
+              .whereRef('r.project_id', '=', 'p.project_id')
+              .where('r.idempotency_key', '=', resolutionKeyOf('p'))
+              .whereRef('r.pending_id', '=', 'p.id'),
+          ),
+        ),
+      );
+
   /** Accounts with their balance rows. */
   const accounts = () =>
     db
@@ -320,22 +338,8 @@ export function createLedgerStore(db: Kysely<Database>) {
           .execute();
         for (const r of posted)
           out.push({ accountId: r.account, side, kind: 'posted', total: Number(r.total) });
-        const pending = await db
-          .selectFrom('ledger_transfers as p')
+        const pending = await unresolvedHolds(projectId)
           .select([`p.${column} as account`, (eb) => eb.fn.sum<number>('p.amount').as('total')])
-          .where('p.project_id', '=', projectId)
-          .where('p.kind', '=', 'pending')
-          .where(({ not, exists, selectFrom }) =>
-            not(
-              exists(
-                selectFrom('ledger_transfers as r')
-                .select('r.id')
-                .whereRef('r.project_id', '=', 'p.project_id')
-                .where('r.idempotency_key', '=', resolutionKeyOf('p'))
-                .whereRef('r.pending_id', '=', 'p.id'),
-              ),
-            ),
-          )
           .groupBy(`p.${column}`)
           .execute();
         for (const r of pending)
@@ -346,23 +350,7 @@ export function createLedgerStore(db: Kysely<Database>) {
 
     /** Pending transfers of the project with no resolution: what the open-hold set must equal. */
     async unresolvedHoldIds(projectId: string): Promise<string[]> {
-      const rows = await db
-        .selectFrom('ledger_transfers as p')
-        .select('p.id')
-        .where('p.project_id', '=', projectId)
-        .where('p.kind', '=', 'pending')
-        .where(({ not, exists, selectFrom }) =>
-            not(
-              exists(
-                selectFrom('ledger_transfers as r')
-                .select('r.id')
-                .whereRef('r.project_id', '=', 'p.project_id')
-                .where('r.idempotency_key', '=', resolutionKeyOf('p'))
-                .whereRef('r.pending_id', '=', 'p.id'),
-              ),
-            ),
-          )
-        .execute();
+      const rows = await unresolvedHolds(projectId).select('p.id').execute();
       return rows.map((r) => r.id);
     },
 
