@@ -52,6 +52,28 @@ function refuse(ctx: TranslateOptions & Translation, parameter: string, why: str
   );
 }
 
+/**
+ * Content given as a string or as typed parts: the parts' text joined by `separator`; a part of a type
+ * not `allowed` is refused (at `where.<index>`, saying `why(type)`).
+ */
+function textOf(
+  ctx: TranslateOptions & Translation,
+  content: unknown,
+  where: string,
+  separator: string,
+  allowed: string[],
+  why: (type: string) => string,
+): string {
+  if (typeof content === 'string') return content;
+  return asArray(content)
+    .map((p, i) => {
+      const part = asRecord(p);
+      if (!allowed.includes(String(part.type))) refuse(ctx, `${where}.${i}`, why(String(part.type)));
+      return String(part.text ?? part.refusal ?? '');
+    })
+    .join(separator);
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Requests
 
@@ -184,21 +206,8 @@ function anthropicMessagesOf(
   list.forEach((raw, i) => {
     const m = asRecord(raw);
     const where = `messages.${i}`;
-    const text = (content: unknown, allowed: string[]): string => {
-      if (typeof content === 'string') return content;
-      return asArray(content)
-        .map((p, j) => {
-          const part = asRecord(p);
-          if (!allowed.includes(String(part.type)))
-            refuse(
-              ctx,
-              `${where}.content.${j}`,
-              `${String(part.type)} parts are not translated in ${String(m.role)} messages`,
-            );
-          return String(part.text ?? part.refusal ?? '');
-        })
-        .join('');
-    };
+    const text = (content: unknown, allowed: string[]): string =>
+      textOf(ctx, content, `${where}.content`, '', allowed, (type) => `${type} parts are not translated in ${String(m.role)} messages`);
     switch (m.role) {
       case 'system':
       case 'developer':
@@ -312,17 +321,7 @@ export function anthropicToOpenaiRequest(body: Json, options: TranslateOptions):
   }
   const messages: Json[] = [];
   if (present(body.system)) {
-    const system =
-      typeof body.system === 'string'
-        ? body.system
-        : asArray(body.system)
-            .map((b, i) => {
-              const block = asRecord(b);
-              if (block.type !== 'text')
-                refuse(ctx, `system.${i}`, `${String(block.type)} system blocks are not translated`);
-              return String(block.text ?? '');
-            })
-            .join('\n\n');
+    const system = textOf(ctx, body.system, 'system', '\n\n', ['text'], (type) => `${type} system blocks are not translated`);
     messages.push({ role: 'system', content: system });
   }
   asArray(body.messages).forEach((raw, i) =>
@@ -403,17 +402,7 @@ function openaiMessagesOf(m: Json, where: string, ctx: TranslateOptions & Transl
     const at = `${where}.content.${j}`;
     switch (block.type) {
       case 'tool_result': {
-        const content =
-          typeof block.content === 'string'
-            ? block.content
-            : asArray(block.content)
-                .map((c, k) => {
-                  const part = asRecord(c);
-                  if (part.type !== 'text')
-                    refuse(ctx, `${at}.content.${k}`, 'OpenAI tool results are text only');
-                  return String(part.text ?? '');
-                })
-                .join('');
+        const content = textOf(ctx, block.content, `${at}.content`, '', ['text'], () => 'OpenAI tool results are text only');
         // OpenAI has no error flag on a tool result: say it in the text
         out.push({
           role: 'tool',
