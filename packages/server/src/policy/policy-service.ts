@@ -170,7 +170,8 @@ export function createPolicies({ db, journal, generation = createConfigGeneratio
       };
       if (req.draft === undefined) return this.decide(auth.project.id, decisionInput);
       refuseInvalid(req.draft);
-      const draft = compilePolicySet(`draft:${auth.project.id}`, [{ id: 'draft', text: req.draft }]);
+      // one decision: one Cedar set, not one per action kind
+      const draft = compilePolicySet(`draft:${auth.project.id}`, [{ id: 'draft', text: req.draft }], { split: false });
       return decide(draft, { ...decisionInput, agents: await agentFacts(auth.project.id, actor) });
     },
   };
