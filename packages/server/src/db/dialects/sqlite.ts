@@ -102,8 +102,8 @@ const tick = () => {
   try {
     // PASSIVE: never waits for or blocks the writer; what a running transaction still uses is left for the next tick
     db.pragma('wal_checkpoint(PASSIVE)');
-  } catch (error) {
-    parentPort.postMessage({ error: String(error) });
+  } catch {
+    // busy (another process checkpointing): the next tick tries again
   }
   setTimeout(tick, workerData.everyMs);
 };
@@ -127,12 +127,15 @@ function startCheckpointer(sqlite: SQLite.Database, file: string, everyMs: numbe
   sqlite.pragma('wal_autocheckpoint = 10000');
   // and the WAL file is cut back to 64 MiB when it is reused
   sqlite.pragma('journal_size_limit = 67108864');
+  let exited = false;
   const fallBack = () => {
+    exited = true;
     if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');
   };
   worker.on('error', fallBack);
   worker.on('exit', fallBack);
   return async () => {
+    if (exited) return;
     worker.ref(); // wait for it: the final checkpoint is the connection's own, on close
     worker.postMessage('close');
     await new Promise((resolve) => worker.once('exit', resolve));
