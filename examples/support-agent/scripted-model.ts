@@ -2,7 +2,7 @@
  * The offline model this example runs against: a Hangar `scripted` provider (rules on the last user
  * message and the turn, see docs/gateway.md). It behaves like a noisy model on purpose: the agent adds
  * a random `[sample N]` (0–9) to every ticket, and whether the model looks the order up first depends
- * on it — 8 samples in 10 with the careful prompt, 4 in 10 with a hasty one. So the same prompt scores
+ * on it — 9 samples in 10 with the careful prompt, 3 in 10 with a hasty one. So the same prompt scores
  * differently from run to run, and only a real change shows as significant.
  */
 import { readFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ export const MODEL = `${PROVIDER}/acme-1`;
 const orders = JSON.parse(readFileSync(new URL('./orders.json', import.meta.url), 'utf8')) as Record<string, { status: string }>;
 
 /** Samples under which the model does its job, by the style the prompt asks for. */
-const GOOD_SAMPLES = { careful: '[0-7]', hasty: '[0-3]' };
+const GOOD_SAMPLES = { careful: '[0-8]', hasty: '[0-2]' };
 
 export function supportScript(): Script {
   const rules: ScriptRule[] = [];
