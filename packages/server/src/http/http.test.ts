@@ -112,9 +112,16 @@ describe('HTTP surface', () => {
 
     it('an oversized body → 413 payload_too_large', async () => {
       const before = await countEvents();
-      const res = await t.request('POST', '/v1/streams/s/events', { body: { events: [{ type: 'x', payload: 'y'.repeat(100_000) }] } });
+      const body = JSON.stringify({ events: [{ type: 'x', payload: 'y'.repeat(100_000) }] });
+      const res = await t.request('POST', '/v1/streams/s/events', { body });
       expect([res.status, res.json.error.code]).toEqual([413, 'payload_too_large']);
+      // judged by its content-length when it has one (as over a socket), unread
+      const declared = await t.request('POST', '/v1/streams/s/events', { body, headers: { 'content-length': String(body.length) } });
+      expect([declared.status, declared.json.error.code]).toEqual([413, 'payload_too_large']);
       expect(await countEvents()).toBe(before);
+      const fits = JSON.stringify({ events: [{ type: 'x' }] });
+      expect((await t.request('POST', '/v1/streams/s/events', { body: fits, headers: { 'content-length': String(fits.length) } })).status).toBe(201);
+      expect(await countEvents()).toBe(before + 1);
     });
 
     it('a body that is not JSON → 415 unsupported_media_type', async () => {

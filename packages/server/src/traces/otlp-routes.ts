@@ -58,7 +58,11 @@ function tooLarge(maxBytes: number): never {
  */
 async function readBody(req: Request, maxBytes: number): Promise<Buffer> {
   const declared = req.headers.get('content-length');
-  if (declared !== null && !req.headers.has('transfer-encoding') && Number(declared) > maxBytes) tooLarge(maxBytes);
+  if (declared !== null && !req.headers.has('transfer-encoding')) {
+    if (Number(declared) > maxBytes) tooLarge(maxBytes);
+    // read in one go: @hono/node-server then takes it straight from the socket, without a body stream
+    return Buffer.from(await req.arrayBuffer());
+  }
   if (!req.body) return Buffer.alloc(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
