@@ -32,6 +32,8 @@ export async function startServer(
       database,
       logger,
       secret: config.secret,
+      // and writes gateway call records on another thread too (where the database has one to offer)
+      recordThread: true,
       providerNetwork: { allowedHosts: config.providerAllowedHosts, denyPrivate: config.providerDenyPrivate },
       sandboxRail: {
         failPayees: process.env.HANGAR_SANDBOX_RAIL_FAIL_PAYEES?.split(',').filter(Boolean),
@@ -162,7 +164,7 @@ export async function startServer(
         }
         server.closeAllConnections();
         await stopped;
-        await services.gateway.drain(); // calls already answered are recorded before the store closes
+        await services.gateway.close(); // calls already answered are recorded before the store closes
         await webhooks.idle(); // a delivery under way records its outcome before the store closes
         await database.close();
         logger.info('hangar stopped');

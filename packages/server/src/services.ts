@@ -42,6 +42,8 @@ export interface ServicesOptions {
   secret?: string | undefined;
   /** Where provider base URLs may point (HANGAR_PROVIDER_ALLOWED_HOSTS, HANGAR_PROVIDER_DENY_PRIVATE). */
   providerNetwork?: ProviderNetworkOptions;
+  /** Write gateway call records on a thread of their own, where the database offers one (the server does). */
+  recordThread?: boolean;
   /** Replaces the pipeline's stages in the gateway (tests). */
   gatewayHooks?: GatewayHooks;
   /** The online-eval worker's clock and timings (tests set them). */
@@ -98,6 +100,7 @@ export function createServices(options: ServicesOptions) {
     logger,
     generation,
     providerNetwork: createProviderNetwork(options.providerNetwork),
+    recordThread: options.recordThread ? database.thread : undefined,
     hooks: gatewayHooks ?? gatewayHooksFromStages(stages, pricing),
   });
   const datasets = createDatasets({ db, journal, traceQuery });

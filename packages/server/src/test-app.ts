@@ -57,7 +57,7 @@ export async function createTestApp(
   }
 
   async function close() {
-    await services.gateway.drain();
+    await services.gateway.close();
     await services.webhooks.idle();
     await database.close();
   }

@@ -1,10 +1,10 @@
-import type { OpenDatabase } from './dialects/dialect.js';
+import type { OpenDatabase, ThreadDatabase } from './dialects/dialect.js';
 import { openPglite } from './dialects/pglite.js';
 import { openPostgres } from './dialects/postgres.js';
 import { openSqlite } from './dialects/sqlite.js';
 import { migrateToLatest } from './migrations/index.js';
 
-export type { OpenDatabase } from './dialects/dialect.js';
+export type { OpenDatabase, ThreadDatabase } from './dialects/dialect.js';
 export type { Database } from './schema.js';
 
 export interface DatabaseOptions {
@@ -35,4 +35,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
     throw error;
   }
   return opened;
+}
+
+/** Another thread's own connection to a database the server opened (its `thread`), already migrated. */
+export function openThreadDatabase(where: ThreadDatabase): OpenDatabase {
+  return openSqlite(where.dataDir);
 }

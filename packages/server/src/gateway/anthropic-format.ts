@@ -1,5 +1,5 @@
 import type { Message } from '@hangar/protocol';
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../util/ids.js';
 import { sseText } from './sse.js';
 import {
   asArray,
@@ -35,7 +35,7 @@ export const anthropicFormat: WireFormat = {
     for (const t of answer.toolCalls)
       content.push({ type: 'tool_use', id: t.id, name: t.name, input: t.arguments });
     return {
-      id: `msg_${randomBytes(12).toString('hex')}`,
+      id: `msg_${randomHex(12)}`,
       type: 'message',
       role: 'assistant',
       model: answer.model,

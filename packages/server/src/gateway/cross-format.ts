@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../util/ids.js';
 import { ApiError } from '../http/api-error.js';
 import type { Endpoint, ModelProvider, ProviderRequest } from './gateway-types.js';
 import { DEFAULT_MAX_OUTPUT_TOKENS } from './gateway-stages.js';
@@ -675,7 +675,7 @@ export async function* openaiStreamToAnthropic(upstream: AsyncIterable<string>):
       out += event({
         type: 'message_start',
         message: {
-          id: chunk.id ?? `msg_${randomBytes(12).toString('hex')}`,
+          id: chunk.id ?? `msg_${randomHex(12)}`,
           type: 'message',
           role: 'assistant',
           model: chunk.model ?? null,
@@ -754,7 +754,7 @@ export async function* openaiStreamToAnthropic(upstream: AsyncIterable<string>):
             index,
             content_block: {
               type: 'tool_use',
-              id: part.id ?? `toolu_${randomBytes(8).toString('hex')}`,
+              id: part.id ?? `toolu_${randomHex(8)}`,
               name: fn.name ?? '',
               input: {},
             },

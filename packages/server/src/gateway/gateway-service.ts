@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { ActionContext } from '../actions/action.js';
 import type { Logger } from 'pino';
@@ -9,9 +8,9 @@ import {
   type PutProviderRequest,
   type Route,
   type RouteConfig,
-  type Span,
 } from '@hangar/protocol';
 import { createConfigGeneration, type ConfigGeneration } from '../cache/config-generation.js';
+import type { ThreadDatabase } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../http/api-error.js';
 import { journalActorOf, type AuthContext } from '../http/app-env.js';
@@ -19,8 +18,10 @@ import type { Journal } from '../journal/journal-service.js';
 import { ADMIN_STREAM } from '../tenancy/tenancy-service.js';
 import type { SpanInput, Traces } from '../traces/traces-service.js';
 import { canonicalJson, sha256Hex } from '../util/hash.js';
-import { newId, nowIso } from '../util/ids.js';
+import { newId, nowIso, randomHex } from '../util/ids.js';
+import { createCallRecorder, GATEWAY_STREAM, type CallRecord, type CallRecorder } from './call-records.js';
 import { createGatewayStore, type ProviderRow } from './gateway-store.js';
+import { createRecordThread } from './record-thread.js';
 import { UpstreamError, type Endpoint, type ModelProvider, type ProviderReply } from './gateway-types.js';
 import { createAnthropicProvider, createOpenAIProvider } from './providers/http-providers.js';
 import {
@@ -37,9 +38,8 @@ import { createProviderNetwork, type ProviderNetwork } from './provider-network.
 import { createSseParser } from './sse.js';
 import { asRecord, numberOrNull } from './wire-format.js';
 
-/** The journal stream every gateway call of a project is recorded in. */
-export const GATEWAY_STREAM = 'gateway';
-/** Past this many answered-but-unrecorded calls, a call waits for its own record before answering. */
+export { GATEWAY_STREAM };
+
 const MAX_UNRECORDED = 256;
 /** How long a record may wait for others to share its transaction (it is written after the answer). */
 const RECORD_DELAY_MS = 10;
@@ -99,6 +99,8 @@ export interface GatewayOptions {
   generation?: ConfigGeneration;
   /** Where provider base URLs may point (HANGAR_PROVIDER_*); the default refuses only metadata and link-local addresses. */
   providerNetwork?: ProviderNetwork;
+  /** Write call records on a thread of their own with this connection (the server does, on SQLite). */
+  recordThread?: ThreadDatabase | undefined;
 }
 
 interface PlanTarget {
@@ -154,7 +156,6 @@ export type CallResult =
   | { kind: 'stream'; stream: ReadableStream<Uint8Array>; headers: Record<string, string> };
 
 const ms = (since: number) => Math.round((performance.now() - since) * 100) / 100;
-const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
 
 function sleep(msToWait: number, signal: AbortSignal): Promise<void> {
@@ -225,7 +226,10 @@ export function createGateway(options: GatewayOptions) {
   // a project's providers and routes, until any process changes them (they bump the generation)
   const configs = generation.cache<ProjectConfig>(1000);
   const echo = createEchoProvider();
-  const commits = createGroupCommit(db, { delayMs: RECORD_DELAY_MS });
+  const here = () => createCallRecorder({ db, journal, traces, delayMs: RECORD_DELAY_MS });
+  const recorder: CallRecorder = options.recordThread
+    ? createRecordThread({ database: options.recordThread, delayMs: RECORD_DELAY_MS, logger: options.logger, fallback: here })
+    : here();
   /** Records of answered calls not yet committed and settled. */
   const unrecorded = new Set<Promise<void>>();
 
@@ -263,7 +267,7 @@ export function createGateway(options: GatewayOptions) {
     const all = Promise.all([...unrecorded]);
     // records start on the turn after their answer: once they have joined the queue, write them now
     await new Promise((resolve) => setImmediate(resolve));
-    commits.flush();
+    recorder.flush();
     await all;
   }
 
@@ -527,7 +531,7 @@ export function createGateway(options: GatewayOptions) {
     call: GatewayCall,
     outcome: Outcome,
     { endTime, latencyMs }: { endTime: string; latencyMs: number },
-  ): Promise<Span | null> {
+  ): Promise<void> {
     const format = formatOf(call.endpoint);
     const response = outcome.response;
     let usage: SpanInput['usage'] = {
@@ -599,71 +603,53 @@ export function createGateway(options: GatewayOptions) {
           }
         : {}),
     };
-    let recorded: Span | null = null;
+    const record: CallRecord = {
+      projectId: call.projectId,
+      span,
+      actor: journalActorOf(call.auth),
+      payload: {
+        callId: call.callId,
+        kind: call.action?.action.kind ?? null,
+        actor: call.action?.action.actor ?? null,
+        decision: call.action?.decision ?? null,
+        hold: call.action?.hold ?? null,
+        endpoint: endpointPath(call.endpoint),
+        status: outcome.status,
+        error: outcome.error,
+        model: call.model,
+        route: call.plan?.route ?? null,
+        provider: provider?.name ?? null,
+        target: outcome.target?.target ?? null,
+        translation,
+        attempts: outcome.attempts,
+        fallbacksTaken: attributes['hangar.fallbacks'],
+        stream: call.stream,
+        cache: call.plan?.cache ? (outcome.cacheHit ? 'hit' : 'miss') : null,
+        replayOf: outcome.replayOf,
+        requestSha256: call.requestSha256,
+        request: call.request,
+        response,
+        usage,
+        latencyMs,
+        ttftMs: outcome.ttftMs,
+        keyId: call.auth.key.id,
+        agent: call.agent,
+        traceId: call.traceId,
+        spanId: call.spanId,
+      },
+      cacheHit: outcome.cacheHit,
+      answer:
+        outcome.status === 'ok' && response && !outcome.cacheHit && !outcome.replayOf
+          ? { requestSha256: call.requestSha256, createdAt: endTime }
+          : null,
+    };
+    let costMicros: number | null = null;
     try {
-      recorded = await commits.write(async (trx) => {
-        const [stored] = await traces.record(call.projectId, [span], trx);
-        const costMicros = outcome.cacheHit ? 0 : (stored?.costMicros ?? null);
-        const [event] = await journal.append(
-          {
-            projectId: call.projectId,
-            stream: GATEWAY_STREAM,
-            actor: journalActorOf(call.auth),
-            events: [
-              {
-                type: 'model.call',
-                payload: {
-                  callId: call.callId,
-                  kind: call.action?.action.kind ?? null,
-                  actor: call.action?.action.actor ?? null,
-                  decision: call.action?.decision ?? null,
-                  hold: call.action?.hold ?? null,
-                  endpoint: endpointPath(call.endpoint),
-                  status: outcome.status,
-                  error: outcome.error,
-                  model: call.model,
-                  route: call.plan?.route ?? null,
-                  provider: provider?.name ?? null,
-                  target: outcome.target?.target ?? null,
-                  translation,
-                  attempts: outcome.attempts,
-                  fallbacksTaken: attributes['hangar.fallbacks'],
-                  stream: call.stream,
-                  cache: call.plan?.cache ? (outcome.cacheHit ? 'hit' : 'miss') : null,
-                  replayOf: outcome.replayOf,
-                  requestSha256: call.requestSha256,
-                  request: call.request,
-                  response,
-                  usage,
-                  costMicros,
-                  latencyMs,
-                  ttftMs: outcome.ttftMs,
-                  keyId: call.auth.key.id,
-                  agent: call.agent,
-                  traceId: call.traceId,
-                  spanId: call.spanId,
-                },
-              },
-            ],
-          },
-          trx,
-        );
-        if (outcome.status === 'ok' && response && !outcome.cacheHit && !outcome.replayOf && event) {
-          await createGatewayStore(trx).insertAnswer({
-            project_id: call.projectId,
-            request_sha256: call.requestSha256,
-            stream: GATEWAY_STREAM,
-            seq: event.seq,
-            created_at: endTime,
-          });
-        }
-        return stored ? { ...stored, costMicros } : null;
-      });
-      return recorded;
+      ({ costMicros } = await recorder.write(record));
     } finally {
       // settle runs whatever happened to the write: a hold must never stay reserved
       await hooks
-        .settle?.(call, { status: outcome.status, costMicros: recorded?.costMicros ?? null })
+        .settle?.(call, { status: outcome.status, costMicros })
         ?.catch((err: unknown) =>
           options.logger?.error({ err, callId: call.callId }, 'gateway settle failed'),
         );
@@ -810,8 +796,8 @@ export function createGateway(options: GatewayOptions) {
       includeUsage: asRecord(body.stream_options).include_usage === true,
       requestSha256: sha256Hex(canonicalRequest(input.endpoint, body)),
       agent: input.headers('x-hangar-agent') ?? input.auth.key.name,
-      traceId: traceparent?.[1] ?? hex(16),
-      spanId: hex(8),
+      traceId: traceparent?.[1] ?? randomHex(16),
+      spanId: randomHex(8),
       parentSpanId: traceparent?.[2] ?? null,
       startedAt,
       startTime: nowIso(),
@@ -926,9 +912,10 @@ export function createGateway(options: GatewayOptions) {
      */
     recorded,
 
-    /** Waits until no record is pending: graceful shutdown, before the database closes. */
-    async drain(): Promise<void> {
+    /** Graceful shutdown, before the database closes: records every call answered, then stops recording. */
+    async close(): Promise<void> {
       while (unrecorded.size > 0) await recorded();
+      await recorder.close();
     },
 
     /** Models a client can name: the built-in echo and the project's routes. */
@@ -1066,63 +1053,4 @@ export function endpointPath(endpoint: Endpoint): string {
 function embeddingDimensions(response: Record<string, unknown>): number | null {
   const first = asRecord((response.data as unknown[] | undefined)?.[0]).embedding;
   return Array.isArray(first) ? first.length : null;
-}
-
-type Write<T> = (trx: Kysely<Database>) => Promise<T>;
-
-/**
- * Group commit: records wait up to `delayMs` (or until `maxBatch` are waiting) and then share one
- * transaction, so under load many calls pay for one BEGIN/COMMIT — the WAL write of a commit is the
- * largest single cost of a record — and one turn at SQLite's single connection, instead of one each.
- * Records are written after their call was answered, so the wait costs no latency; `flush` cuts it
- * short when someone is waiting for them. If a shared transaction fails, its writes are retried one
- * transaction each, so one bad write never takes others down with it.
- */
-function createGroupCommit(db: Kysely<Database>, { maxBatch = 64, delayMs = 0 } = {}) {
-  type Pending = { write: Write<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void };
-  let queue: Pending[] = [];
-  let running = false;
-  let timer: NodeJS.Timeout | null = null;
-
-  async function drain() {
-    if (timer) clearTimeout(timer);
-    timer = null;
-    if (running) return;
-    running = true;
-    while (queue.length) {
-      const batch = queue.slice(0, maxBatch);
-      queue = queue.slice(batch.length);
-      if (batch.length === 1) {
-        const [only] = batch as [Pending];
-        await db.transaction().execute(only.write).then(only.resolve, only.reject);
-        continue;
-      }
-      try {
-        const results = await db.transaction().execute(async (trx) => {
-          const out: unknown[] = [];
-          for (const p of batch) out.push(await p.write(trx));
-          return out;
-        });
-        batch.forEach((p, i) => p.resolve(results[i]));
-      } catch {
-        for (const p of batch) await db.transaction().execute(p.write).then(p.resolve, p.reject);
-      }
-    }
-    running = false;
-  }
-
-  return {
-    write<T>(write: Write<T>): Promise<T> {
-      return new Promise<T>((resolve, reject) => {
-        queue.push({ write, resolve: resolve as (v: unknown) => void, reject });
-        if (running) return; // the running drain takes it next
-        if (delayMs === 0 || queue.length >= maxBatch) void drain();
-        else timer ??= setTimeout(() => void drain(), delayMs);
-      });
-    },
-    /** Writes what is waiting now, without the delay. */
-    flush(): void {
-      if (queue.length > 0) void drain();
-    },
-  };
 }

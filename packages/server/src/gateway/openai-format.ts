@@ -1,5 +1,5 @@
 import type { Message } from '@hangar/protocol';
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../util/ids.js';
 import { sseText } from './sse.js';
 import {
   asArray,
@@ -39,7 +39,7 @@ export const openaiFormat: WireFormat = {
       }));
     }
     return {
-      id: `chatcmpl-${randomBytes(12).toString('hex')}`,
+      id: `chatcmpl-${randomHex(12)}`,
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model: answer.model,

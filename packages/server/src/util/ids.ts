@@ -7,15 +7,30 @@ const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 const pool = Buffer.alloc(4096);
 let poolAt = pool.length;
 
-function random16(): string {
-  if (poolAt + 16 > pool.length) {
+/** The next `n` (≤ 4096) random bytes of the pool, as [start, end) in `pool`. */
+function take(n: number): [number, number] {
+  if (poolAt + n > pool.length) {
     randomFillSync(pool);
     poolAt = 0;
   }
+  poolAt += n;
+  return [poolAt - n, poolAt];
+}
+
+function random16(): string {
+  const [start, end] = take(16);
   let out = '';
-  for (let i = poolAt; i < poolAt + 16; i++) out += CROCKFORD[pool[i]! & 31];
-  poolAt += 16;
+  for (let i = start; i < end; i++) out += CROCKFORD[pool[i]! & 31];
   return out;
+}
+
+/**
+ * `bytes` random bytes as lowercase hex, from the same pool: trace and span ids, wire ids.
+ * @example randomHex(8) // 'f3a9c2e07b1d4856'
+ */
+export function randomHex(bytes: number): string {
+  const [start, end] = take(bytes);
+  return pool.toString('hex', start, end);
 }
 
 /**

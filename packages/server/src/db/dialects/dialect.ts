@@ -50,6 +50,12 @@ export interface DirectConnection {
   readonly inTransaction: boolean;
 }
 
+/** How another thread of this process opens its own connection to the same database: plain data. */
+export interface ThreadDatabase {
+  kind: 'sqlite';
+  dataDir: string;
+}
+
 /** An open database: the one thing outside this folder that knows which database it is. */
 export interface OpenDatabase {
   db: Kysely<Database>;
@@ -61,5 +67,11 @@ export interface OpenDatabase {
   blobDir: string | null;
   /** A synchronous handle on the connection, where the database has one (SQLite); see DirectConnection. */
   direct?: DirectConnection;
+  /**
+   * Set where work is worth moving to a thread with a connection of its own (SQLite: a commit blocks
+   * the thread that makes it); absent where a connection cannot be opened twice (PGlite) or its I/O
+   * is asynchronous already (Postgres).
+   */
+  thread?: ThreadDatabase;
   close(): Promise<void>;
 }

@@ -170,6 +170,7 @@ export function openSqlite(dataDir: string, options: SqliteOptions = {}): OpenDa
     functions: sqliteFunctions,
     blobDir: path.join(dataDir, 'blobs'),
     direct,
+    thread: { kind: 'sqlite', dataDir },
     close: async () => {
       await stopCheckpointer();
       await db.destroy();

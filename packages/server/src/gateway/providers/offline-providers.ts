@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { randomHex } from '../../util/ids.js';
 import type { Script, ScriptReply } from '@hangar/protocol';
 import { ApiError } from '../../http/api-error.js';
 import { anthropicFormat } from '../anthropic-format.js';
@@ -125,7 +126,7 @@ export function createScriptedProvider(name: string, script: Script): ModelProvi
       }
       const prefix = request.endpoint === 'messages' ? 'toolu_' : 'call_';
       const toolCalls = (chosen.toolCalls ?? []).map((t) => ({
-        id: prefix + randomBytes(8).toString('hex'),
+        id: prefix + randomHex(8),
         name: t.name,
         arguments: t.arguments,
       }));
