@@ -4,6 +4,9 @@ import type { Database } from '../db/schema.js';
 import type { Journal } from '../journal/journal-service.js';
 import type { SpanInput, Traces } from '../traces/traces-service.js';
 import { createGatewayStore } from './gateway-store.js';
+import type { Endpoint } from './gateway-types.js';
+import { formatOf } from './providers/offline-providers.js';
+import { asRecord } from './wire-format.js';
 
 /** The journal stream every gateway call of a project is recorded in. */
 export const GATEWAY_STREAM = 'gateway';
@@ -14,9 +17,16 @@ export const GATEWAY_STREAM = 'gateway';
  */
 export interface CallRecord {
   projectId: string;
-  span: SpanInput;
+  endpoint: Endpoint;
+  request: Record<string, unknown>;
+  response: Record<string, unknown> | null;
+  /** The span but its input and output messages, which are read from the request and response here. */
+  span: Omit<SpanInput, 'input' | 'output'>;
   actor: Actor;
-  /** The `model.call` event's payload; its `costMicros` is filled in from the stored span. */
+  /**
+   * The `model.call` event's payload but the request and response, which are added here, and its
+   * `costMicros`, filled in from the stored span.
+   */
   payload: Record<string, unknown>;
   cacheHit: boolean;
   /** Indexes the answer for the response cache and replay (fresh, successful answers only). */
@@ -36,15 +46,25 @@ export interface CallRecorder {
   close(): Promise<void>;
 }
 
+/** The span's input and output: the messages in the endpoint's format, or an embedding's input and size. */
+function spanContents({ endpoint, request, response }: CallRecord): Pick<SpanInput, 'input' | 'output'> {
+  if (endpoint === 'embeddings') {
+    const first = asRecord((response?.data as unknown[] | undefined)?.[0]).embedding;
+    return { input: request.input, ...(response ? { output: { dimensions: Array.isArray(first) ? first.length : null } } : {}) };
+  }
+  const format = formatOf(endpoint);
+  return { input: format.inputMessages(request), ...(response ? { output: format.outputMessages(response) } : {}) };
+}
+
 async function writeCallRecord(trx: Kysely<Database>, traces: Traces, journal: Journal, record: CallRecord): Promise<RecordedCall> {
-  const [stored] = await traces.record(record.projectId, [record.span], trx);
+  const [stored] = await traces.record(record.projectId, [{ ...record.span, ...spanContents(record) }], trx);
   const costMicros = record.cacheHit ? 0 : (stored?.costMicros ?? null);
   const [event] = await journal.append(
     {
       projectId: record.projectId,
       stream: GATEWAY_STREAM,
       actor: record.actor,
-      events: [{ type: 'model.call', payload: { ...record.payload, costMicros } }],
+      events: [{ type: 'model.call', payload: { ...record.payload, request: record.request, response: record.response, costMicros } }],
     },
     trx,
   );

@@ -572,7 +572,7 @@ export function createGateway(options: GatewayOptions) {
     if (outcome.cacheHit) attributes['hangar.cached_usage'] = JSON.stringify(usage);
     if (outcome.replayOf)
       attributes['hangar.replay_of'] = `${outcome.replayOf.stream}#${outcome.replayOf.seq}`;
-    const span: SpanInput = {
+    const span: CallRecord['span'] = {
       traceId: call.traceId,
       spanId: call.spanId,
       parentSpanId: call.parentSpanId,
@@ -593,18 +593,12 @@ export function createGateway(options: GatewayOptions) {
       toolName: null,
       attributes,
       source: 'gateway',
-      input: call.endpoint === 'embeddings' ? call.request.input : format.inputMessages(call.request),
-      ...(response
-        ? {
-            output:
-              call.endpoint === 'embeddings'
-                ? { dimensions: embeddingDimensions(response) }
-                : format.outputMessages(response),
-          }
-        : {}),
     };
     const record: CallRecord = {
       projectId: call.projectId,
+      endpoint: call.endpoint,
+      request: call.request,
+      response,
       span,
       actor: journalActorOf(call.auth),
       payload: {
@@ -627,8 +621,6 @@ export function createGateway(options: GatewayOptions) {
         cache: call.plan?.cache ? (outcome.cacheHit ? 'hit' : 'miss') : null,
         replayOf: outcome.replayOf,
         requestSha256: call.requestSha256,
-        request: call.request,
-        response,
         usage,
         latencyMs,
         ttftMs: outcome.ttftMs,
@@ -1050,7 +1042,3 @@ export function endpointPath(endpoint: Endpoint): string {
   }
 }
 
-function embeddingDimensions(response: Record<string, unknown>): number | null {
-  const first = asRecord((response.data as unknown[] | undefined)?.[0]).embedding;
-  return Array.isArray(first) ? first.length : null;
-}

@@ -146,6 +146,8 @@ export function createProviderNetwork(options: ProviderNetworkOptions = {}): Pro
   const allowed = options.allowedHosts?.some((e) => e.trim()) ? parseAllowed(options.allowedHosts) : null;
   const denyPrivate = options.denyPrivate ?? false;
   const resolve = options.resolve ?? systemResolve;
+  /** IP-literal hosts of provider URLs, and why each is refused (null: it is not). */
+  const literals = new Map<string, string | null>();
 
   /** Why `host` (a name, or an address) reached at `address` may not be called; null when it may. */
   function refusal(host: string, address: string): string | null {
@@ -233,8 +235,15 @@ export function createProviderNetwork(options: ProviderNetworkOptions = {}): Pro
     },
 
     refuseLiteral(url) {
-      const host = normalHost(url.hostname);
-      return isIP(host) ? refusal(host, host) : null;
+      // the answer for a host never changes in a process: checked once, not on every call
+      let verdict = literals.get(url.hostname);
+      if (verdict === undefined) {
+        const host = normalHost(url.hostname);
+        verdict = isIP(host) ? refusal(host, host) : null;
+        if (literals.size >= 1000) literals.clear();
+        literals.set(url.hostname, verdict);
+      }
+      return verdict;
     },
 
     lookup,

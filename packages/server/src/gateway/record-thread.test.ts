@@ -110,6 +110,9 @@ describe('gateway call records, written on a thread of their own (the server on 
     });
     const record = (i: number): CallRecord => ({
       projectId: 'proj_default',
+      endpoint: 'chat',
+      request: { model: 'hangar/echo', messages: [{ role: 'user', content: `ticket ${i}` }] },
+      response: null,
       span: {
         traceId: `${i}`.padStart(32, '0'),
         spanId: `${i}`.padStart(16, '0'),
