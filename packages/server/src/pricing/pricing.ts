@@ -100,16 +100,37 @@ export function costAt(entry: PriceEntry, usage: TokenUsage): number | null {
   return Number((total + MILLION / 2n) / MILLION);
 }
 
+/**
+ * A built-in table compiled once per process, with the entries that match each model name seen: it
+ * never changes, while a project's book is rebuilt whenever it is loaded (inside a transaction, on
+ * every span batch and gateway record).
+ */
+const compiledTables = new WeakMap<readonly PriceEntry[], { entries: CompiledEntry[]; matching: Map<string, CompiledEntry[]> }>();
+
+/** The entries whose pattern matches the model's name, as given or without its prefix. */
+function matchingEntries(entries: readonly CompiledEntry[], model: string): CompiledEntry[] {
+  const names = [model.trim().toLowerCase(), bareModel(model)];
+  return entries.filter((c) => names.some((n) => c.regex.test(n)));
+}
+
 /** A price table with a project's overrides on top: pure, synchronous, reusable for many spans. */
 export function createPriceBook(overrides: readonly PriceEntry[], builtIn: readonly PriceEntry[] = PRICE_TABLE) {
-  const groups = [overrides.map(compile), builtIn.map(compile)];
+  let compiled = compiledTables.get(builtIn);
+  if (!compiled) compiledTables.set(builtIn, (compiled = { entries: builtIn.map(compile), matching: new Map() }));
+  const table = compiled;
+  const own = overrides.map(compile);
   // the entries whose pattern matches a model, per group; a batch of spans names few models
   const matching = new Map<string, CompiledEntry[][]>();
   function entryFor(provider: string | null, model: string, time: string): PriceEntry | null {
     let candidates = matching.get(model);
     if (!candidates) {
-      const names = [model.trim().toLowerCase(), bareModel(model)];
-      candidates = groups.map((g) => g.filter((c) => names.some((n) => c.regex.test(n))));
+      let fromTable = table.matching.get(model);
+      if (!fromTable) {
+        fromTable = matchingEntries(table.entries, model);
+        if (table.matching.size > 1000) table.matching.clear();
+        table.matching.set(model, fromTable);
+      }
+      candidates = [own.length ? matchingEntries(own, model) : [], fromTable];
       if (matching.size > 1000) matching.clear();
       matching.set(model, candidates);
     }
