@@ -39,5 +39,5 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
 
 /** Another thread's own connection to a database the server opened (its `thread`), already migrated. */
 export function openThreadDatabase(where: ThreadDatabase): OpenDatabase {
-  return openSqlite(where.dataDir);
+  return openSqlite(where.dataDir, { checkpointedElsewhere: where.checkpointed });
 }

@@ -103,7 +103,7 @@ describe('gateway call records, written on a thread of their own (the server on 
     const notADir = path.join(dir, 'not-a-dir');
     writeFileSync(notADir, '');
     const recorder = createRecordThread({
-      database: { kind: 'sqlite', dataDir: notADir },
+      database: { kind: 'sqlite', dataDir: notADir, checkpointed: false },
       delayMs: 0,
       logger,
       fallback: () => createCallRecorder({ db: database.db, traces, journal }),

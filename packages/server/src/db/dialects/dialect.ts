@@ -54,6 +54,8 @@ export interface DirectConnection {
 export interface ThreadDatabase {
   kind: 'sqlite';
   dataDir: string;
+  /** The opening connection's checkpointer thread runs: the thread's commits leave the WAL to it. */
+  checkpointed: boolean;
 }
 
 /** An open database: the one thing outside this folder that knows which database it is. */

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openThreadDatabase } from '../database.js';
 import { openSqlite } from './sqlite.js';
 
 const dirs: string[] = [];
@@ -48,6 +49,19 @@ describe('SQLite with WAL checkpoints on a worker thread (as the server opens it
     write(direct, 8000); // ~600 pages: below SQLite's automatic 1,000
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(statSync(path.join(dir, 'hangar.db')).size).toBe(before);
+    await opened.close();
+  });
+
+  it("leaves a thread's commits to the checkpointer too (the gateway's record thread writes most rows)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hangar-ckpt-'));
+    dirs.push(dir);
+    const opened = openSqlite(dir, { checkpointEveryMs: 60_000 }); // a checkpointer that will not tick here
+    opened.direct!.exec('create table t (id integer primary key, v text)');
+    const thread = openThreadDatabase(opened.thread!);
+    const before = statSync(path.join(dir, 'hangar.db')).size;
+    write(thread.direct!, 20_000); // ~1,500 pages: past SQLite's automatic 1,000, below the 10,000 backstop
+    expect(statSync(path.join(dir, 'hangar.db')).size).toBe(before);
+    await thread.close();
     await opened.close();
   });
 });

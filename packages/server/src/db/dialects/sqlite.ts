@@ -117,16 +117,26 @@ export interface SqliteOptions {
    * turns this on; short-lived handles — the CLI, tests — keep SQLite's automatic checkpoints).
    */
   checkpointEveryMs?: number;
+  /**
+   * Another connection's checkpointer keeps the WAL short (a thread's connection to the server's
+   * database): this one's commits checkpoint only as the same backstop.
+   */
+  checkpointedElsewhere?: boolean;
+}
+
+/** Commits checkpoint only should the checkpointer thread fall far behind. */
+function leaveCheckpointsToThread(sqlite: SQLite.Database): void {
+  // a backstop, not the rule: should the thread fall 10,000 pages (~40 MB) behind, commits checkpoint again
+  sqlite.pragma('wal_autocheckpoint = 10000');
+  // and the WAL file is cut back to 64 MiB when it is reused
+  sqlite.pragma('journal_size_limit = 67108864');
 }
 
 /** Starts the checkpointer thread; SQLite's own checkpoints come back if it stops. */
 function startCheckpointer(sqlite: SQLite.Database, file: string, everyMs: number): () => Promise<void> {
   const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, everyMs, driver: createRequire(import.meta.url).resolve('better-sqlite3') } });
   worker.unref();
-  // a backstop, not the rule: should the thread fall 10,000 pages (~40 MB) behind, commits checkpoint again
-  sqlite.pragma('wal_autocheckpoint = 10000');
-  // and the WAL file is cut back to 64 MiB when it is reused
-  sqlite.pragma('journal_size_limit = 67108864');
+  leaveCheckpointsToThread(sqlite);
   let exited = false;
   const fallBack = () => {
     exited = true;
@@ -154,6 +164,9 @@ export function openSqlite(dataDir: string, options: SqliteOptions = {}): OpenDa
   sqlite.pragma('foreign_keys = ON');
   const everyMs = options.checkpointEveryMs;
   const stopCheckpointer = everyMs ? startCheckpointer(sqlite, file, everyMs) : async () => {};
+  // without this a thread's connection (the gateway's record thread: most of the server's writes)
+  // checkpointed inside its own commits every 1,000 pages, fsync included
+  if (options.checkpointedElsewhere) leaveCheckpointsToThread(sqlite);
   const cached = withStatementCache(sqlite);
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: cached }) });
   const direct: DirectConnection = {
@@ -170,7 +183,7 @@ export function openSqlite(dataDir: string, options: SqliteOptions = {}): OpenDa
     functions: sqliteFunctions,
     blobDir: path.join(dataDir, 'blobs'),
     direct,
-    thread: { kind: 'sqlite', dataDir },
+    thread: { kind: 'sqlite', dataDir, checkpointed: Boolean(everyMs) },
     close: async () => {
       await stopCheckpointer();
       await db.destroy();
