@@ -74,6 +74,8 @@ export interface GatewayCall {
   hold?: unknown;
   /** The call as an action of the pipeline (decision, budget hold), when stages are wired. */
   action?: ActionContext;
+  /** A signed approval for exactly this call (header x-hangar-approval), when policy requires one. */
+  approval?: string;
 }
 
 /**
@@ -787,7 +789,8 @@ export function createGateway(options: GatewayOptions) {
       stream: body.stream === true,
       includeUsage: asRecord(body.stream_options).include_usage === true,
       requestSha256: sha256Hex(canonicalRequest(input.endpoint, body)),
-      agent: input.headers('x-hangar-agent') ?? input.auth.key.name,
+      // a credential's call is its agent's: the x-hangar-agent label is for API keys only
+      agent: input.auth.credential?.agentId ?? input.headers('x-hangar-agent') ?? input.auth.key.name,
       traceId: traceparent?.[1] ?? randomHex(16),
       spanId: randomHex(8),
       parentSpanId: traceparent?.[2] ?? null,
@@ -795,6 +798,7 @@ export function createGateway(options: GatewayOptions) {
       startTime: nowIso(),
       passHeaders: {},
       signal: input.signal,
+      approval: input.headers('x-hangar-approval') || undefined,
     };
     for (const name of ['anthropic-version', 'anthropic-beta']) {
       const value = input.headers(name);

@@ -57,6 +57,7 @@ export function gatewayHooksFromStages(stages: Stage[], pricing: Pricing): Gatew
           args: call.request,
           maxCostMicros: await worstCase(call),
           trace: { traceId: call.traceId, spanId: call.spanId },
+          approval: call.approval,
         },
         argsSha256: call.requestSha256,
         startedAt: call.startTime,
