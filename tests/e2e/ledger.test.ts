@@ -153,6 +153,8 @@ for (const target of targets) {
       const mandate = (await call('POST', '/v1/mandates', { terms, signature: sign(null, Buffer.from(canonical), human.privateKey).toString('base64url') })).json;
       expect(mandate, JSON.stringify(mandate)).toMatchObject({ id: expect.stringMatching(/^mdt_/) });
       expect((await call('PUT', '/v1/payments/limits/agt_buyer', { perTransactionMicros: 50 * DOLLAR, perDayMicros: 80 * DOLLAR })).status).toBe(200);
+      // payments are denied unless a policy permits them
+      expect((await call('POST', '/v1/policies', { name: 'books', text: 'permit(principal, action == Action::"payment.create", resource == Payee::"shop:books");' })).status).toBe(201);
 
       // The sandbox rail captures the money and the server dies at once, before the ledger hears of it.
       const payment = { agentId: 'agt_buyer', mandateId: mandate.id, payee: 'shop:books', amountMicros: 7 * DOLLAR, purpose: 'a book', idempotencyKey: 'order-1' };

@@ -73,8 +73,6 @@ export function createServices(options: ServicesOptions) {
   const webhooks = createWebhooks({ db, logger, backoffBaseMs: options.webhookBackoffBaseMs });
   const budgets = createBudgets({ db, ledger, webhooks, logger, generation });
   const rail = createSandboxRail({ db, ...sandboxRail });
-  const payments = createPayments({ db, ledger, rail, logger });
-  const reconciliation = createReconciliation({ db, ledger, payments, rails: [rail] });
   const secretBox = createSecretBox(secret);
   const signingKeys = createSigningKeys({ db, secretBox });
   const identity = createIdentity({ db, journal, signingKeys });
@@ -92,6 +90,9 @@ export function createServices(options: ServicesOptions) {
     budgetHoldStage(budgets),
   ];
   const actions = createActionPipeline({ db, journal, stages });
+  // a payment is a payment.create action: authorized like every other before any money is held
+  const payments = createPayments({ db, ledger, rail, logger, actions });
+  const reconciliation = createReconciliation({ db, ledger, payments, rails: [rail] });
   const gateway = createGateway({
     db,
     journal,

@@ -35,6 +35,12 @@ export interface Action {
   args: unknown;
   /** The most this action may cost, in micro-units: what a budget hold reserves. */
   maxCostMicros?: number;
+  /**
+   * The money the action moves, in micro-units of its own currency (a payment's amount), where that is
+   * not a cost budgets reserve: what policies see as `context.amount` and a declared intent's
+   * `maxSpendMicros` limits. See `actionAmount`.
+   */
+  amountMicros?: number;
   idempotencyKey?: string;
   run?: { runId: string; stepId: string };
   /** What the run declared it is going to do (an Intent); actions outside it are refused. */
@@ -42,6 +48,11 @@ export interface Action {
   trace?: { traceId: string; spanId: string };
   /** A signed approval (x-hangar-approval) for exactly this action, when policy requires one. */
   approval?: string;
+  /**
+   * Why the executor's own rules want a person to approve this action (a payment above its agent's
+   * approval threshold): a policy's allow becomes require_approval. A deny stays a deny.
+   */
+  requireApproval?: string;
 }
 
 /** What policy said. `policyIds` are the policies that determined it (empty for a default). */
@@ -69,6 +80,11 @@ export interface ActionContext {
   settledMicros: number | null;
   /** Free-form facts an executor adds to the record (route taken, fallbacks, cache hit, …). */
   details: Record<string, unknown>;
+}
+
+/** The amount policies and intents judge an action by: the money it moves, else its worst-case cost. */
+export function actionAmount(action: Action): number {
+  return action.amountMicros ?? action.maxCostMicros ?? 0;
 }
 
 /** The principal that acted: the innermost of the chain (a sub-agent, an agent, or the key). */

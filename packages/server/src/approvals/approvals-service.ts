@@ -102,7 +102,7 @@ export function createApprovals({ db, journal, signingKeys, webhooks, requestTtl
           resource: action.resource,
           args_sha256: ctx.argsSha256,
           args: canonicalJson(action.args ?? null),
-          cost_micros: action.maxCostMicros ?? null,
+          cost_micros: action.maxCostMicros ?? action.amountMicros ?? null,
           actor,
           reason: decision.reason ?? '',
           policy_ids: JSON.stringify(decision.policyIds),
@@ -121,7 +121,7 @@ export function createApprovals({ db, journal, signingKeys, webhooks, requestTtl
             projectId: action.projectId,
             stream: APPROVALS_STREAM,
             actor: principal && principal.type !== 'service' ? { type: principal.type, id: principal.id } : { type: 'system', id: principal?.id ?? 'anonymous' },
-            events: [{ type: 'approval.requested', payload: { approvalId: id, kind: action.kind, resource: action.resource, argsSha256: ctx.argsSha256, costMicros: action.maxCostMicros ?? null, actor: action.actor, reason: decision.reason, policyIds: decision.policyIds } }],
+            events: [{ type: 'approval.requested', payload: { approvalId: id, kind: action.kind, resource: action.resource, argsSha256: ctx.argsSha256, costMicros: action.maxCostMicros ?? action.amountMicros ?? null, actor: action.actor, reason: decision.reason, policyIds: decision.policyIds } }],
           },
           trx,
         );

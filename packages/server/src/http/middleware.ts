@@ -60,11 +60,16 @@ export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
 /** What an agent credential may do on API routes; its scopes and policy decide the rest. */
 const CREDENTIAL_PERMISSIONS: ReadonlySet<Permission> = new Set(['read', 'ingest']);
 
-/** Route middleware: the authenticated key's role (or the credential) must grant the permission. */
-export function requires(permission: Permission): MiddlewareHandler<AppEnv> {
+/**
+ * Route middleware: the authenticated key's role (or the credential) must grant the permission.
+ * `agentAction` marks a route that is an agent's action run through the action pipeline (a
+ * payment): a credential may call it whatever the permission, since its scopes, intent and policy
+ * decide there; a key still needs the permission.
+ */
+export function requires(permission: Permission, options: { agentAction?: boolean } = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const { role, credential } = c.get('auth');
-    if (credential && !CREDENTIAL_PERMISSIONS.has(permission)) {
+    if (credential && !options.agentAction && !CREDENTIAL_PERMISSIONS.has(permission)) {
       throw new ApiError('forbidden', `A credential can read and ingest; this needs '${permission}' permission (use an API key).`, {
         details: { role: 'credential', needs: permission },
       });

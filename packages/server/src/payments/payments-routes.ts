@@ -10,6 +10,7 @@ import {
   SetPaymentLimitsRequest,
   Signer,
 } from '@hangar/protocol';
+import { actorChainOf } from '../http/app-env.js';
 import { requires } from '../http/middleware.js';
 import { createRouter, errorResponses, jsonBody, jsonResponse } from '../http/openapi.js';
 import type { Payments } from './payments-service.js';
@@ -71,11 +72,16 @@ const createPayment = createRoute({
   path: '/v1/payments',
   tags: ['payments'],
   summary: 'Pay a payee under a mandate (captured, or failed on the rail)',
-  middleware: [requires('write')] as const,
-  request: { body: jsonBody(CreatePaymentRequest) },
+  description:
+    'A payment.create action: authorized by the credential scopes, declared intent and Cedar policies (denied unless a policy permits it), then by payment limits and the mandate. When an approval is required, present its token in x-hangar-approval.',
+  middleware: [requires('write', { agentAction: true })] as const,
+  request: {
+    body: jsonBody(CreatePaymentRequest),
+    headers: z.object({ 'x-hangar-approval': z.string().max(10_000).optional().describe('A signed approval for exactly this payment') }),
+  },
   responses: {
     201: jsonResponse(Payment, 'The payment: captured, or failed with failureReason'),
-    ...errorResponses('payment_refused', 'approval_required', 'idempotency_conflict', 'not_found'),
+    ...errorResponses('payment_refused', 'policy_denied', 'intent_violation', 'approval_required', 'approval_invalid', 'idempotency_conflict', 'not_found'),
   },
 });
 
@@ -120,7 +126,16 @@ export function paymentsRoutes(payments: Payments) {
     .openapi(registerSigner, async (c) => c.json(await payments.registerSigner(c.get('auth').project.id, c.req.valid('json')), 201))
     .openapi(createMandate, async (c) => c.json(await payments.createMandate(c.get('auth').project.id, c.req.valid('json')), 201))
     .openapi(listMandates, async (c) => c.json({ mandates: await payments.listMandates(c.get('auth').project.id) }, 200))
-    .openapi(createPayment, async (c) => c.json(await payments.create(c.get('auth').project.id, c.req.valid('json')), 201))
+    .openapi(createPayment, async (c) => {
+      const auth = c.get('auth');
+      const payment = await payments.pay({
+        projectId: auth.project.id,
+        actor: actorChainOf(auth),
+        input: c.req.valid('json'),
+        approval: c.req.valid('header')['x-hangar-approval'],
+      });
+      return c.json(payment, 201);
+    })
     .openapi(listPayments, async (c) => c.json({ payments: await payments.list(c.get('auth').project.id, c.req.valid('query').limit) }, 200))
     .openapi(getPayment, async (c) => c.json(await payments.get(c.get('auth').project.id, c.req.valid('param').id), 200))
     .openapi(refund, async (c) => c.json(await payments.refund(c.get('auth').project.id, c.req.valid('param').id), 200));

@@ -15,6 +15,8 @@ import { periodKey } from '../budgets/budget-periods.js';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../http/api-error.js';
 import type { Ledger, LedgerOp } from '../ledger/ledger-service.js';
+import type { ActionPipeline } from '../actions/action-pipeline.js';
+import { actingPrincipal, type Action, type ActorChain } from '../actions/action.js';
 import { canonicalJson, sha256Hex } from '../util/hash.js';
 import { newId } from '../util/ids.js';
 import type { PaymentRail } from './payment-rail.js';
@@ -23,29 +25,27 @@ import { createPaymentsStore, type LimitsRow, type MandateRow, type PaymentRow }
 type Terms = z.output<typeof MandateTermsSchema>;
 type PaymentInput = Omit<CreatePaymentRequest, 'currency'> & { currency: string };
 
-/**
- * The policy stage of a payment. Cedar policies (issue #4) plug in here; until then every payment
- * that passes its limits and mandate is allowed. `require_approval` records the payment and refuses
- * it with approval_required.
- */
-export type PaymentPolicy = (action: {
-  kind: 'payment.create';
-  projectId: string;
-  agentId: string;
-  payee: string;
-  amountMicros: number;
-  currency: string;
-  purpose: string;
-  merchantCategory: string | null;
-}) => Promise<{ decision: 'allow' | 'deny' | 'require_approval'; reason?: string }>;
-
 export interface PaymentsOptions {
   db: Kysely<Database>;
   ledger: Ledger;
   rail: PaymentRail;
-  policy?: PaymentPolicy;
+  /**
+   * The action pipeline (authorize with credential scopes, intent, Cedar and approvals; spend caps;
+   * budgets) every payment request goes through as a `payment.create` action. Without it `pay`
+   * refuses: a payment is never made unauthorized.
+   */
+  actions?: ActionPipeline;
   logger?: Logger;
   now?: () => number;
+}
+
+/** A payment request as the HTTP layer hands it over: who asks, what, and an approval if one was given. */
+export interface PayRequest {
+  projectId: string;
+  actor: ActorChain;
+  input: PaymentInput;
+  /** A signed approval (x-hangar-approval) for exactly this payment. */
+  approval?: string | undefined;
 }
 
 const HOLD_TIMEOUT_MS = 15 * 60_000;
@@ -102,6 +102,23 @@ function toLimits(row: LimitsRow): PaymentLimits {
   };
 }
 
+/** The hash a payment's idempotency key is bound to: its request less the key. */
+function requestHash(input: PaymentInput): string {
+  const { idempotencyKey: _key, ...body } = input;
+  return sha256Hex(canonicalJson(body));
+}
+
+/** The answer to a request whose idempotency key names an existing payment: that payment, if the bodies match. */
+function replayOf(row: PaymentRow, input: PaymentInput): Payment {
+  if (row.request_hash !== requestHash(input)) {
+    throw new ApiError('idempotency_conflict', `Idempotency key ${input.idempotencyKey} was used for another payment.`, { details: { paymentId: row.id } });
+  }
+  if (row.status === 'pending_approval') {
+    throw new ApiError('approval_required', `Payment ${row.id} waits for approval.`, { details: { paymentId: row.id } });
+  }
+  return toPayment(row);
+}
+
 /**
  * Agent payments: governed by a policy stage, payment limits and a mandate signed by a human; money is
  * held in the ledger (against the mandate's cap and the day's limit) before the rail is called, and
@@ -110,7 +127,6 @@ function toLimits(row: LimitsRow): PaymentLimits {
 export function createPayments(options: PaymentsOptions) {
   const { db, ledger, rail } = options;
   const now = options.now ?? Date.now;
-  const policy: PaymentPolicy = options.policy ?? (async () => ({ decision: 'allow' }));
   const iso = () => new Date(now()).toISOString();
 
   const refuse = (reason: string, message: string, details: Record<string, unknown> = {}) =>
@@ -246,7 +262,7 @@ export function createPayments(options: PaymentsOptions) {
     }
   }
 
-  return {
+  const service = {
     async setLimits(projectId: string, agentId: string, input: SetPaymentLimitsRequest): Promise<PaymentLimits> {
       const row: LimitsRow = {
         project_id: projectId,
@@ -337,29 +353,60 @@ export function createPayments(options: PaymentsOptions) {
     },
 
     /**
-     * Pays, or refuses with the rule that stopped it. Stages: idempotency → policy → limits → mandate →
-     * approval → ledger holds (mandate cap, day limit) → rail authorize + capture → post (or void).
+     * A payment request as an action: the payment.create action (resource: the payee; arguments: the
+     * request) goes through every stage of the pipeline — the credential's scopes and intent, Cedar
+     * (payments are denied by default), approvals — and is recorded with its decision, then `create`
+     * pays. A payment above its agent's approval threshold needs an approval even where policy allows
+     * it. A replay of a key already used answers from the first payment without acting again.
      */
-    async create(projectId: string, input: PaymentInput): Promise<Payment> {
+    async pay(request: PayRequest): Promise<Payment> {
+      const { projectId, actor, input } = request;
+      const actions = options.actions;
+      if (!actions) throw new ApiError('internal', 'Payments are not wired to the action pipeline on this server.');
+      const acting = actingPrincipal(actor);
+      if (actor.credentialId && (acting?.type !== 'agent' || acting.id !== input.agentId)) {
+        throw new ApiError('forbidden', `This credential acts for agent ${acting?.id ?? '?'}; it cannot pay as agent ${input.agentId}.`);
+      }
       const store = createPaymentsStore(db);
-      const { idempotencyKey, ...body } = input;
-      const hash = sha256Hex(canonicalJson(body));
-      const replay = (row: PaymentRow) => {
-        if (row.request_hash !== hash) {
-          throw new ApiError('idempotency_conflict', `Idempotency key ${idempotencyKey} was used for another payment.`, { details: { paymentId: row.id } });
-        }
-        if (row.status === 'pending_approval') {
-          throw new ApiError('approval_required', `Payment ${row.id} waits for approval.`, { details: { paymentId: row.id } });
-        }
-        return toPayment(row);
+      const prior = await store.getPaymentByKey(projectId, input.idempotencyKey);
+      if (prior) return replayOf(prior, input);
+
+      const limits = await store.getLimits(projectId, input.agentId, input.currency);
+      const threshold = limits?.approval_over ?? null;
+      const action: Action = {
+        kind: 'payment.create',
+        projectId,
+        actor,
+        resource: input.payee,
+        args: input,
+        amountMicros: input.amountMicros,
+        idempotencyKey: `payment:${input.idempotencyKey}`,
+        approval: request.approval,
+        requireApproval:
+          threshold !== null && input.amountMicros > Number(threshold)
+            ? `payments of agent ${input.agentId} over ${threshold} micro-${input.currency} need approval`
+            : undefined,
       };
+      return actions.run(action, async (ctx) => ({
+        value: await service.create(projectId, input, { approved: ctx.details.approved === true }),
+        costMicros: null,
+      }));
+    },
+
+    /**
+     * Pays, or refuses with the rule that stopped it — the executor of a payment.create action (`pay`
+     * authorizes first). Stages: idempotency → limits → mandate → approval threshold (unless
+     * `approved`) → ledger holds (mandate cap, day limit) → rail authorize + capture → post (or void).
+     */
+    async create(projectId: string, input: PaymentInput, opts: { approved?: boolean } = {}): Promise<Payment> {
+      const store = createPaymentsStore(db);
+      const { idempotencyKey } = input;
+      const hash = requestHash(input);
+      const replay = (row: PaymentRow) => replayOf(row, input);
       const prior = await store.getPaymentByKey(projectId, idempotencyKey);
       if (prior) return replay(prior);
 
       const merchantCategory = input.merchantCategory ?? null;
-      const decision = await policy({ kind: 'payment.create', projectId, ...body, merchantCategory });
-      if (decision.decision === 'deny') throw refuse('policy', decision.reason ?? 'A policy denies this payment.');
-
       const limits = await store.getLimits(projectId, input.agentId, input.currency);
       if (!limits) throw refuse('no_limits', `Agent ${input.agentId} has no ${input.currency} payment limits; an admin sets them first.`);
       if (limits.per_transaction !== null && input.amountMicros > Number(limits.per_transaction)) {
@@ -400,10 +447,9 @@ export function createPayments(options: PaymentsOptions) {
         created_at: iso(),
         updated_at: iso(),
       };
-      const needsApproval =
-        decision.decision === 'require_approval' || (limits.approval_over !== null && input.amountMicros > Number(limits.approval_over));
+      const needsApproval = !opts.approved && limits.approval_over !== null && input.amountMicros > Number(limits.approval_over);
       if (needsApproval) {
-        // Approvals are issue #4: the request is recorded for the approver and refused for now.
+        // Only a caller that skipped `pay` (or a threshold lowered meanwhile) gets here: recorded, refused.
         if (!(await store.insertPayment({ ...base, status: 'pending_approval' }))) return replay((await store.getPaymentByKey(projectId, idempotencyKey))!);
         throw new ApiError('approval_required', `Payments over ${limits.approval_over} need approval; payment ${base.id} is recorded.`, {
           details: { paymentId: base.id },
@@ -481,6 +527,7 @@ export function createPayments(options: PaymentsOptions) {
       return toPayment((await store.getPayment(projectId, id))!);
     },
   };
+  return service;
 }
 
 export type Payments = ReturnType<typeof createPayments>;

@@ -1,5 +1,5 @@
 import type { Intent, Scopes } from '@hangar/protocol';
-import type { Action } from '../actions/action.js';
+import { actionAmount, type Action } from '../actions/action.js';
 import { scopeAllows } from '../identity/narrowing.js';
 
 /** Both intents at once (a credential's and a run's): the stricter of each rule. */
@@ -50,8 +50,8 @@ export function intentViolation(action: Action, intent: Intent | null): IntentVi
       return { rule: 'domains', message: `Domain '${host}' is not among the declared domains (${intent.domains.join(', ') || 'none'}).` };
     }
   }
-  if (intent.maxSpendMicros !== undefined && (action.maxCostMicros ?? 0) > intent.maxSpendMicros) {
-    return { rule: 'maxSpendMicros', message: `The action may cost ${action.maxCostMicros} micro-units, over the declared maximum of ${intent.maxSpendMicros}.` };
+  if (intent.maxSpendMicros !== undefined && actionAmount(action) > intent.maxSpendMicros) {
+    return { rule: 'maxSpendMicros', message: `The action may cost ${actionAmount(action)} micro-units, over the declared maximum of ${intent.maxSpendMicros}.` };
   }
   return null;
 }

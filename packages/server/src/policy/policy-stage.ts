@@ -1,5 +1,5 @@
 import { Intent as IntentSchema, type Intent } from '@hangar/protocol';
-import type { ActionContext, Decision } from '../actions/action.js';
+import { actionAmount, type ActionContext, type Decision } from '../actions/action.js';
 import type { Stage } from '../actions/action-pipeline.js';
 import { ApiError } from '../http/api-error.js';
 import type { CredentialSpend } from '../identity/credential-spend.js';
@@ -68,14 +68,17 @@ export function cedarPolicyStage({ policies, identity, approvals }: CedarPolicyS
         actor: action.actor,
         args: action.args,
         argsSha256: ctx.argsSha256,
-        amountMicros: action.maxCostMicros ?? 0,
+        amountMicros: actionAmount(action),
         intent,
         delegationDepth: facts?.depth ?? -1,
         now: new Date(ctx.startedAt),
       });
       ctx.decision = { effect: decision.effect, policyIds: decision.policyIds, reason: decision.reason };
+      if (decision.effect === 'allow' && action.requireApproval) {
+        ctx.decision = { effect: 'require_approval', policyIds: decision.policyIds, reason: action.requireApproval };
+      }
       if (decision.errors.length > 0) ctx.details.policyErrors = decision.errors;
-      switch (decision.effect) {
+      switch (ctx.decision.effect) {
         case 'allow':
           return;
         case 'deny':

@@ -127,6 +127,9 @@ describe('project isolation, route by route', () => {
     })).json;
     expect(mandateA.id).toMatch(/^mdt_/);
     await t.request('PUT', '/v1/payments/limits/agt_a', { body: { perTransactionMicros: 500 } });
+    // payments are denied unless a policy permits them
+    const shopPolicy = await t.request('POST', '/v1/policies', { body: { name: 'shop', text: 'permit(principal, action == Action::"payment.create", resource == Payee::"shop");' } });
+    expect(shopPolicy.status).toBe(201);
     paymentA = (await t.request('POST', '/v1/payments', {
       body: { agentId: 'agt_a', mandateId: mandateA.id, payee: 'shop', amountMicros: 100, purpose: 'x', idempotencyKey: 'p1' },
     })).json;
@@ -460,7 +463,11 @@ describe('project isolation, route by route', () => {
       expect((await asB('GET', '/v1/mandates')).json.mandates.map((m: { id: string }) => m.id)).not.toContain(mandateA.id);
     },
     'POST /v1/payments': async (before) => {
+      // B's own policy lets it pay, so the refusal is about A's mandate, not B's defaults
+      const policyB = await asB('POST', '/v1/policies', { name: 'pay', text: 'permit(principal, action == Action::"payment.create", resource);' });
+      expect(policyB.status).toBe(201);
       const res = await asB('POST', '/v1/payments', { agentId: 'agt_a', mandateId: mandateA.id, payee: 'shop', amountMicros: 1, purpose: 'x', idempotencyKey: 'p1' });
+      expect((await asB('DELETE', `/v1/policies/${policyB.json.id}`)).status).toBe(200);
       expect(res.json.error.code).toMatch(/^(not_found|payment_refused)$/);
       await unchanged(before);
     },
