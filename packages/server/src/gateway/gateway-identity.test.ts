@@ -89,6 +89,25 @@ describe('gateway calls made with agent credentials', () => {
     expect(spent.every((c) => Number(c.spent_micros) > 0)).toBe(true);
   });
 
+  it('refuses a call outside the declared intent, marked as an intent violation in the trace and the audit record', async () => {
+    const narrow = (
+      await t.request('POST', '/v1/credentials/delegate', {
+        key: parent.token,
+        body: { agentId: browser, scopes: { models: [MODEL], tools: [], actions: ['model.call'] }, spendCapMicros: 1000, intent: { maxSpendMicros: 1, purpose: 'cheap lookups' } },
+      })
+    ).json.token as string;
+    const state = await sideEffects();
+    const err = await refusal(ask(narrow, 'an expensive question'));
+    expect([err?.status, err?.code]).toEqual([403, 'intent_violation']);
+    expect(await sideEffects()).toBe(state); // the provider never called, nothing charged
+    const event = (await gatewayEvents()).at(-1)!.payload as { status: string; intentViolation: { rule: string }; spanId: string; traceId: string };
+    expect(event).toMatchObject({ status: 'error', error: { code: 'intent_violation' }, intentViolation: { rule: 'maxSpendMicros', intent: { purpose: 'cheap lookups' } } });
+    const trace = await t.request('GET', `/v1/traces/${event.traceId}`);
+    expect(trace.status, trace.text).toBe(200);
+    const span = (trace.json.spans as Array<{ spanId: string; errorType: string; attributes: Record<string, unknown> }>).find((s) => s.spanId === event.spanId)!;
+    expect(span).toMatchObject({ errorType: 'intent_violation', attributes: { 'hangar.intent_violation': 'maxSpendMicros' } });
+  });
+
   it('asks for approval, lets the approved call through once with x-hangar-approval, and refuses a replay or other arguments with nothing written', async () => {
     const policy = await t.request('POST', '/v1/policies', {
       body: { name: 'ask-first', text: '@effect("require_approval")\npermit(principal in User::"alice", action == Action::"model.call", resource);' },

@@ -572,6 +572,9 @@ export function createGateway(options: GatewayOptions) {
       'hangar.translation': translation ? `${translation.from}-to-${translation.to}` : null,
     };
     if (outcome.cacheHit) attributes['hangar.cached_usage'] = JSON.stringify(usage);
+    // a call outside its declared intent is marked in the trace as in the audit record
+    const intentViolation = (call.action?.details.intentViolation as { rule: string } | undefined) ?? null;
+    if (intentViolation) attributes['hangar.intent_violation'] = intentViolation.rule;
     if (outcome.replayOf)
       attributes['hangar.replay_of'] = `${outcome.replayOf.stream}#${outcome.replayOf.seq}`;
     const span: CallRecord['span'] = {
@@ -608,6 +611,7 @@ export function createGateway(options: GatewayOptions) {
         kind: call.action?.action.kind ?? null,
         actor: call.action?.action.actor ?? null,
         decision: call.action?.decision ?? null,
+        intentViolation,
         hold: call.action?.hold ?? null,
         endpoint: endpointPath(call.endpoint),
         status: outcome.status,
