@@ -87,43 +87,51 @@ describe('identity and policy in the web UI', () => {
     await close();
   }, 60_000);
 
-  it('approves a pending request from the inbox', async () => {
-    // A pending request as the server writes one when policy requires approval (no HTTP route runs
-    // actions until the gateway is wired to the pipeline, so it is put in the database directly).
-    const db = new SQLite(path.join(server!.dataDir, 'hangar.db'));
-    const now = new Date();
-    db.prepare(
-      `insert into approvals (id, project_id, status, kind, resource, args_sha256, args, cost_micros, actor, reason, policy_ids, requested_at, expires_at)
-       values ('apr_ui1', 'proj_default', 'pending', 'payment.create', 'acme', ?, '{"memo":"invoice 7"}', 42000000, ?, 'allowed once approved (pol_x)', '["pol_x"]', ?, ?)`,
-    ).run(
-      'a'.repeat(64),
-      JSON.stringify({
-        principals: [
-          { type: 'user', id: 'alice' },
-          { type: 'agent', id: 'agt_buyer' },
-        ],
-      }),
-      now.toISOString(),
-      new Date(now.getTime() + 3600_000).toISOString(),
-    );
-    db.close();
+  it('approves a pending request from the inbox, and shows the agent\'s actions on its page', async () => {
+    // A real request: an agent's payment that policy allows once approved (the approval is asked
+    // before limits and mandate are looked at, so none is needed to get here).
+    const client = createClient({ baseUrl: server!.url, apiKey: server!.adminKey });
+    const buyer = await client.agents.create({ name: 'buyer', owner: 'ops' });
+    const { token } = await client.agents.issueCredential(buyer.id, {
+      actingFor: { type: 'user', id: 'alice' },
+      scopes: { actions: ['payment.create'] },
+      spendCapMicros: 0,
+    });
+    const policy = await client.policies.create({
+      name: 'pay-once-approved',
+      text: '@effect("require_approval")\npermit(principal in User::"alice", action == Action::"payment.create", resource);',
+    });
+    const asked = await fetch(`${server!.url}/v1/payments`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ agentId: buyer.id, mandateId: 'mdt_any', payee: 'acme', amountMicros: 42_000_000, purpose: 'invoice 7', idempotencyKey: 'inv-7' }),
+    });
+    const refusal = (await asked.json()) as { error: { code: string; details: { approvalId: string } } };
+    expect([asked.status, refusal.error.code]).toEqual([403, 'approval_required']);
+    const approvalId = refusal.error.details.approvalId;
 
     const { page, pageErrors, close } = await signedIn();
     await nav(page, 'Approvals').click();
     const inbox = page.getByRole('list', { name: 'Pending approvals' });
     await inbox.waitFor();
     expect(await inbox.textContent()).toContain(
-      'payment.create acme by user:alice → agent:agt_buyer, up to 42 USD',
+      `payment.create acme by user:alice → agent:${buyer.id}, up to 42 USD`,
     );
     expect(await inbox.textContent()).toContain('invoice 7');
     await inbox.getByRole('button', { name: 'Approve' }).click();
     await page.getByRole('status').filter({ hasText: 'Approved payment.create acme.' }).waitFor();
     await page.getByText('Nothing waits for approval.').waitFor();
-    const decided = await createClient({ baseUrl: server!.url, apiKey: server!.adminKey }).approvals.get(
-      'apr_ui1',
-    );
+    const decided = await client.approvals.get(approvalId);
     expect(decided.status).toBe('approved');
     expect(decided.token).toMatch(/^ey/);
+
+    // the agent's page lists what it did: the payment it asked for, refused until approved
+    await nav(page, 'Agents').click();
+    await page.getByRole('table', { name: 'Agents' }).getByRole('button', { name: 'buyer' }).click();
+    const actions = page.getByRole('list', { name: 'Recent actions' });
+    await actions.waitFor();
+    expect(await actions.textContent()).toContain('payment.create acme: denied (approval_required)');
+    await client.policies.remove(policy.id);
     expect(pageErrors).toEqual([]);
     await close();
   }, 60_000);

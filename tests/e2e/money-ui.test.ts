@@ -355,6 +355,11 @@ describe('money in the web UI', () => {
       perTransactionMicros: 50 * DOLLAR,
       perDayMicros: 80 * DOLLAR,
     });
+    // payments are denied unless a policy permits them
+    await client.policies.create({
+      name: 'shops',
+      text: 'permit(principal, action == Action::"payment.create", resource);',
+    });
     const paid = await client.payments.create({
       agentId: 'agt_buyer',
       mandateId: mandate.id,
