@@ -89,6 +89,61 @@ describe('gateway calls made with agent credentials', () => {
     expect(spent.every((c) => Number(c.spent_micros) > 0)).toBe(true);
   });
 
+  it('without max_tokens, holds the default maximum on every budget of the chain (run → credential → agents → project), charges the actual, and refuses naming the narrowest', async () => {
+    const budget = async (scope: string, scopeId: string, limitMicros: number) => {
+      const res = await t.request('POST', '/v1/budgets', { body: { name: `${scope} cap`, scope, scopeId, period: 'total', limitMicros } });
+      expect(res.status, res.text).toBe(201);
+      return res.json.id as string;
+    };
+    const ids = [
+      await budget('run', 'run_42', 1_000_000),
+      await budget('credential', child.credential.id, 1_000_000),
+      await budget('agent', browser, 1_000_000),
+      await budget('agent', planner, 1_000_000),
+      await budget('project', 'proj_default', 1_000_000),
+    ];
+    const tight = await budget('run', 'run_43', 1_000);
+    const before = fake.requests.length;
+    await client(child.token, { 'x-hangar-run-id': 'run_42', 'x-hangar-step-id': 'step_1' }).chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'no max given' }] });
+    const call = (await gatewayEvents()).at(-1)!.payload as { hold: { holdIds: string[]; amountMicros: number }; run: unknown; status: string };
+    expect(call).toMatchObject({ status: 'ok', run: { runId: 'run_42', stepId: 'step_1' } });
+    // gpt-4o-mini output at $0.60/M: the default maximum of 4096 output tokens is at least 2458 micro-USD
+    expect(call.hold.amountMicros).toBeGreaterThanOrEqual(Math.ceil(4096 * 0.6));
+    expect(call.hold.holdIds).toHaveLength(5);
+    const charged = await Promise.all(ids.map(async (id) => (await t.request('GET', `/v1/budgets/${id}`)).json.current as { postedMicros: number; pendingMicros: number }));
+    expect(new Set(charged.map((c) => c.postedMicros)).size).toBe(1); // the same actual cost on each
+    expect(charged[0]!.postedMicros).toBeGreaterThan(0);
+    expect(charged[0]!.postedMicros).toBeLessThan(call.hold.amountMicros);
+    expect(charged.every((c) => c.pendingMicros === 0)).toBe(true);
+
+    // Refused at the budget stage, after the credential-spend stage held the worst case on the caps:
+    // those holds are voided (rows in the append-only ledger), so no balance and no spend moves.
+    const balances = async () => {
+      await t.gateway.recorded();
+      const db = t.database.db;
+      const [rows, credentials] = await Promise.all([
+        db.selectFrom('ledger_balances').selectAll().orderBy('account_id').execute(),
+        db.selectFrom('credentials').select(['id', 'spent_micros']).orderBy('id').execute(),
+      ]);
+      return JSON.stringify({ rows, credentials, upstream: fake.requests.length });
+    };
+    // the tight budget's period is opened (funded with its limit at first use) before the snapshot
+    const opened = await t.request('POST', '/v1/budgets/reserve', { body: { chain: [{ scope: 'run', id: 'run_43' }], amountMicros: 1, idempotencyKey: 'open-run-43' } });
+    expect((await t.request('POST', '/v1/budgets/settle', { body: { holdIds: opened.json.holdIds, actualMicros: 0 } })).status).toBe(200);
+    const state = await balances();
+    const refused = await refusal(client(child.token, { 'x-hangar-run-id': 'run_43' }).chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'no max given' }] }));
+    expect([refused?.status, refused?.code]).toEqual([402, 'budget_exceeded']);
+    expect(JSON.stringify(refused?.error)).toContain(tight);
+    expect(fake.requests.length).toBe(before + 1);
+    expect(await balances()).toBe(state);
+    const bad = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${child.token}`, 'content-type': 'application/json', 'x-hangar-run-id': 'run 42; drop' },
+      body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'x' }] }),
+    });
+    expect([bad.status, ((await bad.json()) as { error: { code: string } }).error.code]).toEqual([400, 'validation_failed']);
+  });
+
   it('refuses a call outside the declared intent, marked as an intent violation in the trace and the audit record', async () => {
     const narrow = (
       await t.request('POST', '/v1/credentials/delegate', {

@@ -76,6 +76,26 @@ export interface GatewayCall {
   action?: ActionContext;
   /** A signed approval for exactly this call (header x-hangar-approval), when policy requires one. */
   approval?: string;
+  /** The run step making the call (headers x-hangar-run-id, x-hangar-step-id): its budgets apply too. */
+  run?: { runId: string; stepId: string };
+}
+
+const RUN_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
+
+/** The run and step a call says it belongs to, or undefined; a malformed id is refused (validation_failed). */
+function runOf(headers: (name: string) => string | undefined, callId: string): { runId: string; stepId: string } | undefined {
+  const runId = headers('x-hangar-run-id');
+  const stepId = headers('x-hangar-step-id');
+  if (runId === undefined) {
+    if (stepId !== undefined) throw new ApiError('validation_failed', 'x-hangar-step-id needs x-hangar-run-id.');
+    return undefined;
+  }
+  for (const [name, value] of [['x-hangar-run-id', runId], ['x-hangar-step-id', stepId]] as const) {
+    if (value !== undefined && !RUN_ID.test(value)) {
+      throw new ApiError('validation_failed', `${name} must be 1 to 200 letters, digits or _.:- characters.`, { details: { header: name } });
+    }
+  }
+  return { runId, stepId: stepId ?? callId };
 }
 
 /**
@@ -612,6 +632,7 @@ export function createGateway(options: GatewayOptions) {
         actor: call.action?.action.actor ?? null,
         decision: call.action?.decision ?? null,
         intentViolation,
+        run: call.run ?? null,
         hold: call.action?.hold ?? null,
         endpoint: endpointPath(call.endpoint),
         status: outcome.status,
@@ -783,8 +804,10 @@ export function createGateway(options: GatewayOptions) {
     const startedAt = performance.now();
     const { body } = input;
     const traceparent = TRACEPARENT.exec(input.headers('traceparent') ?? '');
+    const callId = newId('call');
+    const run = runOf(input.headers, callId);
     const call: GatewayCall = {
-      callId: newId('call'),
+      callId,
       auth: input.auth,
       projectId: input.auth.project.id,
       endpoint: input.endpoint,
@@ -803,6 +826,7 @@ export function createGateway(options: GatewayOptions) {
       passHeaders: {},
       signal: input.signal,
       approval: input.headers('x-hangar-approval') || undefined,
+      run,
     };
     for (const name of ['anthropic-version', 'anthropic-beta']) {
       const value = input.headers(name);

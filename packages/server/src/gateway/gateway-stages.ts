@@ -58,6 +58,7 @@ export function gatewayHooksFromStages(stages: Stage[], pricing: Pricing): Gatew
           maxCostMicros: await worstCase(call),
           trace: { traceId: call.traceId, spanId: call.spanId },
           approval: call.approval,
+          run: call.run,
         },
         argsSha256: call.requestSha256,
         startedAt: call.startTime,
