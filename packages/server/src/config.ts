@@ -35,6 +35,8 @@ export interface ServerConfig {
   providerAllowedHosts: string[] | null;
   /** HANGAR_PROVIDER_DENY_PRIVATE: provider base URLs may not point at loopback or private addresses. */
   providerDenyPrivate: boolean;
+  /** How the built-in sandbox payment rail misbehaves: HANGAR_SANDBOX_RAIL_* (docs/ledger.md#rails). */
+  sandboxRail: { failPayees: string[]; failureRate: number; delayMs: number; crashAfterCapture: boolean };
 }
 
 export const DEFAULT_PORT = 7070;
@@ -60,6 +62,13 @@ function intFrom(name: string, value: string | undefined, fallback: number): num
   return n;
 }
 
+function fractionFrom(name: string, value: string | undefined): number {
+  if (value === undefined || value === '') return 0;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`${name} must be a number from 0 to 1 (got '${value}').`);
+  return n;
+}
+
 /** Configuration from HANGAR_* environment variables, with explicit overrides (CLI flags) on top. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ServerConfig> = {}): ServerConfig {
   const config: ServerConfig = {
@@ -80,6 +89,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     secret: env.HANGAR_SECRET || undefined,
     providerAllowedHosts: listFrom(env.HANGAR_PROVIDER_ALLOWED_HOSTS),
     providerDenyPrivate: boolFrom('HANGAR_PROVIDER_DENY_PRIVATE', env.HANGAR_PROVIDER_DENY_PRIVATE),
+    sandboxRail: {
+      failPayees: (env.HANGAR_SANDBOX_RAIL_FAIL_PAYEES ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+      failureRate: fractionFrom('HANGAR_SANDBOX_RAIL_FAILURE_RATE', env.HANGAR_SANDBOX_RAIL_FAILURE_RATE),
+      delayMs: intFrom('HANGAR_SANDBOX_RAIL_DELAY_MS', env.HANGAR_SANDBOX_RAIL_DELAY_MS, 0),
+      crashAfterCapture: boolFrom('HANGAR_SANDBOX_RAIL_CRASH_AFTER_CAPTURE', env.HANGAR_SANDBOX_RAIL_CRASH_AFTER_CAPTURE),
+    },
   };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (config as unknown as Record<string, unknown>)[k] = v;
   if (overrides.dataDir) config.dataDir = path.resolve(overrides.dataDir);

@@ -35,12 +35,7 @@ export async function startServer(
       // and writes gateway call records on another thread too (where the database has one to offer)
       recordThread: true,
       providerNetwork: { allowedHosts: config.providerAllowedHosts, denyPrivate: config.providerDenyPrivate },
-      sandboxRail: {
-        failPayees: process.env.HANGAR_SANDBOX_RAIL_FAIL_PAYEES?.split(',').filter(Boolean),
-        failureRate: Number(process.env.HANGAR_SANDBOX_RAIL_FAILURE_RATE ?? 0),
-        delayMs: Number(process.env.HANGAR_SANDBOX_RAIL_DELAY_MS ?? 0),
-        crashAfterCapture: process.env.HANGAR_SANDBOX_RAIL_CRASH_AFTER_CAPTURE === '1',
-      },
+      sandboxRail: config.sandboxRail,
     });
   } catch (err) {
     await database.close();

@@ -119,6 +119,18 @@ for (const dialect of DIALECTS) {
       expect(await ledger.verify(P)).toMatchObject({ ok: true, openHolds: 0 });
     });
 
+    it('the sandbox rail declines at its configured rate and answers after its configured delay', async () => {
+      const m = await mandate();
+      const flaky = createPayments({ db: t.db, ledger, rail: createSandboxRail({ db: t.db, failureRate: 1, delayMs: 150 }) });
+      const started = Date.now();
+      const declined = await flaky.create(P, { agentId: 'agt_buyer', mandateId: m.id, payee: 'shop:books', amountMicros: DOLLAR, currency: 'USD', purpose: 'a book', idempotencyKey: 'flaky-1' });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140); // one authorize call, delayed
+      expect(declined).toMatchObject({ status: 'failed', failureReason: 'sandbox: declined' });
+      expect((await payments.listMandates(P))[0]!.remainingMicros).toBe(100 * DOLLAR); // the hold was released
+      const reliable = createPayments({ db: t.db, ledger, rail: createSandboxRail({ db: t.db, failureRate: 0, delayMs: 0 }) });
+      expect((await reliable.create(P, { agentId: 'agt_buyer', mandateId: m.id, payee: 'shop:books', amountMicros: DOLLAR, currency: 'USD', purpose: 'a book', idempotencyKey: 'steady-1' })).status).toBe('captured');
+    });
+
     it('concurrent payments never spend past the mandate cap', async () => {
       await payments.setLimits(P, 'agt_buyer', {});
       const m = await mandate({ amountCapMicros: 10 * DOLLAR });
