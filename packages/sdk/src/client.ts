@@ -79,7 +79,13 @@ export function createClient(options: ClientOptions) {
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
 
   /** Sends a request (a JSON body, or text with its content type) and returns the response, or throws HangarError. */
-  async function send(method: string, path: string, body: { json: unknown } | { text: string; contentType: string } | undefined, query?: Query): Promise<Response> {
+  async function send(
+    method: string,
+    path: string,
+    body: { json: unknown } | { text: string; contentType: string } | undefined,
+    query?: Query,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
     const url = new URL(base + path);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     let res: Response;
@@ -87,6 +93,7 @@ export function createClient(options: ClientOptions) {
       res = await doFetch(url, {
         method,
         headers: {
+          ...headers,
           authorization: `Bearer ${options.apiKey}`,
           ...(body === undefined ? {} : { 'content-type': 'json' in body ? 'application/json' : body.contentType }),
         },
@@ -103,8 +110,8 @@ export function createClient(options: ClientOptions) {
     return res;
   }
 
-  async function call<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
-    const res = await send(method, path, body === undefined ? undefined : { json: body }, query);
+  async function call<T>(method: string, path: string, body?: unknown, query?: Query, headers?: Record<string, string>): Promise<T> {
+    const res = await send(method, path, body === undefined ? undefined : { json: body }, query, headers);
     return (await res.json()) as T;
   }
 

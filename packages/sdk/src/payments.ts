@@ -15,6 +15,7 @@ type Call = <T>(
   path: string,
   body?: unknown,
   query?: Record<string, string | number | undefined>,
+  headers?: Record<string, string>,
 ) => Promise<T>;
 const enc = encodeURIComponent;
 
@@ -22,8 +23,15 @@ const enc = encodeURIComponent;
 export function paymentMethods(call: Call) {
   return {
     payments: {
-      /** Pays under a mandate: `captured`, or `failed` with `failureReason`; `payment_refused` names the rule that stopped it. */
-      create: (request: CreatePaymentRequest) => call<Payment>('POST', '/v1/payments', request),
+      /**
+       * Pays under a mandate: `captured`, or `failed` with `failureReason`; `payment_refused` names the
+       * rule that stopped it. A payment that needs approval throws `approval_required` with
+       * `details.approvalId`; once approved, send the same request again with the approval's token.
+       * @example
+       * const payment = await hangar.payments.create(request, { approval: (await hangar.approvals.get(id)).token! });
+       */
+      create: (request: CreatePaymentRequest, options: { approval?: string } = {}) =>
+        call<Payment>('POST', '/v1/payments', request, undefined, options.approval ? { 'x-hangar-approval': options.approval } : {}),
       /** Newest first. */
       list: (options: { limit?: number } = {}) =>
         call<PaymentList>('GET', '/v1/payments', undefined, options),
