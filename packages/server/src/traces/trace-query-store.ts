@@ -210,7 +210,7 @@ export function createTraceQueryStore(db: Kysely<Database>, functions: DialectFu
      * The distinct traces with a span starting at or after the window's start that matches every
      * filter, or null when there are more than `max`. Used to tell a selective filter, whose few traces
      * are cheaper to look up than to find by walking the window. Matching spans are read oldest first,
-     * in pages, on a time-ordered index (spans_agent_time, spans_model_time or spans_time), so a common
+     * in pages, on a time-ordered index (spans_agent_time, spans_model_time or spans_time_order), so a common
      * filter is told after a page or two; one DISTINCT query let the planner walk the primary key over
      * the whole project instead. Pages are ordered by start time alone (the index order; a full sort
      * key made the planner sort or switch indexes) and resume at the last start time read.

@@ -15,6 +15,7 @@ import * as paymentRecovery from './012-payment-recovery.js';
 import * as configGeneration from './014-config-generation.js';
 import * as traceSummaries from './015-trace-summaries.js';
 import * as ledgerFewerIndexes from './016-ledger-fewer-indexes.js';
+import * as spansTimeIndex from './017-spans-time-index.js';
 
 // Migrations see the schema as it was then, not today's Database type.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -41,6 +42,7 @@ const MIGRATIONS: Record<string, HangarMigration> = {
   '014-config-generation': configGeneration,
   '015-trace-summaries': traceSummaries,
   '016-ledger-fewer-indexes': ledgerFewerIndexes,
+  '017-spans-time-index': spansTimeIndex,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1)!;
