@@ -9,6 +9,7 @@ import type { OpenDatabase } from './db/database.js';
 import { createDatasets } from './evals/datasets-service.js';
 import { createExperiments } from './evals/experiments-service.js';
 import { createOnlineEvals, type OnlineEvalsOptions } from './evals/online-evals-service.js';
+import { createCallRecorder, RECORD_DELAY_MS } from './gateway/call-records.js';
 import { createGateway, type GatewayHooks } from './gateway/gateway-service.js';
 import { gatewayHooksFromStages } from './gateway/gateway-stages.js';
 import { createProviderNetwork, type ProviderNetworkOptions } from './gateway/provider-network.js';
@@ -23,6 +24,7 @@ import { createPayments } from './payments/payments-service.js';
 import { cedarPolicyStage, credentialSpendStage } from './policy/policy-stage.js';
 import { createPolicies } from './policy/policy-service.js';
 import { createPricing } from './pricing/pricing.js';
+import { createRecordThread } from './records/record-thread.js';
 import { createReconciliation } from './reconciliation/reconciliation-service.js';
 import { createSpend } from './spend/spend-service.js';
 import { createTenancy } from './tenancy/tenancy-service.js';
@@ -42,7 +44,10 @@ export interface ServicesOptions {
   secret?: string | undefined;
   /** Where provider base URLs may point (HANGAR_PROVIDER_ALLOWED_HOSTS, HANGAR_PROVIDER_DENY_PRIVATE). */
   providerNetwork?: ProviderNetworkOptions;
-  /** Write gateway call records on a thread of their own, where the database offers one (the server does). */
+  /**
+   * Write gateway call records and OTLP span batches on a thread of their own, where the database
+   * offers one (the server does).
+   */
   recordThread?: boolean;
   /** Replaces the pipeline's stages in the gateway (tests). */
   gatewayHooks?: GatewayHooks;
@@ -66,7 +71,19 @@ export function createServices(options: ServicesOptions) {
   const journal = createJournal({ db, blobs });
   const tenancy = createTenancy({ db, journal, generation });
   const pricing = createPricing({ db, generation });
-  const traces = createTraces({ db, blobs, pricing, direct: database.direct });
+  // The record thread, started with its first record. Should it fail, call records are written here
+  // (by a recorder made then, over `traces`), and so are span batches (`traces` writes here when the
+  // thread takes no batch).
+  const recordThread =
+    options.recordThread && database.thread
+      ? createRecordThread({
+          database: database.thread,
+          delayMs: RECORD_DELAY_MS,
+          logger,
+          fallback: () => createCallRecorder({ db, journal, traces, delayMs: RECORD_DELAY_MS }),
+        })
+      : undefined;
+  const traces = createTraces({ db, blobs, pricing, direct: database.direct, spanSink: recordThread });
   const traceQuery = createTraceQuery({ db, functions: database.functions, blobs });
   const spend = createSpend({ db });
   const ledger = createLedger({ db, direct: database.direct });
@@ -101,7 +118,7 @@ export function createServices(options: ServicesOptions) {
     logger,
     generation,
     providerNetwork: createProviderNetwork(options.providerNetwork),
-    recordThread: options.recordThread ? database.thread : undefined,
+    recorder: recordThread,
     hooks: gatewayHooks ?? gatewayHooksFromStages(stages, pricing),
   });
   const datasets = createDatasets({ db, journal, traceQuery });
@@ -128,6 +145,8 @@ export function createServices(options: ServicesOptions) {
     approvals,
     actions,
     gateway,
+    /** Where gateway call records and OTLP span batches are written, when on a thread of their own. */
+    recordThread,
     datasets,
     experiments,
     onlineEvals,

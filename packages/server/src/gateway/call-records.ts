@@ -11,6 +11,9 @@ import { asRecord } from './wire-format.js';
 /** The journal stream every gateway call of a project is recorded in. */
 export const GATEWAY_STREAM = 'gateway';
 
+/** How long a record may wait for others to share its transaction (it is written after the answer). */
+export const RECORD_DELAY_MS = 10;
+
 /**
  * What is written about one gateway call: its span and its journal event, in one transaction. Plain
  * data (no functions, no class instances), so it can be handed to the record thread as it is.

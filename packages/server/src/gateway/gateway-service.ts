@@ -10,7 +10,6 @@ import {
   type RouteConfig,
 } from '@hangar/protocol';
 import { createConfigGeneration, type ConfigGeneration } from '../cache/config-generation.js';
-import type { ThreadDatabase } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../http/api-error.js';
 import { journalActorOf, type AuthContext } from '../http/app-env.js';
@@ -19,9 +18,8 @@ import { ADMIN_STREAM } from '../tenancy/tenancy-service.js';
 import type { SpanInput, Traces } from '../traces/traces-service.js';
 import { canonicalJson, sha256Hex } from '../util/hash.js';
 import { newId, nowIso, randomHex } from '../util/ids.js';
-import { createCallRecorder, GATEWAY_STREAM, type CallRecord, type CallRecorder } from './call-records.js';
+import { createCallRecorder, GATEWAY_STREAM, RECORD_DELAY_MS, type CallRecord, type CallRecorder } from './call-records.js';
 import { createGatewayStore, type ProviderRow } from './gateway-store.js';
-import { createRecordThread } from './record-thread.js';
 import { UpstreamError, type Endpoint, type ModelProvider, type ProviderReply } from './gateway-types.js';
 import { createAnthropicProvider, createOpenAIProvider } from './providers/http-providers.js';
 import {
@@ -41,8 +39,6 @@ import { asRecord, numberOrNull } from './wire-format.js';
 export { GATEWAY_STREAM };
 
 const MAX_UNRECORDED = 256;
-/** How long a record may wait for others to share its transaction (it is written after the answer). */
-const RECORD_DELAY_MS = 10;
 const DEFAULT_ROUTE: Omit<RouteConfig, 'targets'> = {
   retry: { maxRetries: 2, initialBackoffMs: 250, maxBackoffMs: 8000 },
   timeouts: { perTryMs: 60_000, totalMs: 120_000 },
@@ -121,8 +117,11 @@ export interface GatewayOptions {
   generation?: ConfigGeneration;
   /** Where provider base URLs may point (HANGAR_PROVIDER_*); the default refuses only metadata and link-local addresses. */
   providerNetwork?: ProviderNetwork;
-  /** Write call records on a thread of their own with this connection (the server does, on SQLite). */
-  recordThread?: ThreadDatabase | undefined;
+  /**
+   * Where call records are written when not on this thread: the record thread (the server's, on
+   * SQLite; records/record-thread.ts), which falls back to this thread itself should it fail.
+   */
+  recorder?: CallRecorder | undefined;
 }
 
 interface PlanTarget {
@@ -248,10 +247,7 @@ export function createGateway(options: GatewayOptions) {
   // a project's providers and routes, until any process changes them (they bump the generation)
   const configs = generation.cache<ProjectConfig>(1000);
   const echo = createEchoProvider();
-  const here = () => createCallRecorder({ db, journal, traces, delayMs: RECORD_DELAY_MS });
-  const recorder: CallRecorder = options.recordThread
-    ? createRecordThread({ database: options.recordThread, delayMs: RECORD_DELAY_MS, logger: options.logger, fallback: here })
-    : here();
+  const recorder: CallRecorder = options.recorder ?? createCallRecorder({ db, journal, traces, delayMs: RECORD_DELAY_MS });
   /** Records of answered calls not yet committed and settled. */
   const unrecorded = new Set<Promise<void>>();
 

@@ -3,8 +3,8 @@ import { ApiError } from '../http/api-error.js';
 import { requires } from '../http/middleware.js';
 import { createRouter, errorResponses } from '../http/openapi.js';
 import { normalizeSpan } from './normalize.js';
-import { decodeTraceRequest, encodeTraceResponse, encodingOf } from './otlp-decode.js';
-import type { Traces } from './traces-service.js';
+import { decodeTraceRequest, encodeTraceResponse, encodingOf, type OtlpSpan } from './otlp-decode.js';
+import type { SpanInput, Traces } from './traces-service.js';
 
 const binary = { type: 'string', format: 'binary' } as const;
 
@@ -81,6 +81,10 @@ async function readBody(req: Request, maxBytes: number): Promise<Buffer> {
   return chunks.length === 1 && only ? Buffer.from(only.buffer, only.byteOffset, only.byteLength) : Buffer.concat(chunks, size);
 }
 
+function* normalized(spans: OtlpSpan[]): Generator<SpanInput> {
+  for (const span of spans) yield normalizeSpan(span);
+}
+
 /** `POST /v1/traces`: reads the raw body itself (protobuf would not pass JSON validation). */
 export function otlpRoutes(traces: Traces, { maxBodyBytes }: OtlpRoutesOptions) {
   const router = createRouter();
@@ -93,7 +97,8 @@ export function otlpRoutes(traces: Traces, { maxBodyBytes }: OtlpRoutesOptions) 
     }
     const body = await readBody(c.req.raw, maxBodyBytes);
     const decoded = decodeTraceRequest(body, encoding, c.req.header('content-encoding'), maxBodyBytes);
-    if (decoded.spans.length) await traces.ingest(c.get('auth').project.id, decoded.spans.map(normalizeSpan));
+    // normalized as ingest takes them, so the record thread writes the first part while the rest are normalized
+    if (decoded.spans.length) await traces.ingest(c.get('auth').project.id, normalized(decoded.spans));
     const partial = decoded.rejected ? { rejectedSpans: decoded.rejected, errorMessage: decoded.rejectReason ?? '' } : null;
     const out = encodeTraceResponse(encoding, partial);
     const contentType = encoding === 'json' ? 'application/json' : 'application/x-protobuf';

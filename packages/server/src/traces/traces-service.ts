@@ -3,9 +3,9 @@ import type { Span } from '@hangar/protocol';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { DirectConnection } from '../db/dialects/dialect.js';
 import type { Database } from '../db/schema.js';
-import { createPricing, type Pricing } from '../pricing/pricing.js';
+import { createPricing, type PriceBook, type Pricing } from '../pricing/pricing.js';
 import { canonicalJson } from '../util/hash.js';
-import { createTracesStore, spanRowValuesOf, toSpan } from './traces-store.js';
+import { costQueryOfRow, createTracesStore, setRowDerived, spanRowValuesOf, toSpan } from './traces-store.js';
 
 /**
  * A span to record: everything of a Span except what Hangar derives (cost from its price table, the
@@ -18,6 +18,42 @@ export type SpanInput = Omit<Span, 'costMicros' | 'costDiffers' | 'inputSha256' 
   output?: unknown;
 };
 
+/**
+ * Part of an OTLP batch made ready to write on the thread that decoded it: each span's row values
+ * with its cost and blob hashes still null (the writer prices it in its transaction and stores the
+ * blobs), and the canonical JSON of inputs and outputs. Plain data: it crosses to the record thread
+ * by structured clone (strings, not Buffers, whose clone would copy the whole pooled slab).
+ */
+export interface PreparedSpans {
+  rows: unknown[][];
+  contents: string[];
+  /** Where each span's input and output are in `contents` (-1: none), two slots per span. */
+  slots: Int32Array;
+}
+
+/**
+ * Where OTLP batches are written when not on this thread: the record thread (records/record-thread.ts),
+ * which writes each part as it arrives, while this thread decodes and prepares the next.
+ */
+export interface SpanBatchSink {
+  /** A batch to fill and commit as one transaction; null when the sink takes none now (write here). */
+  open(projectId: string): SpanBatchWriter | null;
+}
+
+export interface SpanBatchWriter {
+  add(part: PreparedSpans): void;
+  /**
+   * Resolves once every part is committed in one transaction (`committed`), or when the writer went away
+   * before writing any of it (`not-written`: write it elsewhere); rejects when the transaction failed.
+   */
+  commit(): Promise<'committed' | 'not-written'>;
+  /** Rolls back what was added. */
+  abort(): void;
+}
+
+/** Spans per part of an OTLP batch handed to the record thread: its SQLite work on one part overlaps preparing the next. */
+const PART_SPANS = 100;
+
 export interface TracesOptions {
   db: Kysely<Database>;
   blobs: BlobStore;
@@ -25,10 +61,12 @@ export interface TracesOptions {
   pricing?: Pricing;
   /** SQLite's synchronous handle: span rows then go in through one prepared statement (see traces-store). */
   direct?: DirectConnection | undefined;
+  /** Where OTLP batches are written, when not here (the server on SQLite: the record thread). */
+  spanSink?: SpanBatchSink | undefined;
 }
 
 /** Spans from OTLP, the gateway and the SDK, normalized to one model. */
-export function createTraces({ db, blobs, pricing = createPricing({ db }), direct }: TracesOptions) {
+export function createTraces({ db, blobs, pricing = createPricing({ db }), direct, spanSink }: TracesOptions) {
   /** Records in `trx`; returns the spans as stored when `keep` (building them costs, and OTLP needs none). */
   async function recordIn(trx: Kysely<Database>, projectId: string, inputs: SpanInput[], keep: boolean): Promise<Span[]> {
     const prices = await pricing.bookFor(projectId, trx);
@@ -87,6 +125,40 @@ export function createTraces({ db, blobs, pricing = createPricing({ db }), direc
     return spans;
   }
 
+  /** The rows and blob contents of `inputs`, for `writePrepared` (here or on the record thread). */
+  function prepare(projectId: string, inputs: SpanInput[], ingestedAt: string): PreparedSpans {
+    const contents: string[] = [];
+    const slots = new Int32Array(inputs.length * 2);
+    const rows = new Array<unknown[]>(inputs.length);
+    for (let i = 0; i < inputs.length; i++) {
+      const x = inputs[i]!;
+      slots[2 * i] = x.input === undefined ? -1 : contents.push(canonicalJson(x.input)) - 1;
+      slots[2 * i + 1] = x.output === undefined ? -1 : contents.push(canonicalJson(x.output)) - 1;
+      rows[i] = spanRowValuesOf(projectId, x, null, null, null, ingestedAt);
+    }
+    return { rows, contents, slots };
+  }
+
+  /** Stores a prepared part in `trx`: its blobs, then its rows, priced from `prices`. */
+  async function writePrepared(trx: Kysely<Database>, prices: PriceBook, { rows, contents, slots }: PreparedSpans): Promise<void> {
+    const hashes = contents.length ? await blobs.putMany(trx, contents.map((c) => Buffer.from(c))) : [];
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const inAt = slots[2 * i]!;
+      const outAt = slots[2 * i + 1]!;
+      setRowDerived(row, prices.costOf(costQueryOfRow(row)), inAt < 0 ? null : hashes[inAt]!, outAt < 0 ? null : hashes[outAt]!);
+    }
+    await createTracesStore(trx, direct).insertSpans(rows);
+  }
+
+  /** Prepared parts of one batch, written in one transaction of this thread's. */
+  async function writeParts(projectId: string, parts: Iterable<PreparedSpans> | AsyncIterable<PreparedSpans>): Promise<void> {
+    await db.transaction().execute(async (t) => {
+      const prices = await pricing.bookFor(projectId, t);
+      for await (const part of parts) await writePrepared(t, prices, part);
+    });
+  }
+
   return {
     /** Records spans in one transaction (or in `trx`); returns them as stored, with cost. */
     async record(projectId: string, inputs: SpanInput[], trx?: Kysely<Database>): Promise<Span[]> {
@@ -94,10 +166,43 @@ export function createTraces({ db, blobs, pricing = createPricing({ db }), direc
       return db.transaction().execute((t) => recordIn(t, projectId, inputs, true));
     },
 
-    /** `record` in a transaction of its own for a batch whose stored form nobody reads back (OTLP export). */
-    async ingest(projectId: string, inputs: SpanInput[]): Promise<void> {
-      await db.transaction().execute((t) => recordIn(t, projectId, inputs, false));
+    /**
+     * `record` in a transaction of its own for a batch whose stored form nobody reads back (OTLP
+     * export). With a span sink (the record thread), each part of the batch goes there as soon as it is
+     * prepared, so the writer's inserts overlap preparing the next part (`inputs` may be lazy: an OTLP
+     * request's spans are normalized as they are taken); resolves once the whole batch is committed.
+     */
+    async ingest(projectId: string, inputs: Iterable<SpanInput>): Promise<void> {
+      const ingestedAt = new Date().toISOString();
+      const batch = spanSink?.open(projectId);
+      if (!batch) {
+        await writeParts(projectId, [prepare(projectId, [...inputs], ingestedAt)]);
+        return;
+      }
+      const parts: PreparedSpans[] = [];
+      try {
+        let part: SpanInput[] = [];
+        for (const input of inputs) {
+          part.push(input);
+          if (part.length < PART_SPANS) continue;
+          parts.push(prepare(projectId, part, ingestedAt));
+          batch.add(parts.at(-1)!);
+          part = [];
+        }
+        if (part.length) {
+          parts.push(prepare(projectId, part, ingestedAt));
+          batch.add(parts.at(-1)!);
+        }
+      } catch (err) {
+        batch.abort();
+        throw err;
+      }
+      // the record thread stopped before writing any of it: written here instead
+      if ((await batch.commit()) === 'not-written') await writeParts(projectId, parts);
     },
+
+    /** Writes a batch whose parts arrive one by one (the record thread's side of `ingest`), in one transaction. */
+    writeParts,
 
     async trace(projectId: string, traceId: string): Promise<Span[]> {
       return (await createTracesStore(db).trace(projectId, traceId)).map(toSpan);

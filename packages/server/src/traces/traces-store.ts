@@ -93,6 +93,34 @@ export function spanRowValuesOf(
   ];
 }
 
+const at = (c: (typeof SPAN_COLUMNS)[number]) => SPAN_COLUMNS.indexOf(c);
+const [START, PROVIDER, MODEL, T_IN, T_OUT, T_READ, T_WRITE, T_REASON, COST, IN_SHA, OUT_SHA] = (
+  ['start_time', 'provider', 'model', 'tokens_input', 'tokens_output', 'tokens_cache_read', 'tokens_cache_write', 'tokens_reasoning', 'cost_micros', 'input_sha256', 'output_sha256'] as const
+).map(at) as [number, number, number, number, number, number, number, number, number, number, number];
+
+/** What a span's cost is computed from, read from its row's values (a row made before it was priced). */
+export function costQueryOfRow(row: readonly unknown[]) {
+  return {
+    provider: row[PROVIDER] as string | null,
+    model: row[MODEL] as string | null,
+    time: row[START] as string,
+    usage: {
+      input: row[T_IN] as number | null,
+      output: row[T_OUT] as number | null,
+      cacheRead: row[T_READ] as number | null,
+      cacheWrite: row[T_WRITE] as number | null,
+      reasoning: row[T_REASON] as number | null,
+    },
+  };
+}
+
+/** Fills in what recording derives (cost, blob hashes) in a row made by `spanRowValuesOf` without them. */
+export function setRowDerived(row: unknown[], costMicros: number | null, inputSha256: string | null, outputSha256: string | null): void {
+  row[COST] = costMicros;
+  row[IN_SHA] = inputSha256;
+  row[OUT_SHA] = outputSha256;
+}
+
 export function toSpanRow(projectId: string, s: Span): SpanRow {
   const values = spanRowValues(projectId, s);
   return Object.fromEntries(SPAN_COLUMNS.map((c, i) => [c, values[i]])) as SpanRow;

@@ -9,7 +9,7 @@ import { createBlobStore } from '../blobs/blob-store.js';
 import { createJournal } from '../journal/journal-service.js';
 import { createTraces } from '../traces/traces-service.js';
 import { startServer, type RunningServer } from '../serve.js';
-import { createCallRecorder, type CallRecord } from './call-records.js';
+import { createCallRecorder, type CallRecord } from '../gateway/call-records.js';
 import { createRecordThread } from './record-thread.js';
 
 /** Logs as JSON lines, to look for the record thread's complaints. */
@@ -29,7 +29,7 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('gateway call records, written on a thread of their own (the server on SQLite)', () => {
+describe('gateway call records and OTLP spans, written on a thread of their own (the server on SQLite)', () => {
   let server: RunningServer | undefined;
   afterEach(async () => {
     await server?.close();
@@ -92,6 +92,69 @@ describe('gateway call records, written on a thread of their own (the server on 
     expect(((await verify.json()) as { ok: boolean }).ok).toBe(true);
   }, 60_000);
 
+  it('writes OTLP exports on the thread, each in one transaction committed before it is answered', async () => {
+    const dir = dataDir();
+    const { logger, errors } = capturedLogger();
+    server = await startServer(loadConfig({ HANGAR_DATA_DIR: dir, HANGAR_PORT: '0' }, { webDir: null }), { logger });
+    const key = server.createdAdminKey!;
+    const post = (path: string, body: unknown, method = 'POST') =>
+      fetch(server!.url + path, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    // $1 per million input tokens and $2 per million output tokens, set before the exports: the thread prices with it
+    const price = { provider: 'openai', model: 'gpt-4o-mini', effectiveFrom: '2020-01-01', input: 1_000_000, output: 2_000_000 };
+    expect((await post('/v1/prices', { overrides: [price] }, 'PUT')).status).toBe(200);
+
+    const T0 = 1_760_000_000_000_000_000n;
+    const kv = (k: string, v: string | number) => ({ key: k, value: typeof v === 'string' ? { stringValue: v } : { intValue: v } });
+    // export e, span i: traces of 7 spans, so traces straddle the thread's parts of 100 spans
+    const span = (e: number, i: number) => ({
+      traceId: (e * 1000 + Math.floor(i / 7) + 1).toString(16).padStart(32, '0'),
+      spanId: (e * 1000 + i + 1).toString(16).padStart(16, '0'),
+      name: 'chat gpt-4o-mini',
+      kind: 3,
+      startTimeUnixNano: String(T0 + BigInt(i) * 1_000_000n),
+      endTimeUnixNano: String(T0 + BigInt(i) * 1_000_000n + 500_000_000n),
+      attributes: [
+        kv('gen_ai.operation.name', 'chat'),
+        kv('gen_ai.provider.name', 'openai'),
+        kv('gen_ai.request.model', 'gpt-4o-mini'),
+        kv('gen_ai.usage.input_tokens', 100 + i),
+        kv('gen_ai.usage.output_tokens', 10),
+        kv('gen_ai.input.messages', JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: `question ${e}/${i}` }] }])),
+      ],
+      status: { code: 1 },
+    });
+    const exportOf = (spans: object[]) => ({ resourceSpans: [{ resource: { attributes: [kv('service.name', 'bot')] }, scopeSpans: [{ scope: { name: 't' }, spans }] }] });
+    // six exporters at once, 245 spans each; one span of the last has an all-zero id and is rejected alone
+    const bodies = Array.from({ length: 6 }, (_, e) => Array.from({ length: 245 }, (_, i) => span(e, i)));
+    bodies[5]![3] = { ...bodies[5]![3]!, spanId: '0'.repeat(16) };
+    const answers = await Promise.all(bodies.map((spans) => post('/v1/traces', exportOf(spans))));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const last = (await answers[5]!.json()) as { partialSuccess?: { rejectedSpans: number } };
+    expect(last.partialSuccess?.rejectedSpans).toBe(1);
+    // a malformed export writes nothing, and takes nothing else down
+    const bad = await fetch(server.url + '/v1/traces', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{"resourceSpans": [' });
+    expect(bad.status).toBe(400);
+
+    // answered means committed: read right away, each export's spans are all there, priced and summarized
+    const get = async (path: string) => (await fetch(server!.url + path, { headers: { authorization: `Bearer ${key}` } })).json() as Promise<Record<string, unknown>>;
+    const trace = (e: number, t: number) => (e * 1000 + t + 1).toString(16).padStart(32, '0');
+    // trace 14 of export 2 has spans 98..104: the thread wrote them in two parts of one transaction
+    const tree = (await get(`/v1/traces/${trace(2, 14)}`)) as { spans: Array<{ costMicros: number; usage: { input: number } }>; summary: { spanCount: number; costMicros: number } };
+    expect(tree.spans).toHaveLength(7);
+    for (const s of tree.spans) expect(s.costMicros).toBe(s.usage.input + 2 * 10);
+    expect(tree.summary.spanCount).toBe(7);
+    expect(tree.summary.costMicros).toBe(tree.spans.reduce((a, s) => a + s.costMicros, 0));
+    const calls = async () =>
+      ((await get('/v1/spans/aggregates?groupBy=model&from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z')) as { groups: Array<{ calls: number }> }).groups.reduce((a, g) => a + g.calls, 0);
+    expect(await calls()).toBe(6 * 245 - 1);
+
+    // an exporter's retry of a whole export stores nothing twice
+    expect((await post('/v1/traces', exportOf(bodies[0]!))).status).toBe(200);
+    expect(((await get(`/v1/traces/${trace(0, 14)}`)) as { summary: { spanCount: number } }).summary.spanCount).toBe(7);
+    expect(await calls()).toBe(6 * 245 - 1);
+    expect(errors()).toEqual([]);
+  }, 60_000);
+
   it('falls back to writing on the main thread when the thread cannot open the database, losing no record', async () => {
     const dir = dataDir();
     const database = await openDatabase({ dataDir: dir });
@@ -140,6 +203,13 @@ describe('gateway call records, written on a thread of their own (the server on 
       cacheHit: false,
       answer: null,
     });
+    // an OTLP batch sent to the thread before it failed: written here instead, in full
+    const ingesting = createTraces({ db: database.db, blobs, direct: database.direct, spanSink: recorder });
+    const spans = Array.from({ length: 150 }, (_, i) => ({ ...record(100 + i).span, source: 'otlp' as const, input: { i } }));
+    await ingesting.ingest('proj_default', spans);
+    expect(await traces.trace('proj_default', spans[0]!.traceId)).toHaveLength(1);
+    const stored = await database.db.selectFrom('spans').select((eb) => eb.fn.countAll<number>().as('n')).where('source', '=', 'otlp').executeTakeFirstOrThrow();
+    expect(Number(stored.n)).toBe(150);
     const written = await Promise.all([1, 2, 3].map((i) => recorder.write(record(i))));
     expect(written).toHaveLength(3);
     expect(await recorder.write(record(4))).toBeDefined();
