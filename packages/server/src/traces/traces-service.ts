@@ -139,8 +139,13 @@ export function createTraces({ db, blobs, pricing = createPricing({ db }), direc
     return { rows, contents, slots };
   }
 
-  /** Stores a prepared part in `trx`: its blobs, then its rows, priced from `prices`. */
-  async function writePrepared(trx: Kysely<Database>, prices: PriceBook, { rows, contents, slots }: PreparedSpans): Promise<void> {
+  /** Stores a prepared part in `trx`: its blobs, then its rows, priced from `prices`; the rows stored go to `stored`. */
+  async function writePrepared(
+    trx: Kysely<Database>,
+    prices: PriceBook,
+    { rows, contents, slots }: PreparedSpans,
+    stored: Array<readonly unknown[]>,
+  ): Promise<void> {
     const hashes = contents.length ? await blobs.putMany(trx, contents.map((c) => Buffer.from(c))) : [];
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
@@ -148,14 +153,16 @@ export function createTraces({ db, blobs, pricing = createPricing({ db }), direc
       const outAt = slots[2 * i + 1]!;
       setRowDerived(row, prices.costOf(costQueryOfRow(row)), inAt < 0 ? null : hashes[inAt]!, outAt < 0 ? null : hashes[outAt]!);
     }
-    await createTracesStore(trx, direct).insertSpans(rows);
+    await createTracesStore(trx, direct).insertSpans(rows, stored);
   }
 
-  /** Prepared parts of one batch, written in one transaction of this thread's. */
+  /** Prepared parts of one batch, written in one transaction of this thread's; the traces' summaries once, at the end. */
   async function writeParts(projectId: string, parts: Iterable<PreparedSpans> | AsyncIterable<PreparedSpans>): Promise<void> {
     await db.transaction().execute(async (t) => {
       const prices = await pricing.bookFor(projectId, t);
-      for await (const part of parts) await writePrepared(t, prices, part);
+      const stored: Array<readonly unknown[]> = [];
+      for await (const part of parts) await writePrepared(t, prices, part, stored);
+      await createTracesStore(t, direct).addToSummaries(stored);
     });
   }
 

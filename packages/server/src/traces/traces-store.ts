@@ -192,16 +192,18 @@ export function createTracesStore(db: Kysely<Database>, direct?: DirectConnectio
   return {
     /**
      * Inserts spans given as `spanRowValues`; a span already stored (an exporter's retry) is left as
-     * it was. Adds the stored ones to their traces' summaries, in the same transaction as the caller's.
+     * it was. Adds the stored ones to their traces' summaries, in the same transaction as the caller's
+     * — or, given `storedInto`, leaves that to one `addToSummaries` of them all (a batch inserted in
+     * parts: one upsert per trace instead of one per part).
      */
-    async insertSpans(rows: ReadonlyArray<readonly unknown[]>): Promise<void> {
-      const stored: Array<readonly unknown[]> = [];
+    async insertSpans(rows: ReadonlyArray<readonly unknown[]>, storedInto?: Array<readonly unknown[]>): Promise<void> {
+      const stored: Array<readonly unknown[]> = storedInto ?? [];
       // a transaction holds the one connection, so the synchronous handle is the caller's transaction
       if (direct && db.isTransaction) {
         const insert = direct.prepare(INSERT_ONE);
         // a span already stored (a retry, or sent twice in one request) changes nothing and is not counted again
         for (const row of rows) if (insert.run(row).changes === 1) stored.push(row);
-        await upsertTraceSummaries(db, traceSummaryValues(stored, SPAN_COLUMNS));
+        if (!storedInto) await upsertTraceSummaries(db, traceSummaryValues(stored, SPAN_COLUMNS));
         return;
       }
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
@@ -209,6 +211,11 @@ export function createTracesStore(db: Kysely<Database>, direct?: DirectConnectio
         const returned = (await insertRows.insertValues(db, chunk)) as Array<Pick<SpanRow, 'trace_id' | 'span_id'>>;
         stored.push(...(returned.length === chunk.length ? chunk : storedOf(chunk, returned)));
       }
+      if (!storedInto) await upsertTraceSummaries(db, traceSummaryValues(stored, SPAN_COLUMNS));
+    },
+
+    /** Adds rows `insertSpans` stored (into its `storedInto`) to their traces' summaries. */
+    async addToSummaries(stored: ReadonlyArray<readonly unknown[]>): Promise<void> {
       await upsertTraceSummaries(db, traceSummaryValues(stored, SPAN_COLUMNS));
     },
 
