@@ -144,6 +144,12 @@ describe('gateway call records and OTLP spans, written on a thread of their own 
     for (const s of tree.spans) expect(s.costMicros).toBe(s.usage.input + 2 * 10);
     expect(tree.summary.spanCount).toBe(7);
     expect(tree.summary.costMicros).toBe(tree.spans.reduce((a, s) => a + s.costMicros, 0));
+    // its input, stored by the thread in the blob store, reads back as sent (a span of each of two parts)
+    for (const i of [99, 100]) {
+      const spanId = (2 * 1000 + i + 1).toString(16).padStart(16, '0');
+      const detail = (await get(`/v1/traces/${trace(2, 14)}/spans/${spanId}`)) as { input: unknown };
+      expect(detail.input).toEqual([expect.objectContaining({ role: 'user', content: `question 2/${i}` })]);
+    }
     const calls = async () =>
       ((await get('/v1/spans/aggregates?groupBy=model&from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z')) as { groups: Array<{ calls: number }> }).groups.reduce((a, g) => a + g.calls, 0);
     expect(await calls()).toBe(6 * 245 - 1);

@@ -21,13 +21,16 @@ export type SpanInput = Omit<Span, 'costMicros' | 'costDiffers' | 'inputSha256' 
 /**
  * Part of an OTLP batch made ready to write on the thread that decoded it: each span's row values
  * with its cost and blob hashes still null (the writer prices it in its transaction and stores the
- * blobs), and the canonical JSON of inputs and outputs. Plain data: it crosses to the record thread
- * by structured clone (strings, not Buffers, whose clone would copy the whole pooled slab).
+ * blobs), and the canonical JSON of inputs and outputs, back to back in one buffer. Plain data: it
+ * crosses to the record thread by structured clone, where one buffer is one copy of its bytes (a
+ * string or Buffer per blob cost more to clone than to write here).
  */
 export interface PreparedSpans {
   rows: unknown[][];
-  contents: string[];
-  /** Where each span's input and output are in `contents` (-1: none), two slots per span. */
+  /** The blob contents, each ending where `ends` says. */
+  contents: Uint8Array;
+  ends: Int32Array;
+  /** Where each span's input and output are in `ends` (-1: none), two slots per span. */
   slots: Int32Array;
 }
 
@@ -127,26 +130,41 @@ export function createTraces({ db, blobs, pricing = createPricing({ db }), direc
 
   /** The rows and blob contents of `inputs`, for `writePrepared` (here or on the record thread). */
   function prepare(projectId: string, inputs: SpanInput[], ingestedAt: string): PreparedSpans {
-    const contents: string[] = [];
+    const texts: string[] = [];
     const slots = new Int32Array(inputs.length * 2);
     const rows = new Array<unknown[]>(inputs.length);
+    let bytes = 0;
+    const add = (value: unknown) => {
+      const text = canonicalJson(value);
+      bytes += Buffer.byteLength(text);
+      return texts.push(text) - 1;
+    };
     for (let i = 0; i < inputs.length; i++) {
       const x = inputs[i]!;
-      slots[2 * i] = x.input === undefined ? -1 : contents.push(canonicalJson(x.input)) - 1;
-      slots[2 * i + 1] = x.output === undefined ? -1 : contents.push(canonicalJson(x.output)) - 1;
+      slots[2 * i] = x.input === undefined ? -1 : add(x.input);
+      slots[2 * i + 1] = x.output === undefined ? -1 : add(x.output);
       rows[i] = spanRowValuesOf(projectId, x, null, null, null, ingestedAt);
     }
-    return { rows, contents, slots };
+    // a buffer of its own (not a slice of Node's pool, which a clone would copy whole)
+    const contents = Buffer.allocUnsafeSlow(bytes);
+    const ends = new Int32Array(texts.length);
+    let at = 0;
+    for (let i = 0; i < texts.length; i++) ends[i] = at += contents.write(texts[i]!, at);
+    return { rows, contents, ends, slots };
   }
 
   /** Stores a prepared part in `trx`: its blobs, then its rows, priced from `prices`; the rows stored go to `stored`. */
   async function writePrepared(
     trx: Kysely<Database>,
     prices: PriceBook,
-    { rows, contents, slots }: PreparedSpans,
+    { rows, contents, ends, slots }: PreparedSpans,
     stored: Array<readonly unknown[]>,
   ): Promise<void> {
-    const hashes = contents.length ? await blobs.putMany(trx, contents.map((c) => Buffer.from(c))) : [];
+    // a clone arrives as a Uint8Array: Buffer views on it, no copy
+    const all = Buffer.from(contents.buffer, contents.byteOffset, contents.byteLength);
+    const views = new Array<Buffer>(ends.length);
+    for (let i = 0, start = 0; i < ends.length; start = ends[i++]!) views[i] = all.subarray(start, ends[i]);
+    const hashes = views.length ? await blobs.putMany(trx, views) : [];
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
       const inAt = slots[2 * i]!;
