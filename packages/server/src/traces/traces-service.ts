@@ -70,8 +70,8 @@ export interface TracesOptions {
 
 /** Spans from OTLP, the gateway and the SDK, normalized to one model. */
 export function createTraces({ db, blobs, pricing = createPricing({ db }), direct, spanSink }: TracesOptions) {
-  /** Records in `trx`; returns the spans as stored when `keep` (building them costs, and OTLP needs none). */
-  async function recordIn(trx: Kysely<Database>, projectId: string, inputs: SpanInput[], keep: boolean): Promise<Span[]> {
+  /** Records in `trx`; returns the spans as stored (OTLP, which needs none, goes through `prepare` and `writeParts`). */
+  async function recordIn(trx: Kysely<Database>, projectId: string, inputs: SpanInput[]): Promise<Span[]> {
     const prices = await pricing.bookFor(projectId, trx);
     const ingestedAt = new Date().toISOString();
     // every input and output of the request goes to the blob store in a few statements
@@ -93,9 +93,8 @@ export function createTraces({ db, blobs, pricing = createPricing({ db }), direc
       const inputSha256 = inAt < 0 ? null : hashes[inAt]!;
       const outputSha256 = outAt < 0 ? null : hashes[outAt]!;
       const costMicros = prices.costOf({ provider: x.provider, model: x.model, time: x.startTime, usage: x.usage });
-      // straight from the input to the row's values: no Span in between unless the caller wants it
+      // straight from the input to the row's values, not through the Span returned
       rows[i] = spanRowValuesOf(projectId, x, costMicros, inputSha256, outputSha256, ingestedAt);
-      if (!keep) continue;
       // fields listed one by one: spreading a span's ~25 fields costs more than pricing it
       spans.push({
         traceId: x.traceId,
@@ -187,8 +186,8 @@ export function createTraces({ db, blobs, pricing = createPricing({ db }), direc
   return {
     /** Records spans in one transaction (or in `trx`); returns them as stored, with cost. */
     async record(projectId: string, inputs: SpanInput[], trx?: Kysely<Database>): Promise<Span[]> {
-      if (trx) return recordIn(trx, projectId, inputs, true);
-      return db.transaction().execute((t) => recordIn(t, projectId, inputs, true));
+      if (trx) return recordIn(trx, projectId, inputs);
+      return db.transaction().execute((t) => recordIn(t, projectId, inputs));
     },
 
     /**
