@@ -23,7 +23,8 @@
  * Baseline ("raw"): the rows ingest writes — the same span rows, blob rows and trace summary rows,
  * computed (decoded, normalized, priced, hashed, summarized) before the clock starts — inserted by
  * prepared better-sqlite3 statements, one transaction per request's worth of spans, on a file opened
- * with Hangar's pragmas. The raw side is synchronous on one connection whatever BENCH_INFLIGHT says
+ * as the server opens it (Hangar's pragmas, WAL checkpoints on a thread of their own, as on the
+ * ingest side). The raw side is synchronous on one connection whatever BENCH_INFLIGHT says
  * (SQLite has one writer: more connections would only take turns at the write lock).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -53,6 +54,8 @@ const INFLIGHT = positiveInt('BENCH_INFLIGHT', 1);
 const WARM = positiveInt('BENCH_WARM', 5_000);
 const GOAL_RATE = 50_000;
 const GOAL_RATIO = 0.5;
+/** As the server opens its database (serve.ts): WAL checkpoints on a thread of their own, for both sides. */
+const CHECKPOINT_EVERY_MS = 100;
 const ADMIN_KEY = 'hk_' + 'B'.repeat(32);
 const PROJECT = 'proj_default';
 
@@ -263,7 +266,7 @@ async function freshDir(): Promise<{ dir: string; remove: () => Promise<void> }>
 
 async function ingestTarget(encoding: Encoding, w: Workload, warm: Workload): Promise<Target> {
   const { dir, remove } = await freshDir();
-  const database = openSqlite(dir);
+  const database = openSqlite(dir, { checkpointEveryMs: CHECKPOINT_EVERY_MS });
   await migrateToLatest(database.db, database.types);
   const logger = pino({ level: 'silent' });
   const services = createServices({ database, logger, recordThread: true });
@@ -293,14 +296,10 @@ async function ingestTarget(encoding: Encoding, w: Workload, warm: Workload): Pr
 
 async function rawTarget(w: Workload, warm: Workload): Promise<Target> {
   const { dir, remove } = await freshDir();
-  const opened = openSqlite(dir);
+  // the same file as the server opens it: its pragmas, and WAL checkpoints on its checkpointer thread
+  const opened = openSqlite(dir, { checkpointEveryMs: CHECKPOINT_EVERY_MS });
   await migrateToLatest(opened.db, opened.types);
-  await opened.close();
-  const raw = new SQLite(path.join(dir, 'hangar.db'));
-  raw.pragma('journal_mode = WAL');
-  raw.pragma('synchronous = NORMAL');
-  raw.pragma('busy_timeout = 5000');
-  raw.pragma('foreign_keys = ON');
+  const raw = opened.direct!;
   const columns = Object.keys(toSpanRow(PROJECT, exampleSpan()));
   const insertSpan = raw.prepare(`insert into spans (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')}) on conflict do nothing`);
   const insertBlob = raw.prepare('insert into blobs (sha256, size, created_at, content) values (?, ?, ?, ?) on conflict (sha256) do update set created_at = excluded.created_at');
@@ -309,13 +308,15 @@ async function rawTarget(w: Workload, warm: Workload): Promise<Target> {
   const insertSummary = raw.prepare(
     `insert into trace_summaries (${TRACE_SUMMARY_COLUMNS.join(', ')}) values (${TRACE_SUMMARY_COLUMNS.map(() => '?').join(', ')}) on conflict do nothing`,
   );
-  const writeBatch = raw.transaction((rows: Workload['rows'][number]) => {
+  const writeBatch = (rows: Workload['rows'][number]) => {
     const now = new Date().toISOString();
     const { spans, blobs, summaries } = rows;
+    raw.exec('begin');
     for (const [sha, size, content] of blobs) insertBlob.run(sha, size, now, content);
     for (const s of spans) insertSpan.run(...s);
     for (const s of summaries) insertSummary.run(...s);
-  });
+    raw.exec('commit');
+  };
   // the rows the ingest side writes while warming up, so both start from the same database
   for (const rows of warm.rows) writeBatch(rows);
   return {
@@ -323,7 +324,7 @@ async function rawTarget(w: Workload, warm: Workload): Promise<Target> {
       writeBatch(w.rows[r]!);
     },
     async close() {
-      raw.close();
+      await opened.close();
       await remove();
     },
   };
