@@ -83,42 +83,61 @@ export function createActionPipeline({ db, journal, stages }: ActionPipelineOpti
     });
   }
 
+  /** Every stage's `before`, in order; a refusal is unwound, recorded as `action.denied` and rethrown. */
+  async function authorize(action: Action, details: Record<string, unknown> = {}): Promise<ActionContext> {
+    const ctx: ActionContext = {
+      id: newId('act'),
+      action,
+      argsSha256: sha256Hex(canonicalJson(action.args ?? null)),
+      startedAt: nowIso(),
+      decision: null,
+      hold: null,
+      settledMicros: null,
+      details: { ...details },
+    };
+    const entered: Stage[] = [];
+    try {
+      for (const stage of stages) {
+        await stage.before?.(ctx);
+        entered.push(stage);
+      }
+    } catch (err) {
+      await unwind(ctx, entered, { ok: false, costMicros: null });
+      const e = asApiError(err);
+      await record(ctx, { status: 'denied', code: e.code, message: e.message });
+      throw err;
+    }
+    return ctx;
+  }
+
+  /**
+   * Every stage's `after`, in reverse (settle the holds with the actual cost, or release them), then
+   * the record of how the action ended. `ctx` may come from another process: a stage keeps what it
+   * must settle in the context, not beside it.
+   */
+  async function finish(
+    ctx: ActionContext,
+    result: { ok: boolean; costMicros: number | null },
+    outcome: Outcome,
+    alsoRecord?: Executed<unknown>['alsoRecord'],
+  ): Promise<void> {
+    await unwind(ctx, stages, result);
+    await record(ctx, outcome, alsoRecord);
+  }
+
   return {
     /** Runs one action through every stage. Refusals and failures are recorded, then rethrown. */
     async run<T>(action: Action, execute: Executor<T>): Promise<T> {
-      const ctx: ActionContext = {
-        id: newId('act'),
-        action,
-        argsSha256: sha256Hex(canonicalJson(action.args ?? null)),
-        startedAt: nowIso(),
-        decision: null,
-        hold: null,
-        settledMicros: null,
-        details: {},
-      };
-      const entered: Stage[] = [];
-      try {
-        for (const stage of stages) {
-          await stage.before?.(ctx);
-          entered.push(stage);
-        }
-      } catch (err) {
-        await unwind(ctx, entered, { ok: false, costMicros: null });
-        const e = asApiError(err);
-        await record(ctx, { status: 'denied', code: e.code, message: e.message });
-        throw err;
-      }
-
+      const ctx = await authorize(action);
       let executed: Executed<T>;
       try {
         executed = await execute(ctx);
       } catch (err) {
-        await unwind(ctx, entered, { ok: false, costMicros: null });
         const e = asApiError(err);
-        await record(ctx, { status: 'error', code: e.code, message: e.message });
+        await finish(ctx, { ok: false, costMicros: null }, { status: 'error', code: e.code, message: e.message });
         throw err;
       }
-      await unwind(ctx, entered, { ok: true, costMicros: executed.costMicros });
+      await unwind(ctx, stages, { ok: true, costMicros: executed.costMicros });
       try {
         await record(ctx, { status: 'ok' }, executed.alsoRecord);
       } catch (err) {
@@ -129,6 +148,33 @@ export function createActionPipeline({ db, journal, stages }: ActionPipelineOpti
       }
       return executed.value;
     },
+
+    /**
+     * The first half of an action the agent executes itself: the stages (authorize, hold) and, when
+     * they allow it, the `action.authorized` record, with `alsoRecord` in its transaction. A refusal is
+     * recorded and thrown, as in `run`. Hand the context to `finish` once the result is known.
+     */
+    async authorize(
+      action: Action,
+      options: {
+        expiresAt: string;
+        /** Facts recorded with every event of the action (from the first, a refusal included). */
+        details?: Record<string, unknown>;
+        alsoRecord?: (ctx: ActionContext, trx: Kysely<Database>) => Promise<void>;
+      },
+    ): Promise<ActionContext> {
+      const ctx = await authorize(action, options.details);
+      try {
+        await record(ctx, { status: 'authorized', expiresAt: options.expiresAt }, options.alsoRecord && ((trx) => options.alsoRecord!(ctx, trx)));
+      } catch (err) {
+        // not recorded, so not authorized: release what the stages hold
+        await unwind(ctx, stages, { ok: false, costMicros: null });
+        throw err;
+      }
+      return ctx;
+    },
+
+    finish,
   };
 }
 

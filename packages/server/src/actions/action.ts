@@ -53,6 +53,11 @@ export interface Action {
    * approval threshold): a policy's allow becomes require_approval. A deny stays a deny.
    */
   requireApproval?: string;
+  /**
+   * How long the hold stages keep this action's holds before the ledger's sweeper voids them; the
+   * stages' own default when unset. An action the agent executes itself sets it past its expiry.
+   */
+  holdTimeoutMs?: number;
 }
 
 /** What policy said. `policyIds` are the policies that determined it (empty for a default). */
@@ -67,7 +72,15 @@ export interface Hold {
   amountMicros: number;
 }
 
-export type Outcome = { status: 'ok' } | { status: 'denied' | 'error'; code: ErrorCode | string; message: string };
+/**
+ * How an action ended, recorded as `action.<status>`. `authorized` is not an end: an action the agent
+ * executes itself is recorded when it is allowed, then again with its result (`ok` / `error`), or as
+ * `abandoned` when no result came before it expired.
+ */
+export type Outcome =
+  | { status: 'ok' }
+  | { status: 'authorized'; expiresAt: string }
+  | { status: 'denied' | 'error' | 'abandoned'; code: ErrorCode | string; message: string };
 
 /** The state of one action as it moves through the stages; what `record` writes. */
 export interface ActionContext {

@@ -32,7 +32,7 @@ export function budgetHoldStage(budgets: Budgets, options: { timeoutMs?: number 
         projectId: action.projectId,
         chain: budgetChain(action),
         amountMicros: action.maxCostMicros,
-        timeoutMs,
+        timeoutMs: action.holdTimeoutMs ?? timeoutMs,
         idempotencyKey: `action:${action.idempotencyKey ?? ctx.id}`,
       });
       ctx.hold = { holdIds: reservation.holdIds, amountMicros: action.maxCostMicros };
@@ -40,7 +40,8 @@ export function budgetHoldStage(budgets: Budgets, options: { timeoutMs?: number 
     async after(ctx, result) {
       const hold = ctx.hold;
       if (!hold || hold.holdIds.length === 0) return;
-      const actual = result.ok ? (result.costMicros ?? hold.amountMicros) : 0;
+      // a failure is charged what it reports it cost (an agent's failed tool call may have cost something)
+      const actual = result.costMicros ?? (result.ok ? hold.amountMicros : 0);
       try {
         const settlement = await budgets.settle(ctx.action.projectId, hold.holdIds, actual);
         ctx.settledMicros = settlement.settled[0]?.postedMicros ?? 0;

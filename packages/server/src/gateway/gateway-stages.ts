@@ -81,7 +81,9 @@ export function gatewayHooksFromStages(stages: Stage[], pricing: Pricing): Gatew
       if (!run) return;
       running.delete(call);
       for (const stage of [...run.entered].reverse()) {
-        await stage.after?.(run.ctx, { ok: outcome.status === 'ok', costMicros: outcome.costMicros });
+        // a failed call is charged nothing, whatever partial usage it recorded (as before stages charged failures what they report)
+        const ok = outcome.status === 'ok';
+        await stage.after?.(run.ctx, { ok, costMicros: ok ? outcome.costMicros : null });
       }
     },
   };

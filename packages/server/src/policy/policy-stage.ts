@@ -114,7 +114,9 @@ export function cedarPolicyStage({ policies, identity, approvals }: CedarPolicyS
  */
 export function credentialSpendStage(identity: Identity, spend: CredentialSpend, options: { timeoutMs?: number } = {}): Stage {
   const timeoutMs = options.timeoutMs ?? 15 * 60_000;
-  const holds = new WeakMap<ActionContext, { holdIds: string[]; amountMicros: number }>();
+  // what is held lives in the context (details.spendCapHold), so that an action finished by another
+  // request or process (one the agent executes itself) settles it
+  const heldOf = (ctx: ActionContext) => ctx.details.spendCapHold as { holdIds: string[]; amountMicros: number } | undefined;
   return {
     name: 'credential-spend',
     async before(ctx) {
@@ -130,17 +132,21 @@ export function credentialSpendStage(identity: Identity, spend: CredentialSpend,
         });
       }
       if (max <= 0) return;
-      const holdIds = await spend.hold(ctx.action.projectId, facts, max, { idempotencyKey: `credential-spend:${ctx.action.idempotencyKey ?? ctx.id}`, timeoutMs });
-      holds.set(ctx, { holdIds, amountMicros: max });
+      const holdIds = await spend.hold(ctx.action.projectId, facts, max, {
+        idempotencyKey: `credential-spend:${ctx.action.idempotencyKey ?? ctx.id}`,
+        timeoutMs: ctx.action.holdTimeoutMs ?? timeoutMs,
+      });
+      ctx.details.spendCapHold = { holdIds, amountMicros: max };
       ctx.details.spendCapHeldMicros = max;
     },
     async after(ctx, result) {
       const id = ctx.action.actor.credentialId;
       if (!id) return;
-      const held = holds.get(ctx);
-      holds.delete(ctx);
-      // a success that reports no cost is charged what was held (fail closed), as budgets do
-      const actual = result.ok ? (result.costMicros ?? held?.amountMicros ?? 0) : 0;
+      const held = heldOf(ctx);
+      delete ctx.details.spendCapHold;
+      // a success that reports no cost is charged what was held (fail closed), as budgets do; a
+      // failure what it reports it cost
+      const actual = result.costMicros ?? (result.ok ? (held?.amountMicros ?? 0) : 0);
       if (held) {
         try {
           if (actual > 0) {
