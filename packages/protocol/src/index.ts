@@ -8,6 +8,7 @@ export * from './schemas.js';
 export * from './traces.js';
 export * from './ledger.js';
 export * from './payments.js';
+export * from './actions.js';
 export * from './prices.js';
 export * from './gateway.js';
 export * from './identity.js';

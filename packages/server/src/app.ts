@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { agentActionsRoutes } from './actions/agent-actions-routes.js';
 import { approvalsRoutes } from './approvals/approvals-routes.js';
 import { healthRoutes } from './health/health-routes.js';
 import { identityRoutes, jwksRoutes } from './identity/identity-routes.js';
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', ledgerRoutes(deps.ledger));
   app.route('/', budgetsRoutes(deps.budgets));
   app.route('/', paymentsRoutes(deps.payments));
+  app.route('/', agentActionsRoutes(deps.agentActions));
   app.route('/', reconciliationRoutes(deps.reconciliation));
   app.route('/', otlpRoutes(deps.traces, { maxBodyBytes: deps.maxTraceBodyBytes ?? DEFAULT_MAX_TRACE_BODY_BYTES }));
   app.route('/', pricingRoutes(deps.pricing));

@@ -41,7 +41,7 @@ export async function startServer(
     await database.close();
     throw err;
   }
-  const { tenancy, journal, ledger, webhooks, payments, onlineEvals, signingKeys } = services;
+  const { tenancy, journal, ledger, webhooks, payments, agentActions, onlineEvals, signingKeys } = services;
   let bootstrap: { createdKey: string | null };
   try {
     // refuses to start when the signing keys are sealed and HANGAR_SECRET is missing or another one
@@ -108,9 +108,14 @@ export async function startServer(
       .catch((err: unknown) => logger.error({ err }, 'payment recovery failed'));
   await recoverPayments();
 
-  // Expired holds are voided and due webhooks sent by every process; each hold and delivery is taken by one.
+  // Expired holds are voided, actions whose agent never reported abandoned (their holds released) and
+  // due webhooks sent by every process; each hold, action and delivery is taken by one.
   const sweeper = setInterval(() => {
     void recoverPayments();
+    void agentActions
+      .sweepExpired()
+      .then((abandoned) => abandoned && logger.info({ abandoned }, 'expired actions ended'))
+      .catch((err: unknown) => logger.error({ err }, 'action sweep failed'));
     void ledger
       .sweepExpired()
       .then((expired) => expired && logger.info({ expired }, 'expired holds voided'))

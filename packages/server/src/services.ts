@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { createActionPipeline } from './actions/action-pipeline.js';
+import { createAgentActions } from './actions/agent-actions-service.js';
 import { createApprovals } from './approvals/approvals-service.js';
 import { createBlobStore } from './blobs/blob-store.js';
 import { budgetHoldStage } from './budgets/budget-stage.js';
@@ -107,6 +108,8 @@ export function createServices(options: ServicesOptions) {
     budgetHoldStage(budgets),
   ];
   const actions = createActionPipeline({ db, journal, stages });
+  // tool calls, sandbox runs, data reads… the agent executes itself, authorized and recorded on the same path
+  const agentActions = createAgentActions({ db, pipeline: actions });
   // a payment is a payment.create action: authorized like every other before any money is held
   const payments = createPayments({ db, ledger, rail, logger, actions });
   const reconciliation = createReconciliation({ db, ledger, payments, rails: [rail] });
@@ -144,6 +147,7 @@ export function createServices(options: ServicesOptions) {
     policies,
     approvals,
     actions,
+    agentActions,
     gateway,
     /** Where gateway call records and OTLP span batches are written, when on a thread of their own. */
     recordThread,

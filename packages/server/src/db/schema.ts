@@ -278,6 +278,26 @@ export interface Database {
     created_at: string;
     updated_at: string;
   };
+  agent_actions: {
+    id: string;
+    project_id: string;
+    kind: string;
+    resource: string;
+    /** the acting principal, `type:id`: only it may report the result */
+    principal: string;
+    /** pending → reporting (a result or the sweeper claimed it) → ok | error | abandoned */
+    status: string;
+    idempotency_key: string;
+    request_hash: string;
+    /** JSON ActionContext: the decision and the holds to settle */
+    context: string;
+    result_hash: string | null;
+    /** JSON: the reported result (or the sweeper's), then the finished action */
+    result: string | null;
+    expires_at: string;
+    created_at: string;
+    updated_at: string;
+  };
   approvals: {
     id: string;
     project_id: string;

@@ -16,6 +16,7 @@ import * as configGeneration from './014-config-generation.js';
 import * as traceSummaries from './015-trace-summaries.js';
 import * as ledgerFewerIndexes from './016-ledger-fewer-indexes.js';
 import * as spansTimeIndex from './017-spans-time-index.js';
+import * as agentActions from './018-agent-actions.js';
 
 // Migrations see the schema as it was then, not today's Database type.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -43,6 +44,7 @@ const MIGRATIONS: Record<string, HangarMigration> = {
   '015-trace-summaries': traceSummaries,
   '016-ledger-fewer-indexes': ledgerFewerIndexes,
   '017-spans-time-index': spansTimeIndex,
+  '018-agent-actions': agentActions,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1)!;
