@@ -42,6 +42,7 @@ import { HangarError, errorFromResponse } from './errors.js';
 import { evalsMethods } from './evals.js';
 import { identityMethods } from './identity.js';
 import { paymentMethods } from './payments.js';
+import { actionMethods } from './actions.js';
 
 export interface ClientOptions {
   /** Where Hangar listens, e.g. `http://127.0.0.1:7070`. */
@@ -215,6 +216,7 @@ export function createClient(options: ClientOptions) {
     },
     ...identityMethods(call),
     ...paymentMethods(call),
+    ...actionMethods(call),
     ...evalsMethods(call, send),
   };
 }

@@ -24,12 +24,34 @@ export class HangarError extends Error {
   }
 }
 
+/**
+ * The action needs a person's approval (`approval_required`): nothing was done. Wait for the
+ * approval `approvalId`, then present its token.
+ * @example
+ * catch (e) { if (e instanceof ApprovalRequiredError) console.log('waiting for', e.approvalId) }
+ */
+export class ApprovalRequiredError extends HangarError {
+  readonly approvalId: string;
+
+  constructor(message: string, init: { status: number; requestId?: string; details?: unknown }) {
+    super(message, { ...init, code: 'approval_required' });
+    this.approvalId = String((init.details as { approvalId?: unknown } | undefined)?.approvalId ?? '');
+  }
+}
+
 /** Turns a non-2xx response into a HangarError, whatever its body. */
 export async function errorFromResponse(res: Response): Promise<HangarError> {
   const text = await res.text();
   try {
     const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; requestId?: unknown; details?: unknown } };
     const e = body.error;
+    if (e && e.code === 'approval_required') {
+      return new ApprovalRequiredError(String(e.message), {
+        status: res.status,
+        requestId: typeof e.requestId === 'string' ? e.requestId : undefined,
+        details: e.details,
+      });
+    }
     if (e && isErrorCode(e.code)) {
       return new HangarError(String(e.message), {
         code: e.code,
