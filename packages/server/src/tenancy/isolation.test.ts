@@ -29,6 +29,7 @@ describe('project isolation, route by route', () => {
   let datasetA: { id: string } | undefined;
   let experimentA: { id: string } | undefined;
   let ruleA: { id: string };
+  let actionA: { id: string };
   const alertA = 'dft_a';
   const secretCase = { id: 'secret-case', input: 'A only', expected: 'A answer' };
   const resultA = { caseId: 'secret-case', trial: 0, output: 'A output', durationMs: 1, scores: [{ name: 'exact', value: 1 }] };
@@ -45,6 +46,7 @@ describe('project isolation, route by route', () => {
     const payments = await db.selectFrom('payments').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const mandates = await db.selectFrom('mandates').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const limits = await db.selectFrom('payment_limits').selectAll().where('project_id', '=', 'proj_default').execute();
+    const agentActions = await db.selectFrom('agent_actions').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
         const gateway = await Promise.all(
       (['gateway_providers', 'gateway_routes', 'gateway_answers'] as const).map((table) =>
         db.selectFrom(table).selectAll().where('project_id', '=', 'proj_default').execute(),
@@ -64,7 +66,7 @@ describe('project isolation, route by route', () => {
     const spanScores = await db.selectFrom('span_scores').selectAll().where('project_id', '=', 'proj_default').orderBy('rule_id').execute();
     const alerts = await db.selectFrom('drift_alerts').selectAll().where('project_id', '=', 'proj_default').orderBy('id').execute();
     const evals = { datasets, versions, cases, experiments, results, rules, spanScores, alerts };
-    return JSON.stringify({ keys, events, project, accounts, balances, transfers, budgets, payments, mandates, limits, gateway, agents, credentials, policies, approvals, webhooks, evals });
+    return JSON.stringify({ keys, events, project, accounts, balances, transfers, budgets, payments, mandates, limits, agentActions, gateway, agents, credentials, policies, approvals, webhooks, evals });
   };
 
   beforeAll(async () => {
@@ -145,6 +147,8 @@ describe('project isolation, route by route', () => {
       })
     ).json;
     policyA = (await t.request('POST', '/v1/policies', { body: { name: 'tools', text: 'permit(principal, action == Action::"tool.call", resource);' } })).json;
+    actionA = (await t.request('POST', '/v1/actions', { body: { kind: 'tool.call', resource: 'search', args: { q: 'A only' }, idempotencyKey: 'act-1' } })).json;
+    expect(actionA.id).toMatch(/^act_/);
     await t.request('POST', '/v1/policies', { body: { name: 'pay', text: '@effect("require_approval")\npermit(principal, action == Action::"payment.create", resource);' } });
     await t.request('PUT', '/v1/approvals/webhook', { body: { url: 'http://127.0.0.1:9/a-only' } });
     const payment = { kind: 'payment.create' as const, resource: 'acme', projectId: 'proj_default', args: { amount: 1 }, actor: { principals: [{ type: 'key' as const, id: 'key_a' }] } };
@@ -480,6 +484,20 @@ describe('project isolation, route by route', () => {
     'GET /v1/payments': async () => {
       expect((await asB('GET', '/v1/payments')).json.payments).toEqual([]);
     },
+    'POST /v1/actions': async (before) => {
+      // the same idempotency key in B is B's own action, not A's
+      const policyB = await asB('POST', '/v1/policies', { name: 'tools', text: 'permit(principal, action == Action::"tool.call", resource);' });
+      const res = await asB('POST', '/v1/actions', { kind: 'tool.call', resource: 'search', args: { q: 'A only' }, idempotencyKey: 'act-1' });
+      expect((await asB('DELETE', `/v1/policies/${policyB.json.id}`)).status).toBe(200);
+      expect(res.status, res.text).toBe(201);
+      expect(res.json.id).not.toBe(actionA.id);
+      await unchanged(before);
+    },
+    'POST /v1/actions/{id}/result': async (before) => {
+      await notFound('POST', `/v1/actions/${actionA.id}/result`, { status: 'ok' });
+      await unchanged(before);
+    },
+    'GET /v1/actions/{id}': async () => notFound('GET', `/v1/actions/${actionA.id}`),
     'GET /v1/payments/{id}': async () => {
       expect((await asB('GET', `/v1/payments/${paymentA.id}`)).json.error.code).toBe('not_found');
     },
