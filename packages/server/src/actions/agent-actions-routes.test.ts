@@ -213,6 +213,18 @@ describe('actions the agent executes itself', () => {
 
       const late = await result(a.json.id, { status: 'ok', costMicros: DOLLAR });
       expect([late.status, late.json.error.code, late.json.error.details.status]).toEqual([409, 'conflict', 'abandoned']);
+
+      // a result claimed by a process that died before recording it: the sweeper finishes it as reported
+      const claimedAt = new Date(Date.now() - 120_000).toISOString();
+      await t.database.db
+        .updateTable('agent_actions')
+        .set({ status: 'reporting', result: JSON.stringify({ status: 'ok', costMicros: DOLLAR / 2 }), result_hash: 'claimed', updated_at: claimedAt })
+        .where('id', '=', kept.json.id)
+        .execute();
+      expect(await t.agentActions.sweepExpired()).toBe(1);
+      expect((await t.request('GET', `/v1/actions/${kept.json.id}`)).json).toMatchObject({ status: 'ok', costMicros: DOLLAR / 2 });
+      expect(await budget(budgetId)).toMatchObject({ postedMicros: DOLLAR / 2, pendingMicros: 0, remainingMicros: 4.5 * DOLLAR });
+      expect(await openHolds()).toBe(0);
       expect((await t.request('POST', '/v1/journal/verify', { body: {} })).json.ok).toBe(true);
       expect((await t.request('POST', '/v1/ledger/verify')).json.ok).toBe(true);
     });

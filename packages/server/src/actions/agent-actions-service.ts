@@ -101,11 +101,17 @@ export function createAgentActions({ db, pipeline, now = Date.now }: AgentAction
     return toView((await createAgentActionsStore(db).get(row.project_id, row.id))!);
   }
 
-  /** Finishes a claimed action with the result stored in its row. */
-  function completeReported(row: AgentActionRow): Promise<AgentAction> {
-    const input = JSON.parse(row.result!) as ResultInput;
-    const ctx = contextOf(row);
-    const held = heldOf(ctx);
+  /** Finishes a claimed action with what its claim stored: the agent's result, or the sweeper's abandonment. */
+  function completeClaimed(row: AgentActionRow): Promise<AgentAction> {
+    const input = JSON.parse(row.result!) as ResultInput | { status: 'abandoned' };
+    if (input.status === 'abandoned') {
+      return complete(
+        row,
+        { status: 'abandoned', costMicros: null, output: null, error: null },
+        { status: 'abandoned', code: 'expired', message: `No result was reported by ${row.expires_at}; what the action held was released.` },
+      );
+    }
+    const held = heldOf(contextOf(row));
     const costMicros = input.costMicros ?? (input.status === 'ok' && held > 0 ? held : null);
     const outcome: Outcome =
       input.status === 'ok' ? { status: 'ok' } : { status: 'error', code: 'action_failed', message: input.error ?? 'The action failed.' };
@@ -195,7 +201,7 @@ export function createAgentActions({ db, pipeline, now = Date.now }: AgentAction
       }
       const resultHash = sha256Hex(canonicalJson(input));
       if (row.status === 'pending' && (await store.claim(projectId, id, { resultHash, result: JSON.stringify(input), at: iso() }))) {
-        return completeReported((await store.get(projectId, id))!);
+        return completeClaimed((await store.get(projectId, id))!);
       }
       const current = (await store.get(projectId, id))!;
       if ((JSON.parse(current.result ?? '{}') as { status?: string }).status === 'abandoned') {
@@ -225,19 +231,19 @@ export function createAgentActions({ db, pipeline, now = Date.now }: AgentAction
       const store = createAgentActionsStore(db);
       let ended = 0;
       for (const row of await store.due(iso(), iso(now() - STALE_CLAIM_MS), limit)) {
-        if (row.status === 'reporting') {
-          await completeReported(row);
+        try {
+          if (row.status === 'pending') {
+            const abandoned = { status: 'abandoned' as const };
+            const claimed = await store.claim(row.project_id, row.id, { resultHash: sha256Hex(canonicalJson(abandoned)), result: JSON.stringify(abandoned), at: iso() });
+            if (!claimed) continue; // reported (or swept) meanwhile
+          }
+          // pending and now claimed, or claimed long ago by a process that died before finishing it
+          await completeClaimed((await store.get(row.project_id, row.id))!);
           ended++;
-          continue;
+        } catch (err) {
+          // another process finished it first
+          if (!(err instanceof ApiError && err.code === 'conflict')) throw err;
         }
-        const abandoned = { status: 'abandoned' as const };
-        if (!(await store.claim(row.project_id, row.id, { resultHash: sha256Hex(canonicalJson(abandoned)), result: JSON.stringify(abandoned), at: iso() }))) continue;
-        await complete(
-          row,
-          { status: 'abandoned', costMicros: null, output: null, error: null },
-          { status: 'abandoned', code: 'expired', message: `No result was reported by ${row.expires_at}; what the action held was released.` },
-        );
-        ended++;
       }
       return ended;
     },
