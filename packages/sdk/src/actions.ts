@@ -1,13 +1,6 @@
 import type { ActionResultRequest, AgentAction, AuthorizeActionRequest } from '@hangar/protocol';
+import { enc, type Call } from './call.js';
 
-type Call = <T>(
-  method: string,
-  path: string,
-  body?: unknown,
-  query?: Record<string, string | number | undefined>,
-  headers?: Record<string, string>,
-) => Promise<T>;
-const enc = encodeURIComponent;
 
 /** What {@link ActionMethods.guard} needs to know to put a tool function through Hangar. */
 export interface GuardOptions<A extends unknown[], R> {

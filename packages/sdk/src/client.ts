@@ -43,6 +43,7 @@ import { evalsMethods } from './evals.js';
 import { identityMethods } from './identity.js';
 import { paymentMethods } from './payments.js';
 import { actionMethods } from './actions.js';
+import type { Query } from './call.js';
 
 export interface ClientOptions {
   /** Where Hangar listens, e.g. `http://127.0.0.1:7070`. */
@@ -52,8 +53,6 @@ export interface ClientOptions {
   /** A fetch implementation; the global one by default. */
   fetch?: typeof fetch;
 }
-
-type Query = Record<string, string | number | undefined>;
 
 /** A page request: `cursor` is the previous page's `nextCursor`. */
 export interface PageOptions {

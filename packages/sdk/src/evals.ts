@@ -22,11 +22,9 @@ import type {
   TrialResult,
   UpdateOnlineEvalRuleRequest,
 } from '@hangar/protocol';
+import { enc, type Call, type Query } from './call.js';
 
-type Query = Record<string, string | number | undefined>;
-type Call = <T>(method: string, path: string, body?: unknown, query?: Query) => Promise<T>;
 type Send = (method: string, path: string, body: { json: unknown } | { text: string; contentType: string } | undefined, query?: Query) => Promise<Response>;
-const enc = encodeURIComponent;
 
 /**
  * Datasets, experiments and online evals: the evals part of the client. Datasets and experiments are

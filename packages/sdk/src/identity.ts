@@ -15,9 +15,8 @@ import type {
   TokenExchangeRequest,
   TokenExchangeResponse,
 } from '@hangar/protocol';
+import { enc, type Call } from './call.js';
 
-type Call = <T>(method: string, path: string, body?: unknown, query?: Record<string, string | number | undefined>) => Promise<T>;
-const enc = encodeURIComponent;
 
 /** Agents, credentials, policies and approvals: the identity and policy parts of the client. */
 export function identityMethods(call: Call) {

@@ -9,15 +9,8 @@ import type {
   SetPaymentLimitsRequest,
   Signer,
 } from '@hangar/protocol';
+import { enc, type Call } from './call.js';
 
-type Call = <T>(
-  method: string,
-  path: string,
-  body?: unknown,
-  query?: Record<string, string | number | undefined>,
-  headers?: Record<string, string>,
-) => Promise<T>;
-const enc = encodeURIComponent;
 
 /** Payments under mandates, the agents' payment limits and the humans who sign mandates. */
 export function paymentMethods(call: Call) {
