@@ -9,9 +9,10 @@ import { Timestamp } from './schemas.js';
  */
 export const AGENT_ACTION_KINDS = ['tool.call', 'sandbox.exec', 'run.start', 'data.read', 'data.write'] as const;
 
-const RunOrStepId = z
-  .string()
-  .regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'must be 1 to 200 letters, digits or _.:- characters');
+/** A run's or a step's id, as actions and the gateway's x-hangar-run-id / x-hangar-step-id take it. */
+export const RUN_OR_STEP_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
+
+const RunOrStepId = z.string().regex(RUN_OR_STEP_ID, 'must be 1 to 200 letters, digits or _.:- characters');
 
 export const AuthorizeActionRequest = z
   .object({

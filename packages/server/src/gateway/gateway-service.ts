@@ -8,6 +8,7 @@ import {
   type PutProviderRequest,
   type Route,
   type RouteConfig,
+  RUN_OR_STEP_ID,
 } from '@hangar/protocol';
 import { createConfigGeneration, type ConfigGeneration } from '../cache/config-generation.js';
 import type { Database } from '../db/schema.js';
@@ -76,8 +77,6 @@ export interface GatewayCall {
   run?: { runId: string; stepId: string };
 }
 
-const RUN_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
-
 /** The run and step a call says it belongs to, or undefined; a malformed id is refused (validation_failed). */
 function runOf(headers: (name: string) => string | undefined, callId: string): { runId: string; stepId: string } | undefined {
   const runId = headers('x-hangar-run-id');
@@ -87,7 +86,7 @@ function runOf(headers: (name: string) => string | undefined, callId: string): {
     return undefined;
   }
   for (const [name, value] of [['x-hangar-run-id', runId], ['x-hangar-step-id', stepId]] as const) {
-    if (value !== undefined && !RUN_ID.test(value)) {
+    if (value !== undefined && !RUN_OR_STEP_ID.test(value)) {
       throw new ApiError('validation_failed', `${name} must be 1 to 200 letters, digits or _.:- characters.`, { details: { header: name } });
     }
   }
