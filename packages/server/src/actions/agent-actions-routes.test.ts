@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS, type TestDialect } from '../db/test-databases.js';
-import { createTestApp, type TestApp } from '../test-app.js';
+import { ADMIN_KEY, createTestApp, type TestApp } from '../test-app.js';
 
 const DOLLAR = 1_000_000;
 
@@ -51,6 +51,15 @@ describe('actions the agent executes itself', () => {
     const openHolds = async () => (await t.database.db.selectFrom('ledger_open_holds').select('transfer_id').execute()).length;
     return { t, agentId, token, policy, authorize, result, events, budget, written, openHolds };
   }
+
+  it('says nothing is held when nothing could be: an API key, no budget in its chain', async () => {
+    const { policy, authorize, openHolds } = await setUp();
+    await policy('tools', 'permit(principal, action == Action::"tool.call", resource);');
+    const allowed = await authorize({ estimatedCostMicros: DOLLAR, idempotencyKey: 'k0' }, { as: ADMIN_KEY });
+    expect(allowed.status, allowed.text).toBe(201);
+    expect(allowed.json).toMatchObject({ status: 'pending', heldMicros: 0 });
+    expect(await openHolds()).toBe(0);
+  });
 
   it('a tool call is denied by default, recorded, nothing held; a permit allows it; a forbid wins', async () => {
     const { t, agentId, policy, authorize, events, written } = await setUp();

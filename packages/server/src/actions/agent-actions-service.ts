@@ -42,7 +42,9 @@ function contextOf(row: AgentActionRow): ActionContext {
 }
 
 function heldOf(ctx: ActionContext): number {
-  return Math.max(ctx.hold?.amountMicros ?? 0, Number(ctx.details.spendCapHeldMicros ?? 0));
+  // with no budget in its chain an action's estimate is asked for but nothing is held
+  const onBudgets = ctx.hold && ctx.hold.holdIds.length > 0 ? ctx.hold.amountMicros : 0;
+  return Math.max(onBudgets, Number(ctx.details.spendCapHeldMicros ?? 0));
 }
 
 function toView(row: AgentActionRow): AgentAction {
