@@ -174,6 +174,13 @@ export function createActionPipeline({ db, journal, stages }: ActionPipelineOpti
       return ctx;
     },
 
+    /**
+     * The first half of an action executed in the server that must survive a crash (a payment): the
+     * stages only, with no record unless they refuse. The caller keeps the context where recovery
+     * finds it and ends the action with `finish`.
+     */
+    begin: (action: Action): Promise<ActionContext> => authorize(action),
+
     finish,
   };
 }

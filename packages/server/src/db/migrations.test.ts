@@ -16,7 +16,7 @@ describe('migrations', () => {
       const t = await openTestDatabase(dialect);
       opened.push(t);
       expect(await pendingMigrations(t.db, t.types)).toEqual([]);
-      expect(LATEST_MIGRATION).toBe('018-agent-actions');
+      expect(LATEST_MIGRATION).toBe('019-payment-actions');
     });
   }
 

@@ -208,6 +208,10 @@ export interface Database {
     request_hash: string;
     created_at: string;
     updated_at: string;
+    /** The payment.create action that made it (POST /v1/payments); null for a payment made directly. */
+    action_id: string | null;
+    /** That action's pipeline state (JSON) until the action is recorded. */
+    action_context: string | null;
   };
   sandbox_rail_entries: {
     ref: string;

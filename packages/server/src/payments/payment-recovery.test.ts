@@ -2,7 +2,10 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { MandateTerms } from '@hangar/protocol';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActionPipeline, type Stage } from '../actions/action-pipeline.js';
+import { createBlobStore } from '../blobs/blob-store.js';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../db/test-databases.js';
+import { createJournal } from '../journal/journal-service.js';
 import { createLedger, type Ledger } from '../ledger/ledger-service.js';
 import { createReconciliation, type Reconciliation } from '../reconciliation/reconciliation-service.js';
 import { newId } from '../util/ids.js';
@@ -110,6 +113,70 @@ for (const dialect of DIALECTS) {
       ]);
       expect(report.rails[0]!.differenceMicros).toBe(-1);
       await expect(reconciliation.reconcile(P, { from: '2026-01-02T00:00:00Z', to: '2026-01-01T00:00:00Z' })).rejects.toMatchObject({ code: 'validation_failed' });
+    });
+
+    it('a payment requested as an action is recorded once: after it is paid, or by the recovery sweep when the process stopped before', async () => {
+      const journal = createJournal({ db: t.db, blobs: createBlobStore({ dir: t.blobDir }) });
+      const permit: Stage = {
+        name: 'authorize',
+        async before(ctx) {
+          ctx.decision = { effect: 'allow', policyIds: ['permit-books'], reason: 'books may be bought' };
+        },
+      };
+      const actions = createActionPipeline({ db: t.db, journal, stages: [permit] });
+      const request = (key: string, amount: number, payee = 'shop:books') => ({
+        projectId: P,
+        actor: { principals: [{ type: 'agent' as const, id: 'agt_buyer' }] },
+        input: { agentId: 'agt_buyer', mandateId, payee, amountMicros: amount, currency: 'USD', purpose: 'a book', idempotencyKey: key },
+      });
+      const recordsOf = async (key: string) =>
+        (await journal.read(P, 'actions:agent:agt_buyer', 0, 1000)).events
+          .filter((e) => (e.payload as { idempotencyKey?: string }).idempotencyKey === `payment:${key}`)
+          .map((e) => ({ type: e.type, payload: e.payload as Record<string, unknown> }));
+
+      // the process stops for good once the rail has captured: nothing after that runs
+      let captured!: () => void;
+      const atCapture = new Promise<void>((resolve) => (captured = resolve));
+      const stopping = createPayments({
+        db: t.db,
+        ledger,
+        actions,
+        rail: {
+          ...sandbox,
+          async capture(ref) {
+            await sandbox.capture(ref);
+            captured();
+            return new Promise(() => {});
+          },
+        },
+      });
+      void stopping.pay(request('stopped', 2 * DOLLAR));
+      await atCapture;
+      expect(await recordsOf('stopped')).toEqual([]);
+
+      const healthy = createPayments({ db: t.db, ledger, rail: sandbox, actions });
+      const paid = await healthy.pay(request('paid', 1 * DOLLAR));
+      expect(paid.status).toBe('captured');
+      const declining = createPayments({ db: t.db, ledger, actions, rail: { ...sandbox, authorize: async () => ({ ok: false, reason: 'card declined' }) } });
+      const declined = await declining.pay(request('declined', 1 * DOLLAR));
+      expect(declined.status).toBe('failed');
+
+      expect(await healthy.recover(0)).toBe(1);
+      const stopped = (await healthy.list(P)).find((p) => p.idempotencyKey === 'stopped')!;
+      expect(stopped.status).toBe('captured');
+      expect(await recordsOf('stopped')).toEqual([
+        { type: 'action.ok', payload: expect.objectContaining({ paymentId: stopped.id, recovered: true, decision: expect.objectContaining({ policyIds: ['permit-books'] }) }) },
+      ]);
+      expect(await recordsOf('paid')).toEqual([{ type: 'action.ok', payload: expect.objectContaining({ paymentId: paid.id }) }]);
+      expect(await recordsOf('declined')).toEqual([
+        { type: 'action.error', payload: expect.objectContaining({ paymentId: declined.id, outcome: expect.objectContaining({ code: 'payment_failed' }) }) },
+      ]);
+
+      // nothing twice: the sweep again, and a replay of the request
+      expect(await healthy.recover(0)).toBe(0);
+      expect((await healthy.pay(request('stopped', 2 * DOLLAR))).id).toBe(stopped.id);
+      expect((await recordsOf('stopped')).length).toBe(1);
+      expect((await ledger.verify(P)).ok).toBe(true);
     });
   });
 }

@@ -16,7 +16,7 @@ import type { Database } from '../db/schema.js';
 import { ApiError } from '../http/api-error.js';
 import type { Ledger, LedgerOp } from '../ledger/ledger-service.js';
 import type { ActionPipeline } from '../actions/action-pipeline.js';
-import { actingPrincipal, type Action, type ActorChain } from '../actions/action.js';
+import { actingPrincipal, type Action, type ActionContext, type ActorChain, type Outcome } from '../actions/action.js';
 import { canonicalJson, sha256Hex } from '../util/hash.js';
 import { newId } from '../util/ids.js';
 import type { PaymentRail } from './payment-rail.js';
@@ -88,6 +88,26 @@ function toPayment(row: PaymentRow): Payment {
     updatedAt: row.updated_at,
   };
 }
+
+/** How a payment's action ended, once the payment has: null while it is still being paid. */
+function outcomeOf(payment: Payment): Outcome | null {
+  switch (payment.status) {
+    case 'captured':
+    case 'refunded':
+      return { status: 'ok' };
+    case 'failed':
+      return { status: 'error', code: 'payment_failed', message: `The payment failed: ${payment.failureReason ?? 'no reason given'}.` };
+    case 'pending_approval':
+      return { status: 'error', code: 'approval_required', message: `Payment ${payment.id} needs approval.` };
+    case 'authorizing':
+    case 'authorized':
+    case 'settling':
+      return null;
+  }
+}
+
+/** The action was recorded by another process (the recovery sweep, or the request it recovered). */
+class AlreadyRecorded extends Error {}
 
 function toLimits(row: LimitsRow): PaymentLimits {
   return {
@@ -180,6 +200,25 @@ export function createPayments(options: PaymentsOptions) {
       { debitAccountId: allocation, creditAccountId: id, amountMicros: Number(limits.per_day), idempotencyKey: `${base}:${day}:${Number(limits.per_day)}:open` },
     ]);
     return { id, spent };
+  }
+
+  /**
+   * Ends the payment.create action `ctx`: the pipeline's stages settle and the action is recorded —
+   * once: the record takes the context the payment row keeps, so whichever of the request and the
+   * recovery sweep comes second records nothing.
+   */
+  async function endAction(ctx: ActionContext, projectId: string, idempotencyKey: string, outcome: Outcome): Promise<void> {
+    try {
+      await options.actions!.finish(ctx, { ok: outcome.status === 'ok', costMicros: null }, outcome, async (trx) => {
+        const store = createPaymentsStore(trx);
+        const row = await store.getPaymentByKey(projectId, idempotencyKey);
+        // no payment was made (it was refused), or another request with the same key made it
+        if (row?.action_id !== ctx.id) return;
+        if (!(await store.takeActionContext(projectId, row.id))) throw new AlreadyRecorded();
+      });
+    } catch (err) {
+      if (!(err instanceof AlreadyRecorded)) throw err;
+    }
   }
 
   async function fail(projectId: string, row: PaymentRow, holdIds: string[], reason: string): Promise<Payment> {
@@ -387,10 +426,22 @@ export function createPayments(options: PaymentsOptions) {
             ? `payments of agent ${input.agentId} over ${threshold} micro-${input.currency} need approval`
             : undefined,
       };
-      return actions.run(action, async (ctx) => ({
-        value: await service.create(projectId, input, { approved: ctx.details.approved === true }),
-        costMicros: null,
-      }));
+      // The action is recorded after the payment, and the payment row keeps the action's context
+      // until then: a process killed in between leaves it for `recover`, which records the action.
+      const ctx = await actions.begin(action);
+      let payment: Payment;
+      try {
+        payment = await service.create(projectId, input, { approved: ctx.details.approved === true, action: ctx });
+      } catch (err) {
+        const e = err instanceof ApiError ? err : new ApiError('internal', (err as Error)?.message ?? String(err));
+        await endAction(ctx, projectId, input.idempotencyKey, { status: 'error', code: e.code, message: e.message });
+        throw err;
+      }
+      ctx.details.paymentId = payment.id;
+      // still being paid (a conflict left it for recovery): recovery records it once it is paid
+      const outcome = outcomeOf(payment);
+      if (outcome) await endAction(ctx, projectId, input.idempotencyKey, outcome);
+      return payment;
     },
 
     /**
@@ -398,7 +449,7 @@ export function createPayments(options: PaymentsOptions) {
      * authorizes first). Stages: idempotency → limits → mandate → approval threshold (unless
      * `approved`) → ledger holds (mandate cap, day limit) → rail authorize + capture → post (or void).
      */
-    async create(projectId: string, input: PaymentInput, opts: { approved?: boolean } = {}): Promise<Payment> {
+    async create(projectId: string, input: PaymentInput, opts: { approved?: boolean; action?: ActionContext } = {}): Promise<Payment> {
       const store = createPaymentsStore(db);
       const { idempotencyKey } = input;
       const hash = requestHash(input);
@@ -446,6 +497,9 @@ export function createPayments(options: PaymentsOptions) {
         request_hash: hash,
         created_at: iso(),
         updated_at: iso(),
+        action_id: opts.action?.id ?? null,
+        // an approval token is spent once: it is not kept
+        action_context: opts.action ? JSON.stringify({ ...opts.action, action: { ...opts.action.action, approval: undefined } }) : null,
       };
       const needsApproval = !opts.approved && limits.approval_over !== null && input.amountMicros > Number(limits.approval_over);
       if (needsApproval) {
@@ -491,7 +545,8 @@ export function createPayments(options: PaymentsOptions) {
 
     /**
      * Finishes payments a killed process left between the rail and the ledger: asks the rail where each
-     * stands and posts what it captured, or voids what it did not. Payments untouched for less than
+     * stands and posts what it captured, or voids what it did not; then records the payment.create
+     * action of a payment whose request did not live to record it. Payments untouched for less than
      * `graceMs` are left alone (a live request may be working on them). Returns how many it finished.
      */
     async recover(graceMs: number, limit = 100): Promise<number> {
@@ -500,8 +555,16 @@ export function createPayments(options: PaymentsOptions) {
       for (const row of stuck) {
         try {
           const after = await advance(row);
-          if (after.status !== row.status) finished++;
-          options.logger?.warn({ paymentId: row.id, from: row.status, to: after.status }, 'payment recovered');
+          const outcome = outcomeOf(after);
+          const recording = row.action_context !== null && outcome !== null && options.actions !== undefined;
+          if (recording) {
+            const ctx = JSON.parse(row.action_context!) as ActionContext;
+            ctx.details.paymentId = row.id;
+            ctx.details.recovered = true;
+            await endAction(ctx, row.project_id, row.idempotency_key, outcome);
+          }
+          if (after.status !== row.status || recording) finished++;
+          options.logger?.warn({ paymentId: row.id, from: row.status, to: after.status, actionRecorded: recording }, 'payment recovered');
         } catch (err) {
           options.logger?.error({ err, paymentId: row.id }, 'payment recovery failed');
         }

@@ -101,16 +101,46 @@ export function createPaymentsStore(db: Kysely<Database>) {
       return db.selectFrom('payments').selectAll().where('project_id', '=', projectId).orderBy('id', 'desc').limit(limit).execute();
     },
 
-    /** Payments of any project left between the rail and the ledger, untouched since `before`. */
+    /**
+     * Payments of any project left between the rail and the ledger, or whose action is not recorded
+     * yet, untouched since `before`.
+     */
     async stuckPayments(before: string, limit: number): Promise<PaymentRow[]> {
-      return db
-        .selectFrom('payments')
-        .selectAll()
-        .where('status', 'in', ['authorizing', 'authorized', 'settling'])
-        .where('updated_at', '<=', before)
-        .orderBy('updated_at')
-        .limit(limit)
-        .execute();
+      const [between, unrecorded] = await Promise.all([
+        db
+          .selectFrom('payments')
+          .selectAll()
+          .where('status', 'in', ['authorizing', 'authorized', 'settling'])
+          .where('updated_at', '<=', before)
+          .orderBy('updated_at')
+          .limit(limit)
+          .execute(),
+        db
+          .selectFrom('payments')
+          .selectAll()
+          .where('action_context', 'is not', null)
+          .where('updated_at', '<=', before)
+          .orderBy('updated_at')
+          .limit(limit)
+          .execute(),
+      ]);
+      const byId = new Map([...between, ...unrecorded].map((r) => [r.id, r]));
+      return [...byId.values()].sort((a, b) => a.updated_at.localeCompare(b.updated_at)).slice(0, limit);
+    },
+
+    /**
+     * Marks the payment's action recorded (in the transaction of its record): true when this call
+     * did, false when its context was taken already — the action is recorded, by another process.
+     */
+    async takeActionContext(projectId: string, id: string): Promise<boolean> {
+      const r = await db
+        .updateTable('payments')
+        .set({ action_context: null })
+        .where('project_id', '=', projectId)
+        .where('id', '=', id)
+        .where('action_context', 'is not', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
     },
 
     /** Payments of the project with a rail reference, created in [from, to). */

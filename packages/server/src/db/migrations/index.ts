@@ -17,6 +17,7 @@ import * as traceSummaries from './015-trace-summaries.js';
 import * as ledgerFewerIndexes from './016-ledger-fewer-indexes.js';
 import * as spansTimeIndex from './017-spans-time-index.js';
 import * as agentActions from './018-agent-actions.js';
+import * as paymentActions from './019-payment-actions.js';
 
 // Migrations see the schema as it was then, not today's Database type.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -45,6 +46,7 @@ const MIGRATIONS: Record<string, HangarMigration> = {
   '016-ledger-fewer-indexes': ledgerFewerIndexes,
   '017-spans-time-index': spansTimeIndex,
   '018-agent-actions': agentActions,
+  '019-payment-actions': paymentActions,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1)!;
