@@ -49,6 +49,16 @@ describe('the budget hold stage of the action pipeline', () => {
     ]);
   });
 
+  it('a retry with the same idempotency key holds afresh: the hold a failed attempt released is not handed back', async () => {
+    const budget = await budgets.create('p1', { name: 'parent agent', scope: 'agent', scopeId: 'agt_1', period: 'total', limitMicros: 1000 });
+    await expect(pipeline.run(call(7), async () => Promise.reject(new Error('provider down')))).rejects.toThrow('provider down');
+    await pipeline.run(call(7), async () => ({ value: 'ok', costMicros: 300 }));
+    expect((await budgets.get('p1', budget.id, { includeSecrets: false })).current).toMatchObject({ postedMicros: 300, pendingMicros: 0 });
+    const events = (await journal.read('p1', actionStream(call(7)), 0, 100)).events.map((e) => e.payload as Record<string, unknown>);
+    expect(events.at(-1)).toMatchObject({ outcome: { status: 'ok' }, settledMicros: 300 });
+    expect(events.at(-1)).not.toHaveProperty('budgetSettleError');
+  });
+
   it('holds the worst case, charges the actual, refuses with budget_exceeded, and releases a failed call', async () => {
     const budget = await budgets.create('p1', { name: 'parent agent', scope: 'agent', scopeId: 'agt_1', period: 'total', limitMicros: 1000 });
     await pipeline.run(call(1), async () => ({ value: 'ok', costMicros: 120 }));

@@ -33,7 +33,8 @@ export function budgetHoldStage(budgets: Budgets, options: { timeoutMs?: number 
         chain: budgetChain(action),
         amountMicros: action.maxCostMicros,
         timeoutMs: action.holdTimeoutMs ?? timeoutMs,
-        idempotencyKey: `action:${action.idempotencyKey ?? ctx.id}`,
+        // per attempt, not per request: a retry must not get back a hold an earlier attempt released
+        idempotencyKey: `action:${ctx.id}`,
       });
       ctx.hold = { holdIds: reservation.holdIds, amountMicros: action.maxCostMicros };
     },

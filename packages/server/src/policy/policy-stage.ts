@@ -133,7 +133,8 @@ export function credentialSpendStage(identity: Identity, spend: CredentialSpend,
       }
       if (max <= 0) return;
       const holdIds = await spend.hold(ctx.action.projectId, facts, max, {
-        idempotencyKey: `credential-spend:${ctx.action.idempotencyKey ?? ctx.id}`,
+        // per attempt, not per request: a retry must not get back a hold an earlier attempt released
+        idempotencyKey: `credential-spend:${ctx.id}`,
         timeoutMs: ctx.action.holdTimeoutMs ?? timeoutMs,
       });
       ctx.details.spendCapHold = { holdIds, amountMicros: max };
