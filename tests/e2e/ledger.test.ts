@@ -170,6 +170,12 @@ for (const target of targets) {
         // the client's retry gets the recovered payment, not a second charge
         expect((await again('POST', '/v1/payments', payment)).json).toMatchObject({ id: recovered.id, status: 'captured' });
         expect((await again('GET', '/v1/mandates')).json.mandates[0]).toMatchObject({ remainingMicros: 93 * DOLLAR });
+        // the payment's action, which the killed server never recorded, is recorded by the recovery — once
+        const [stream] = (await again('GET', '/v1/streams?prefix=actions:')).json.streams;
+        const events = (await again('GET', `/v1/streams/${encodeURIComponent(stream.stream)}/events`)).json.events;
+        expect(events.filter((e: { payload: { kind: string } }) => e.payload.kind === 'payment.create')).toEqual([
+          expect.objectContaining({ type: 'action.ok', payload: expect.objectContaining({ paymentId: recovered.id, recovered: true }) }),
+        ]);
         expect(await ledgerVerify(second.url, second.adminKey)).toMatchObject({ ok: true, problems: [], openHolds: 0 });
         expect(await cliJson(second.url, second.adminKey, ['ledger', 'reconcile'])).toMatchObject({
           ok: true,
