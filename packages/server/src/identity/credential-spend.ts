@@ -78,11 +78,17 @@ export function createCredentialSpend({ db, ledger }: CredentialSpendOptions) {
       }
     },
 
-    /** Charges `actualMicros` (at most what was held) on each hold and releases the rest; returns the overrun. */
-    async settle(projectId: string, holdIds: string[], actualMicros: number): Promise<number> {
+    /**
+     * Charges `actualMicros` (at most what was held) on each hold and releases the rest. `replayed`:
+     * the holds were settled so before (by another process finishing the same action), nothing now.
+     */
+    async settle(projectId: string, holdIds: string[], actualMicros: number): Promise<{ overrunMicros: number; replayed: boolean }> {
       const holds = await Promise.all(holdIds.map((id) => ledger.getHold(projectId, id)));
-      await ledger.commit(projectId, holds.map((h) => ({ type: 'post' as const, holdId: h.id, amountMicros: Math.min(actualMicros, h.transfer.amountMicros) })));
-      return Math.max(0, ...holds.map((h) => actualMicros - h.transfer.amountMicros));
+      const { replayed } = await ledger.commitDetailed(
+        projectId,
+        holds.map((h) => ({ type: 'post' as const, holdId: h.id, amountMicros: Math.min(actualMicros, h.transfer.amountMicros) })),
+      );
+      return { overrunMicros: Math.max(0, ...holds.map((h) => actualMicros - h.transfer.amountMicros)), replayed };
     },
 
     /** Releases the holds of an action that did not happen. */

@@ -50,5 +50,20 @@ for (const dialect of DIALECTS) {
       expect(await call(parent.token)).toBe('spend_cap_exceeded');
       expect(await t.database.db.selectFrom('ledger_open_holds').selectAll().execute()).toEqual([]);
     }, 120_000);
+
+    it('an action finished twice from its stored context (two processes sweeping) is charged to the credential once', async () => {
+      t = await createTestApp(dialect);
+      const agent = (await t.request('POST', '/v1/agents', { body: { name: 'tooler', owner: 'o' } })).json.id;
+      const issued = (await t.request('POST', `/v1/agents/${agent}/credentials`, {
+        body: { actingFor: { type: 'user', id: 'alice' }, scopes: { models: ['*'], tools: [], actions: ['*'] }, spendCapMicros: 1000 },
+      })).json;
+      const auth = await t.identity.authenticate(issued.token);
+      const action: Action = { kind: 'model.call', resource: 'gpt-4o', projectId: auth.project.id, actor: actorChainOf(auth), args: {}, maxCostMicros: 300 };
+      const stored = JSON.stringify(await t.actions.begin(action));
+      for (const _process of [1, 2]) await t.actions.finish(JSON.parse(stored), { ok: true, costMicros: 200 }, { status: 'ok' });
+      const { spent_micros } = await t.database.db.selectFrom('credentials').select('spent_micros').where('id', '=', issued.credential.id).executeTakeFirstOrThrow();
+      expect(Number(spent_micros)).toBe(200);
+      expect(await t.database.db.selectFrom('ledger_open_holds').selectAll().execute()).toEqual([]);
+    });
   });
 }

@@ -151,8 +151,10 @@ export function credentialSpendStage(identity: Identity, spend: CredentialSpend,
       if (held) {
         try {
           if (actual > 0) {
-            const overrun = await spend.settle(ctx.action.projectId, held.holdIds, actual);
-            if (overrun > 0) ctx.details.credentialOverrunMicros = overrun;
+            const { overrunMicros, replayed } = await spend.settle(ctx.action.projectId, held.holdIds, actual);
+            if (overrunMicros > 0) ctx.details.credentialOverrunMicros = overrunMicros;
+            // settled before, by another process finishing the same action: its spend is counted
+            if (replayed) return;
           } else {
             await spend.release(ctx.action.projectId, held.holdIds);
           }
