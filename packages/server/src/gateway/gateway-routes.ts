@@ -177,12 +177,10 @@ const deleteRoute = createRoute({
   responses: { 204: { description: 'Removed' }, ...errorResponses('not_found') },
 });
 
-function toResponse(result: CallResult): Response {
-  if (result.kind === 'stream') return new Response(result.stream, { status: 200, headers: result.headers });
-  return new Response(JSON.stringify(result.body), {
-    status: 200,
-    headers: { ...result.headers, 'content-type': 'application/json' },
-  });
+/** The answer, through the context so that it carries x-request-id like every other response. */
+function toResponse(c: Context<AppEnv>, result: CallResult): Response {
+  if (result.kind === 'stream') return c.body(result.stream, 200, result.headers);
+  return c.body(JSON.stringify(result.body), 200, { ...result.headers, 'content-type': 'application/json' });
 }
 
 /** Errors keep Hangar's envelope; a 429 also says when to retry, which the OpenAI and Anthropic clients honour. */
@@ -199,6 +197,7 @@ export function gatewayRoutes(gateway: Gateway) {
   const handle = async (c: Context<AppEnv>, endpoint: Endpoint, body: Record<string, unknown>) => {
     try {
       return toResponse(
+        c,
         await gateway.call({
           auth: c.get('auth'),
           endpoint,

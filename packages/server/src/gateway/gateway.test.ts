@@ -158,6 +158,22 @@ describe('model gateway through the real OpenAI and Anthropic clients', () => {
       expect(call.response.choices[0].message.content).toBe('fake: stream me please');
     });
 
+    it('echoes a sane x-request-id on answers, streamed and not, and makes one otherwise', async () => {
+      const messages = [{ role: 'user' as const, content: 'who asks?' }];
+      const given = { headers: { 'x-request-id': 'agent-7.call:42' } };
+      const json = await openai.chat.completions.create({ model: 'fast', messages }, given).withResponse();
+      expect(json.response.headers.get('x-request-id')).toBe('agent-7.call:42');
+      const streamed = await openai.chat.completions.create({ model: 'fast', messages, stream: true }, given).withResponse();
+      for await (const _ of streamed.data) {
+        // read it to the end
+      }
+      expect(streamed.response.headers.get('x-request-id')).toBe('agent-7.call:42');
+      const made = await openai.chat.completions
+        .create({ model: 'fast', messages }, { headers: { 'x-request-id': 'not sane!' } })
+        .withResponse();
+      expect(made.response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    });
+
     it('streams without include_usage: the client gets no usage chunk, the journal still has the usage', async () => {
       const before = fake.requests.length;
       const stream = await openai.chat.completions.create({
