@@ -5,6 +5,7 @@ import { healthRoutes } from './health/health-routes.js';
 import { identityRoutes, jwksRoutes } from './identity/identity-routes.js';
 import { policyRoutes } from './policy/policy-routes.js';
 import { ApiError } from './http/api-error.js';
+import { createAuthenticator } from './http/auth.js';
 import { onError } from './http/error-handler.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { limitBody, requestContext } from './http/middleware.js';
@@ -58,21 +59,12 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', jwksRoutes(deps.identity));
 
+  const authenticate = createAuthenticator(deps);
   const bodyLimit = limitBody(deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   // OTLP batches are larger than API calls: /v1/traces applies its own limit
   app.use('/v1/*', (c, next) => (c.req.path === '/v1/traces' ? next() : bodyLimit(c, next)));
   app.use('/v1/*', async (c, next) => {
-    const bearer = c.req.header('authorization')?.match(/^Bearer\s+(.+)$/i)?.[1];
-    // x-api-key is how the Anthropic SDK sends its key, so it can be pointed at the gateway unchanged
-    const presented = bearer ?? c.req.header('x-hangar-key') ?? c.req.header('x-api-key');
-    // before any cached read: a key revoked (a route, policy, budget changed) by any process applies now
-    await deps.generation.check();
-    c.set(
-      'auth',
-      presented && looksLikeJwt(presented)
-        ? await deps.identity.authenticate(presented)
-        : await deps.tenancy.authenticate(presented),
-    );
+    c.set('auth', await authenticate((name) => c.req.header(name)));
     // Model calls are recorded just after they are answered: anything else a client asks next (its
     // traces, the journal, a budget's spend) waits for the records this process still has pending.
     if (!MODEL_CALL_PATHS.has(c.req.path)) await deps.gateway.recorded();
@@ -121,8 +113,3 @@ export function createApp(deps: AppDeps) {
 }
 
 export type App = ReturnType<typeof createApp>;
-
-/** A compact JWS (three base64url parts, the last possibly empty) rather than an hk_ key. */
-function looksLikeJwt(value: string): boolean {
-  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(value);
-}

@@ -6,7 +6,7 @@ import type { AppEnv } from '../http/app-env.js';
 import { onError } from '../http/error-handler.js';
 import { requires } from '../http/middleware.js';
 import { createRouter, errorResponses, jsonBody, jsonResponse } from '../http/openapi.js';
-import type { CallResult, Gateway } from './gateway-service.js';
+import { CLIENT_CLOSED_STATUS, isClientClosed, type CallResult, type Gateway } from './gateway-service.js';
 import type { Endpoint } from './gateway-types.js';
 
 // The wire endpoints validate what the gateway itself needs and pass every other field through to
@@ -43,6 +43,13 @@ const MessagesRequest = z.looseObject({
   stream: z.boolean().optional(),
   tools: z.array(z.looseObject({})).optional(),
 });
+
+/** The request body of each wire endpoint, as the routes and the wire path (gateway-wire.ts) validate it. */
+export const WIRE_REQUESTS = {
+  chat: ChatCompletionRequest,
+  embeddings: EmbeddingsRequest,
+  messages: MessagesRequest,
+} as const satisfies Record<Endpoint, z.ZodType>;
 
 const WireResponse = z.looseObject({}).openapi('ProviderResponse');
 const wireResponses = {
@@ -183,13 +190,20 @@ function toResponse(c: Context<AppEnv>, result: CallResult): Response {
   return c.body(JSON.stringify(result.body), 200, { ...result.headers, 'content-type': 'application/json' });
 }
 
-/** Errors keep Hangar's envelope; a 429 also says when to retry, which the OpenAI and Anthropic clients honour. */
+/**
+ * What a failed call's answer says beyond Hangar's error envelope: when to retry, on a 429 (the
+ * OpenAI and Anthropic clients honour it).
+ */
+export function retryAfterOf(err: unknown): string | undefined {
+  if (!(err instanceof ApiError) || err.code !== 'upstream_rate_limited') return undefined;
+  const seconds = (err.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+  return seconds === undefined ? undefined : String(seconds);
+}
+
 function errorToResponse(err: unknown, c: Context<AppEnv>): Response {
   const res = onError(err, c);
-  if (err instanceof ApiError && err.code === 'upstream_rate_limited') {
-    const seconds = (err.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
-    if (seconds !== undefined) res.headers.set('retry-after', String(seconds));
-  }
+  const retryAfter = retryAfterOf(err);
+  if (retryAfter !== undefined) res.headers.set('retry-after', retryAfter);
   return res;
 }
 
@@ -208,7 +222,7 @@ export function gatewayRoutes(gateway: Gateway) {
       );
     } catch (err) {
       // the client went away: the call is recorded and the provider request aborted; nobody reads this
-      if (err instanceof Error && err.name === 'ClientClosed') return new Response(null, { status: 499 });
+      if (isClientClosed(err)) return new Response(null, { status: CLIENT_CLOSED_STATUS });
       return errorToResponse(err, c);
     }
   };

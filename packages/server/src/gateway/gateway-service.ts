@@ -198,6 +198,14 @@ class ClientClosed extends Error {
   override readonly name = 'ClientClosed';
 }
 
+/** Whether a call failed because its client went away (`call` throws it once the call is recorded). */
+export function isClientClosed(err: unknown): boolean {
+  return err instanceof ClientClosed;
+}
+
+/** The status logged and counted for a call whose client went away (nginx's "client closed request"). */
+export const CLIENT_CLOSED_STATUS = 499;
+
 function toRoute(row: { name: string; config: string; created_at: string; updated_at: string }): Route {
   return RouteSchema.parse({
     ...(JSON.parse(row.config) as object),

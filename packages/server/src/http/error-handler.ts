@@ -1,5 +1,6 @@
 import type { ErrorBody } from '@hangar/protocol';
 import type { Context } from 'hono';
+import type { Logger } from 'pino';
 import { HTTPException } from 'hono/http-exception';
 import { ApiError } from './api-error.js';
 import type { AppEnv } from './app-env.js';
@@ -21,11 +22,16 @@ function toApiError(err: unknown): ApiError {
   });
 }
 
-/** The one place errors become responses: `{ error: { code, message, details?, requestId } }`. */
-export function onError(err: unknown, c: Context<AppEnv>): Response {
+/**
+ * The one place errors become responses: the status from the protocol's table and
+ * `{ error: { code, message, details?, requestId } }`. An unknown error is logged with its cause (on
+ * `log()`, the request's logger) and becomes `internal`. `onError` and the model-call wire path
+ * (gateway-wire.ts) both answer with it.
+ * @example const { status, body } = errorEnvelope(err, requestId, () => log);
+ */
+export function errorEnvelope(err: unknown, requestId: string, log: () => Logger | undefined): { status: number; body: ErrorBody } {
   const apiError = toApiError(err);
-  const requestId = c.get('requestId') ?? 'none';
-  if (apiError.code === 'internal') c.get('log')?.error({ err }, 'unhandled error');
+  if (apiError.code === 'internal') log()?.error({ err }, 'unhandled error');
   const body: ErrorBody = {
     error: {
       code: apiError.code,
@@ -34,5 +40,11 @@ export function onError(err: unknown, c: Context<AppEnv>): Response {
       requestId,
     },
   };
-  return c.json(body, apiError.status as 400);
+  return { status: apiError.status, body };
+}
+
+/** Hono's error handler: the envelope of `errorEnvelope`. */
+export function onError(err: unknown, c: Context<AppEnv>): Response {
+  const { status, body } = errorEnvelope(err, c.get('requestId') ?? 'none', () => c.get('log'));
+  return c.json(body, status as 400);
 }

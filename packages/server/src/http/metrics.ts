@@ -21,6 +21,11 @@ export function createMetrics() {
     registers: [registry],
   });
 
+  /** Counts one answered request; `route` is the pattern it matched (`/v1/keys/:id`), `started` from performance.now(). */
+  const observe = (method: string, route: string, status: number, started: number) => {
+    requests.inc({ method, route, status: String(status) });
+    duration.observe({ method, route }, (performance.now() - started) / 1000);
+  };
   const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
     const started = performance.now();
     try {
@@ -28,13 +33,11 @@ export function createMetrics() {
     } finally {
       // the route pattern, not the raw path, so ids do not explode the label set
       const matched = routePath(c);
-      const route = matched === '/*' || !matched ? 'unmatched' : matched;
-      requests.inc({ method: c.req.method, route, status: String(c.res.status) });
-      duration.observe({ method: c.req.method, route }, (performance.now() - started) / 1000);
+      observe(c.req.method, matched === '/*' || !matched ? 'unmatched' : matched, c.res.status, started);
     }
   };
 
-  return { registry, middleware };
+  return { registry, middleware, observe };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

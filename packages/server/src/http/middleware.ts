@@ -4,31 +4,47 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { ApiError } from './api-error.js';
 import type { AppEnv } from './app-env.js';
-import { roleAllows, type Permission } from './permissions.js';
+import { assertPermitted, type Permission } from './permissions.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's x-request-id when it is sane (1 to 128 of A-Z a-z 0-9 . _ : -), otherwise a new one. */
+export function requestIdOf(given: string | undefined): string {
+  return given && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** The one log line of a request, at info, once it is answered. */
+export function logRequest(log: Logger, request: { method: string; path: string; status: number; started: number }): void {
+  log.info(
+    {
+      method: request.method,
+      path: request.path,
+      status: request.status,
+      ms: Math.round((performance.now() - request.started) * 10) / 10,
+    },
+    'request',
+  );
+}
 
 /** Takes the caller's x-request-id when it is sane, otherwise makes one; echoes it and logs with it. */
 export function requestContext(logger: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const given = c.req.header('x-request-id');
-    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = requestIdOf(c.req.header('x-request-id'));
     const log = logger.child({ requestId });
     c.set('requestId', requestId);
     c.set('log', log);
     c.header('x-request-id', requestId);
     const started = performance.now();
     await next();
-    log.info(
-      {
-        method: c.req.method,
-        path: c.req.path,
-        status: c.res.status,
-        ms: Math.round((performance.now() - started) * 10) / 10,
-      },
-      'request',
-    );
+    logRequest(log, { method: c.req.method, path: c.req.path, status: c.res.status, started });
   };
+}
+
+/** The error of a request body over the limit. */
+export function bodyTooLarge(maxBytes: number): ApiError {
+  return new ApiError('payload_too_large', `The request body is larger than the limit of ${maxBytes} bytes.`, {
+    details: { limitBytes: maxBytes },
+  });
 }
 
 /**
@@ -40,9 +56,7 @@ export function requestContext(logger: Logger): MiddlewareHandler<AppEnv> {
  */
 export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
   const tooLarge = () => {
-    throw new ApiError('payload_too_large', `The request body is larger than the limit of ${maxBytes} bytes.`, {
-      details: { limitBytes: maxBytes },
-    });
+    throw bodyTooLarge(maxBytes);
   };
   const counted = bodyLimit({ maxSize: maxBytes, onError: tooLarge });
   return (c, next) => {
@@ -57,28 +71,10 @@ export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** What an agent credential may do on API routes; its scopes and policy decide the rest. */
-const CREDENTIAL_PERMISSIONS: ReadonlySet<Permission> = new Set(['read', 'ingest']);
-
-/**
- * Route middleware: the authenticated key's role (or the credential) must grant the permission.
- * `agentAction` marks a route that is an agent's action run through the action pipeline (a
- * payment): a credential may call it whatever the permission, since its scopes, intent and policy
- * decide there; a key still needs the permission.
- */
+/** Route middleware: the authenticated key's role (or the credential) must grant the permission (see assertPermitted). */
 export function requires(permission: Permission, options: { agentAction?: boolean } = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const { role, credential } = c.get('auth');
-    if (credential && !options.agentAction && !CREDENTIAL_PERMISSIONS.has(permission)) {
-      throw new ApiError('forbidden', `A credential can read and ingest; this needs '${permission}' permission (use an API key).`, {
-        details: { role: 'credential', needs: permission },
-      });
-    }
-    if (!credential && !roleAllows(role, permission)) {
-      throw new ApiError('forbidden', `A key with role '${role}' cannot do this; it needs '${permission}' permission.`, {
-        details: { role, needs: permission },
-      });
-    }
+    assertPermitted(c.get('auth'), permission, options);
     await next();
   };
 }

@@ -19,17 +19,21 @@ export const ErrorEnvelope = z
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
-      if (!result.success) {
-        const issues = result.error.issues.map((i) => ({
-          path: [result.target, ...i.path.map(String)].join('.'),
-          message: i.message,
-        }));
-        const first = issues[0];
-        throw new ApiError('validation_failed', first ? `${first.path}: ${first.message}` : 'Invalid request.', {
-          details: { issues },
-        });
-      }
+      if (!result.success) throw validationFailed(result.target, result.error.issues);
     },
+  });
+}
+
+/**
+ * The `validation_failed` error of a request part (`json`, `query`, `param`…) that does not fit its
+ * schema, listing every issue as `target.path.to.field`.
+ * @example const parsed = schema.safeParse(body); if (!parsed.success) throw validationFailed('json', parsed.error.issues);
+ */
+export function validationFailed(target: string, zodIssues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): ApiError {
+  const issues = zodIssues.map((i) => ({ path: [target, ...i.path.map(String)].join('.'), message: i.message }));
+  const first = issues[0];
+  return new ApiError('validation_failed', first ? `${first.path}: ${first.message}` : 'Invalid request.', {
+    details: { issues },
   });
 }
 

@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { ApiError } from '../http/api-error.js';
-import { requires } from '../http/middleware.js';
+import { bodyTooLarge, requires } from '../http/middleware.js';
 import { createRouter, errorResponses } from '../http/openapi.js';
 import { normalizeSpan } from './normalize.js';
 import { decodeTraceRequest, encodeTraceResponse, encodingOf, type OtlpSpan } from './otlp-decode.js';
@@ -46,9 +46,7 @@ export interface OtlpRoutesOptions {
 }
 
 function tooLarge(maxBytes: number): never {
-  throw new ApiError('payload_too_large', `The request body is larger than the limit of ${maxBytes} bytes.`, {
-    details: { limitBytes: maxBytes },
-  });
+  throw bodyTooLarge(maxBytes);
 }
 
 /**
