@@ -1,10 +1,7 @@
 import { execFile } from 'node:child_process';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { serve } from '@hono/node-server';
 import { createClient } from '@hangar/sdk';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,18 +62,16 @@ describe('hangar audit', () => {
 
 describe('hangar approvals', () => {
   let t: TestApp;
-  let http: Server;
+  let http: Awaited<ReturnType<TestApp['listen']>>;
   let env: Record<string, string>;
   beforeAll(async () => {
     t = await createTestApp();
-    http = await new Promise<Server>((resolve) => {
-      const s = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server)) as Server;
-    });
-    env = { HANGAR_URL: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, HANGAR_API_KEY: ADMIN_KEY };
+    http = await t.listen();
+    env = { HANGAR_URL: http.url, HANGAR_API_KEY: ADMIN_KEY };
     await t.request('POST', '/v1/policies', { body: { name: 'pay', text: '@effect("require_approval")\npermit(principal, action == Action::"payment.create", resource);' } });
   });
   afterAll(async () => {
-    await new Promise((r) => http.close(r));
+    await http.close();
     await t.close();
   });
 

@@ -14,6 +14,7 @@ import { datasetsRoutes } from './evals/datasets-routes.js';
 import { experimentsRoutes } from './evals/experiments-routes.js';
 import { onlineEvalsRoutes } from './evals/online-evals-routes.js';
 import { gatewayRoutes } from './gateway/gateway-routes.js';
+import { createGatewayWire } from './gateway/gateway-wire.js';
 import { journalRoutes } from './journal/journal-routes.js';
 import { budgetsRoutes } from './budgets/budgets-routes.js';
 import { ledgerRoutes } from './ledger/ledger-routes.js';
@@ -47,7 +48,10 @@ const MODEL_CALL_PATHS: ReadonlySet<string> = new Set(['/v1/chat/completions', '
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_TRACE_BODY_BYTES = 16 * 1024 * 1024;
 
-/** Builds the Hono app. Never listens: `serve` (or a test's `app.request()`) does. */
+/**
+ * Builds the Hono app, and the lean path of its model calls (`wire`). Never listens: `startServer`, with
+ * `createRequestListener(app)`, does; a test calls `app.request()` or listens the same way.
+ */
 export function createApp(deps: AppDeps) {
   const metrics = deps.metrics ?? createMetrics();
   const app = createRouter();
@@ -60,7 +64,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', jwksRoutes(deps.identity));
 
   const authenticate = createAuthenticator(deps);
-  const bodyLimit = limitBody(deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+  const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const bodyLimit = limitBody(maxBodyBytes);
   // OTLP batches are larger than API calls: /v1/traces applies its own limit
   app.use('/v1/*', (c, next) => (c.req.path === '/v1/traces' ? next() : bodyLimit(c, next)));
   app.use('/v1/*', async (c, next) => {
@@ -109,7 +114,12 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', webRoutes(deps.webDir ?? null));
   app.notFound((c) => onError(new ApiError('not_found', `No route ${c.req.method} ${c.req.path}.`), c));
-  return app;
+  // The model calls again, on node:http without Hono: the listener (http/node-listener.ts) sends them there.
+  const wire = createGatewayWire({ gateway: deps.gateway, authenticate, metrics, logger: deps.logger, maxBodyBytes });
+  return Object.assign(app, {
+    /** Serves a request on node:http when it is a model call (gateway-wire.ts); false for any other. */
+    wire,
+  });
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { serve } from '@hono/node-server';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pino, type Logger } from 'pino';
 import { createApp } from './app.js';
+import { createRequestListener } from './http/node-listener.js';
 import { createServices } from './services.js';
 import type { ServerConfig } from './config.js';
 import { openDatabase } from './db/database.js';
@@ -71,7 +71,8 @@ export async function startServer(
   });
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
+    const s = createServer(createRequestListener(app, { hostname: config.host }));
+    s.listen(config.port, config.host);
     // In flight until the response is written out, not just until the handler returns it.
     s.on('request', (_req: IncomingMessage, res: ServerResponse) => {
       inFlight++;

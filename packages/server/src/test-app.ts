@@ -1,5 +1,8 @@
-import { pino } from 'pino';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
 import { createApp } from './app.js';
+import { createRequestListener } from './http/node-listener.js';
 import type { GatewayHooks } from './gateway/gateway-service.js';
 import { createServices, type ServicesOptions } from './services.js';
 import { openTestDatabase, type TestDialect } from './db/test-databases.js';
@@ -9,10 +12,10 @@ export const ADMIN_KEY = 'hk_' + 'A'.repeat(32);
 /** A full app on a fresh test database, bootstrapped with ADMIN_KEY; `request` adds the key. */
 export async function createTestApp(
   dialect: TestDialect = 'sqlite',
-  options: { maxBodyBytes?: number; maxTraceBodyBytes?: number; secret?: string; gatewayHooks?: GatewayHooks; onlineEvals?: ServicesOptions['onlineEvals']; providerNetwork?: ServicesOptions['providerNetwork'] } = {},
+  options: { maxBodyBytes?: number; maxTraceBodyBytes?: number; secret?: string; gatewayHooks?: GatewayHooks; onlineEvals?: ServicesOptions['onlineEvals']; providerNetwork?: ServicesOptions['providerNetwork']; logger?: Logger } = {},
 ) {
   const database = await openTestDatabase(dialect);
-  const logger = pino({ level: process.env.HANGAR_TEST_LOG ?? 'silent' });
+  const logger = options.logger ?? pino({ level: process.env.HANGAR_TEST_LOG ?? 'silent' });
   const services = createServices({
     database,
     logger,
@@ -56,13 +59,30 @@ export async function createTestApp(
     return { status: res.status, json, text, headers: res.headers };
   }
 
+  /**
+   * Serves the app on a free port of 127.0.0.1 with the server's own listener (model calls on the wire
+   * path, the rest through Hono), for real clients; `close` ends open connections too.
+   */
+  async function listen(): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+    const server = createServer(createRequestListener(app));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      server,
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      async close() {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      },
+    };
+  }
+
   async function close() {
     await services.gateway.close();
     await services.webhooks.idle();
     await database.close();
   }
 
-  return { ...services, app, database, request, close };
+  return { ...services, app, database, request, listen, close };
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;

@@ -1,6 +1,3 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, createTestApp, type TestApp } from '../test-app.js';
@@ -10,23 +7,21 @@ import { startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
 describe('gateway calls through the action stages', () => {
   let fake: FakeUpstream;
   let t: TestApp;
-  let server: Server;
+  let server: Awaited<ReturnType<TestApp['listen']>>;
   let openai: OpenAI;
 
   beforeAll(async () => {
     fake = await startFakeUpstream();
     t = await createTestApp('sqlite', { secret: 'x'.repeat(32) });
-    server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: ADMIN_KEY, maxRetries: 0 });
+    server = await t.listen();
+    openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: ADMIN_KEY, maxRetries: 0 });
     const put = await t.request('PUT', '/v1/gateway/providers/fakeai', {
       body: { type: 'openai', baseUrl: fake.openaiBaseUrl, apiKey: 'sk-fake' },
     });
     expect(put.status).toBe(200);
   });
   afterAll(async () => {
-    await new Promise((r) => server.close(r));
+    await server.close();
     await fake.close();
     await t.close();
   });

@@ -1,7 +1,4 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
-import { serve } from '@hono/node-server';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, createTestApp, type TestApp } from '../test-app.js';
@@ -16,7 +13,7 @@ const PROJECT = 'proj_default';
  */
 describe('cross-format routing through the real OpenAI and Anthropic clients', () => {
   let t: TestApp;
-  let server: Server;
+  let server: Awaited<ReturnType<TestApp['listen']>>;
   let fake: FakeUpstream;
   let openai: OpenAI;
   let anthropic: Anthropic;
@@ -24,9 +21,8 @@ describe('cross-format routing through the real OpenAI and Anthropic clients', (
   beforeAll(async () => {
     fake = await startFakeUpstream();
     t = await createTestApp('sqlite', { secret: 'test-secret-0123456789abcdef' });
-    server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await t.listen();
+    const { url } = server;
     openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: ADMIN_KEY, maxRetries: 0 });
     anthropic = new Anthropic({ baseURL: url, apiKey: ADMIN_KEY, maxRetries: 0 });
     const put = async (path: string, body: unknown) =>
@@ -42,8 +38,7 @@ describe('cross-format routing through the real OpenAI and Anthropic clients', (
     await put('/v1/gateway/routes/gpt', { targets: ['fakeai/gpt-4o-mini'] });
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await server.close();
     await t.close();
     await fake.close();
   });

@@ -1,6 +1,3 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../test-app.js';
@@ -12,7 +9,7 @@ const MODEL = 'fakeai/gpt-4o-mini';
 describe('gateway calls made with agent credentials', () => {
   let fake: FakeUpstream;
   let t: TestApp;
-  let server: Server;
+  let server: Awaited<ReturnType<TestApp['listen']>>;
   let url: string;
   let planner: string;
   let browser: string;
@@ -22,9 +19,8 @@ describe('gateway calls made with agent credentials', () => {
   beforeAll(async () => {
     fake = await startFakeUpstream();
     t = await createTestApp('sqlite', { secret: 'x'.repeat(32) });
-    server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await t.listen();
+    url = server.url;
     expect((await t.request('PUT', '/v1/gateway/providers/fakeai', { body: { type: 'openai', baseUrl: fake.openaiBaseUrl, apiKey: 'sk-fake' } })).status).toBe(200);
     planner = (await t.request('POST', '/v1/agents', { body: { name: 'planner', owner: 'ops' } })).json.id;
     browser = (await t.request('POST', '/v1/agents', { body: { name: 'browser', owner: 'ops' } })).json.id;
@@ -34,7 +30,7 @@ describe('gateway calls made with agent credentials', () => {
     expect(child.credential.id).toMatch(/^cred_/);
   });
   afterAll(async () => {
-    await new Promise((r) => server.close(r));
+    await server.close();
     await fake.close();
     await t.close();
   });

@@ -1,6 +1,3 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, createTestApp, type TestApp } from '../test-app.js';
@@ -13,15 +10,12 @@ const PROJECT = 'proj_default';
 /** Hangar on a socket, calling the fake provider through the real upstream client (and so the guarded lookup). */
 async function start(providerNetwork: ProviderNetworkOptions) {
   const t = await createTestApp('sqlite', { providerNetwork });
-  const server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await t.listen();
   return {
     t,
-    openai: new OpenAI({ baseURL: `${url}/v1`, apiKey: ADMIN_KEY, maxRetries: 0 }),
+    openai: new OpenAI({ baseURL: `${server.url}/v1`, apiKey: ADMIN_KEY, maxRetries: 0 }),
     async close() {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
+      await server.close();
       await t.close();
     },
   };

@@ -1,7 +1,4 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
-import { serve } from '@hono/node-server';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../http/api-error.js';
@@ -14,7 +11,7 @@ const PROJECT = 'proj_default';
 /** Hangar on a real socket (the clients speak HTTP), with a fake provider behind it. */
 describe('model gateway through the real OpenAI and Anthropic clients', () => {
   let t: TestApp;
-  let server: Server;
+  let server: Awaited<ReturnType<TestApp['listen']>>;
   let url: string;
   let fake: FakeUpstream;
   let openai: OpenAI;
@@ -23,9 +20,8 @@ describe('model gateway through the real OpenAI and Anthropic clients', () => {
   beforeAll(async () => {
     fake = await startFakeUpstream();
     t = await createTestApp('sqlite', { secret: SECRET });
-    server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await t.listen();
+    url = server.url;
     openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: ADMIN_KEY, maxRetries: 0 });
     anthropic = new Anthropic({ baseURL: url, apiKey: ADMIN_KEY, maxRetries: 0 });
     const put = (path: string, body: unknown) => t.request('PUT', path, { body });
@@ -61,8 +57,7 @@ describe('model gateway through the real OpenAI and Anthropic clients', () => {
     );
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await server.close();
     await t.close();
     await fake.close();
   });

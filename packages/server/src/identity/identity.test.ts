@@ -1,6 +1,3 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
 import { createRemoteJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../test-app.js';
@@ -81,22 +78,19 @@ describe('agents and credentials', () => {
     const second = await issue(a.id);
     expect(decodeProtectedKid(first.token)).not.toBe(decodeProtectedKid(second.token));
 
-    const server = await new Promise<Server>((resolve) => {
-      const s = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server)) as Server;
-    });
+    const server = await t.listen();
     try {
-      const { port } = server.address() as AddressInfo;
-      const jwks = createRemoteJWKSet(new URL(`http://127.0.0.1:${port}/.well-known/jwks.json`));
+      const jwks = createRemoteJWKSet(new URL(`${server.url}/.well-known/jwks.json`));
       for (const { token, credential } of [first, second]) {
         const { payload, protectedHeader } = await jwtVerify(token, jwks, { issuer: 'hangar', audience: 'hangar' });
         expect(protectedHeader.alg).toBe('EdDSA');
         expect(payload.jti).toBe(credential.id);
       }
-      const doc = (await (await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`)).json()) as { keys: Array<Record<string, unknown>> };
+      const doc = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: Array<Record<string, unknown>> };
       expect(doc.keys).toHaveLength(2);
       expect(doc.keys.every((k: Record<string, unknown>) => k.kty === 'OKP' && k.crv === 'Ed25519' && !('d' in k))).toBe(true);
     } finally {
-      await new Promise((r) => server.close(r));
+      await server.close();
     }
     // the credential signed before the rotation still works
     expect((await t.request('GET', '/v1/whoami', { key: first.token })).status).toBe(200);

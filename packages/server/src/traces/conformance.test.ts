@@ -1,8 +1,6 @@
 import { execFile } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { serve, type ServerType } from '@hono/node-server';
 import type { Span } from '@hangar/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBlobStore } from '../blobs/blob-store.js';
@@ -27,7 +25,7 @@ const COST_WITHOUT_CACHE = 600;
 
 describe('conformance with real instrumentation packages', () => {
   let t: TestApp;
-  let server: ServerType;
+  let server: Awaited<ReturnType<TestApp['listen']>>;
   let hangarUrl: string;
   let fake: Awaited<ReturnType<typeof startFakeOpenAI>>;
   const blobs = () => createBlobStore({ dir: t.database.blobDir });
@@ -36,12 +34,11 @@ describe('conformance with real instrumentation packages', () => {
   beforeAll(async () => {
     t = await createTestApp();
     fake = await startFakeOpenAI();
-    server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    hangarUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await t.listen();
+    hangarUrl = server.url;
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
     await fake.close();
     await t.close();
   });
