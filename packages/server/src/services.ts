@@ -67,7 +67,7 @@ export function createServices(options: ServicesOptions) {
   const { database, logger, sandboxRail = {}, secret, gatewayHooks } = options;
   const { db } = database;
   // one counter for every per-process cache of the request path (keys, routes, policies, budgets, prices)
-  const generation = createConfigGeneration({ db });
+  const generation = createConfigGeneration({ db, direct: database.direct });
   const blobs = createBlobStore({ dir: database.blobDir, direct: database.direct });
   const journal = createJournal({ db, blobs });
   const tenancy = createTenancy({ db, journal, generation });

@@ -3,7 +3,8 @@ import { DIALECTS, openTestDatabase, type TestDatabase } from '../db/test-databa
 import { createConfigGeneration, type ConfigGeneration } from './config-generation.js';
 
 // Two ConfigGenerations over one database stand for two server processes: each has its own caches
-// and its own idea of the generation, and they share only the counter row.
+// and its own idea of the generation, and they share only the counter row. On SQLite they read it
+// through the synchronous connection, as the server does.
 for (const dialect of DIALECTS) {
   describe(`config generation on ${dialect}`, () => {
     let t: TestDatabase;
@@ -19,8 +20,8 @@ for (const dialect of DIALECTS) {
 
     beforeEach(async () => {
       t = await openTestDatabase(dialect);
-      here = createConfigGeneration({ db: t.db });
-      there = createConfigGeneration({ db: t.db });
+      here = createConfigGeneration({ db: t.db, direct: t.direct });
+      there = createConfigGeneration({ db: t.db, direct: t.direct });
       value = 'v1';
       loads = 0;
     });
@@ -71,6 +72,23 @@ for (const dialect of DIALECTS) {
         await here.bump(trx);
       });
       expect(await cache.get('k', load)).toBe('v2');
+    });
+
+    it('never reads a change that is not committed: a check while a transaction is open waits for it', async () => {
+      const before = await here.check();
+      let checked: Promise<number> | undefined;
+      await t.db
+        .transaction()
+        .execute(async (trx) => {
+          await there.bump(trx);
+          checked = here.check(); // another request, between this transaction's awaits
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          throw new Error('roll back');
+        })
+        .catch(() => {});
+      expect(await checked).toBe(before);
+      await changeThere('v2');
+      expect(await here.check()).toBe(before + 1);
     });
 
     it('inside a transaction that changed the data, loads through it and keeps nothing', async () => {

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { DirectConnection } from '../db/dialects/dialect.js';
 import type { Database } from '../db/schema.js';
 import { createGenerationStore } from './generation-store.js';
 
@@ -7,6 +8,8 @@ const MAX_AGE_MS = 1000;
 
 export interface ConfigGenerationOptions {
   db: Kysely<Database>;
+  /** SQLite's connection, called synchronously: the per-request read goes straight to it when it can (generation-store.ts). */
+  direct?: DirectConnection | undefined;
   /** Monotonic milliseconds (tests pass their own). */
   now?: () => number;
 }
@@ -23,8 +26,8 @@ export interface ConfigGenerationOptions {
  * change committed carries the older generation and is reloaded by the next request. Outside a
  * request (a worker calling a service), the counter is reread when it is older than a second.
  */
-export function createConfigGeneration({ db, now = () => performance.now() }: ConfigGenerationOptions) {
-  const store = createGenerationStore(db);
+export function createConfigGeneration({ db, direct, now = () => performance.now() }: ConfigGenerationOptions) {
+  const store = createGenerationStore(db, direct);
   let known = -1;
   let checkedAt = -Infinity;
   /** After a change made here: reread until the counter shows it (or the change rolled back). */
