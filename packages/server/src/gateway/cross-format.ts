@@ -818,6 +818,7 @@ export function createTranslatingProvider(
       const json = reply.json ?? {};
       return {
         ...reply,
+        text: undefined, // the provider's text is of the other format
         json: client === 'chat' ? anthropicToOpenaiResponse(json) : openaiToAnthropicResponse(json),
       };
     },

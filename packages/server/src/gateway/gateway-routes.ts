@@ -187,7 +187,7 @@ const deleteRoute = createRoute({
 /** The answer, through the context so that it carries x-request-id like every other response. */
 function toResponse(c: Context<AppEnv>, result: CallResult): Response {
   if (result.kind === 'stream') return c.body(result.stream, 200, result.headers);
-  return c.body(JSON.stringify(result.body), 200, { ...result.headers, 'content-type': 'application/json' });
+  return c.body(result.text ?? JSON.stringify(result.body), 200, { ...result.headers, 'content-type': 'application/json' });
 }
 
 /**

@@ -170,9 +170,12 @@ export interface CallInput {
   signal: AbortSignal;
 }
 
-/** What the HTTP layer sends back: a JSON body or a stream of server-sent events, with headers. */
+/**
+ * What the HTTP layer sends back: a JSON body or a stream of server-sent events, with headers. `text`,
+ * when set, is the provider's own text of `body`, sent as it is rather than serialized again.
+ */
 export type CallResult =
-  | { kind: 'json'; body: Record<string, unknown>; headers: Record<string, string> }
+  | { kind: 'json'; body: Record<string, unknown>; text?: string | undefined; headers: Record<string, string> }
   | { kind: 'stream'; stream: ReadableStream<Uint8Array>; headers: Record<string, string> };
 
 const ms = (since: number) => Math.round((performance.now() - since) * 100) / 100;
@@ -873,7 +876,9 @@ export function createGateway(options: GatewayOptions) {
         return streamResult(call, executed.reply.chunks, state, executed.abort, call.plan.timeouts.perTryMs);
       const response = executed.reply.json ?? {};
       await recordLater(call, { ...state, status: 'ok', error: null, response, ttftMs: null });
-      return { kind: 'json', body: response, headers: callHeaders(call, state) };
+      // the answer passes on as the provider wrote it, unless it was translated from the other format
+      const text = target.provider.translation ? undefined : executed.reply.text;
+      return { kind: 'json', body: response, text, headers: callHeaders(call, state) };
     } catch (err) {
       const closed = err instanceof ClientClosed;
       const apiError =

@@ -19,6 +19,8 @@ export interface ProviderRequest {
 /** A provider's answer: a whole JSON body, or (streaming) the text of its server-sent events. */
 export interface ProviderReply {
   json?: Record<string, unknown>;
+  /** The provider's own text of `json`, which the client is sent as it is when nothing translates the answer. */
+  text?: string;
   chunks?: AsyncIterable<string>;
   /** A replayed answer names the journal event it came from. */
   replayOf?: { stream: string; seq: number };

@@ -142,7 +142,7 @@ function parseRequest(endpoint: Endpoint, contentType: string | undefined, body:
 /** Writes the answer; for a stream, returns what cancels it should the client go away. */
 function answer(res: ServerResponse, result: CallResult, requestId: string): (() => void) | undefined {
   if (result.kind === 'json') {
-    const text = JSON.stringify(result.body);
+    const text = result.text ?? JSON.stringify(result.body);
     res
       .writeHead(200, {
         ...result.headers,

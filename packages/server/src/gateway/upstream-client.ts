@@ -1,5 +1,6 @@
-import http, { type IncomingMessage } from 'node:http';
+import http, { type IncomingMessage, type RequestOptions } from 'node:http';
 import https from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 import { UpstreamError, retryAfterMs } from './gateway-types.js';
 import { BLOCKED_CODE, type ProviderNetwork } from './provider-network.js';
 
@@ -17,7 +18,16 @@ export interface UpstreamResponse {
   headers: IncomingMessage['headers'];
   /** The body, decoded as UTF-8 text as it arrives. */
   text(): AsyncIterable<string>;
-  json(): Promise<Record<string, unknown>>;
+  /** The whole body: its text, and that text parsed. */
+  json(): Promise<{ json: Record<string, unknown>; text: string }>;
+}
+
+/** A provider's URL as http.request options, worked out once per URL (providers keep theirs). */
+const targets = new WeakMap<URL, RequestOptions>();
+function targetOf(url: URL): RequestOptions {
+  let target = targets.get(url);
+  if (!target) targets.set(url, (target = urlToHttpOptions(url)));
+  return target;
 }
 
 /**
@@ -42,11 +52,10 @@ export function postJson(
   if (literal) return Promise.reject(new UpstreamError('blocked', `The server may not call ${url.origin}: ${literal}.`));
   return new Promise((resolve, reject) => {
     const req = client.request(
-      url,
       {
+        ...targetOf(url),
         method: 'POST',
         agent,
-        signal,
         lookup: network.lookup,
         headers: {
           ...headers,
@@ -63,19 +72,27 @@ export function postJson(
             status,
             headers: res.headers,
             text: () => res,
-            async json() {
-              let text = '';
-              for await (const chunk of res) text += chunk as string;
-              try {
-                return JSON.parse(text) as Record<string, unknown>;
-              } catch (cause) {
-                throw new UpstreamError(
-                  'status',
-                  `The provider answered ${status} with a body that is not JSON.`,
-                  { status: 502, cause },
-                );
-              }
-            },
+            json: () =>
+              new Promise((resolveBody, rejectBody) => {
+                let text = '';
+                res.on('data', (chunk: string) => (text += chunk));
+                res.on('error', rejectBody);
+                res.on('close', () => {
+                  if (!res.complete) rejectBody(new Error('The answer broke off.'));
+                });
+                res.on('end', () => {
+                  try {
+                    resolveBody({ json: JSON.parse(text) as Record<string, unknown>, text });
+                  } catch (cause) {
+                    rejectBody(
+                      new UpstreamError('status', `The provider answered ${status} with a body that is not JSON.`, {
+                        status: 502,
+                        cause,
+                      }),
+                    );
+                  }
+                });
+              }),
           });
           return;
         }
@@ -105,6 +122,14 @@ export function postJson(
         });
       },
     );
+    // aborting destroys the request (and so the provider's work), as http.request's own `signal` option
+    // would, without the stream plumbing that option sets up on every request
+    const abort = () => req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    if (signal.aborted) abort();
+    else {
+      signal.addEventListener('abort', abort, { once: true });
+      req.once('close', () => signal.removeEventListener('abort', abort));
+    }
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === BLOCKED_CODE)
         reject(new UpstreamError('blocked', `The server may not call ${url.origin}: ${err.message}.`, { cause: err }));

@@ -45,7 +45,7 @@ export function createOpenAIProvider(options: HttpProviderOptions & { system: st
           stream_options: { ...(body.stream_options as object | undefined), include_usage: true },
         };
       const res = await postJson(urls[request.endpoint]!, headers, body, request.signal, options.network);
-      return request.stream ? { chunks: res.text() } : { json: await res.json() };
+      return request.stream ? { chunks: res.text() } : await res.json();
     },
   };
 }
@@ -65,7 +65,7 @@ export function createAnthropicProvider(options: HttpProviderOptions): ModelProv
         ...(options.apiKey ? { 'x-api-key': options.apiKey } : {}),
       };
       const res = await postJson(url, headers, request.body, request.signal, options.network);
-      return request.stream ? { chunks: res.text() } : { json: await res.json() };
+      return request.stream ? { chunks: res.text() } : await res.json();
     },
   };
 }
