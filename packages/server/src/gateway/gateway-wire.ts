@@ -64,19 +64,20 @@ export function createGatewayWire({ gateway, authenticate, metrics, logger, maxB
     let route = V1_MIDDLEWARE;
     let status: number;
     try {
-      // the body limit: by content-length when there is one (the body is read after the key is
-      // checked, as Hono's validator does), otherwise counted as it arrives, before anything else
+      // The body limit: by content-length when there is one, otherwise counted as the body arrives
+      // and refused before anything else, as Hono's bodyLimit does. Either way the body is read from
+      // now on (one sent with the headers is in by the time the key is checked), but a body with a
+      // content-length is only waited for once the key and its permission are, as Hono's validator does.
       const declared = header('content-length');
-      let body: Buffer | undefined;
-      if (declared !== undefined && header('transfer-encoding') === undefined) {
-        if (Number(declared) > maxBodyBytes) throw bodyTooLarge(maxBodyBytes);
-      } else {
-        body = await readBody(req, maxBodyBytes);
-      }
+      const counted = declared === undefined || header('transfer-encoding') !== undefined;
+      if (!counted && Number(declared) > maxBodyBytes) throw bodyTooLarge(maxBodyBytes);
+      const reading = readBody(req, counted ? maxBodyBytes : null);
+      reading.catch(() => {}); // awaited below, unless the request is refused first
+      if (counted) await reading;
       const auth = await authenticate(header);
       route = path;
       assertPermitted(auth, 'ingest');
-      body ??= await readBody(req).catch(() => {
+      const body = await reading.catch(() => {
         throw new HTTPException(400, { message: 'Malformed JSON in request body' });
       });
       const request = parseRequest(endpoint, header('content-type'), body);
@@ -98,8 +99,8 @@ export function createGatewayWire({ gateway, authenticate, metrics, logger, maxB
         const retryAfter = retryAfterOf(err);
         if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
         if (!res.headersSent && !res.destroyed) res.writeHead(status, headers).end(text);
-        // a body refused unread (too large, no key) is drained once the answer is out, within bounds
-        if (!req.readableEnded) res.once('finish', () => drainRest(req));
+        // a body refused unread (too large) is drained once the answer is out, within bounds
+        if (!req.readableEnded && req.listenerCount('data') === 0) res.once('finish', () => drainRest(req));
       }
     }
     metrics.observe('POST', route, status, started);
