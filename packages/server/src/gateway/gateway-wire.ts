@@ -115,7 +115,11 @@ export function createGatewayWire({ gateway, authenticate, metrics, logger, maxB
     const endpoint = ENDPOINTS.get(path);
     // a Host header @hono/node-server would refuse: left to it, to be refused the same way
     if (!endpoint || !hostIsValid(req.headers.host)) return false;
-    void serve(req, res, path, endpoint);
+    serve(req, res, path, endpoint).catch((err: unknown) => {
+      // not an answer gone wrong (those are answered above) but the wire path itself
+      logger.error({ err }, 'the model-call wire path failed');
+      res.destroy();
+    });
     return true;
   };
 }
