@@ -3,7 +3,8 @@
 // the answer and writing it back) — for Hangar and for a bare node:http proxy, against the same
 // provider. The load generator and the provider share this process (and so one clock); Hangar and the
 // bare proxy run in processes of their own, as in gateway.bench.ts. One call at a time, RATE per second.
-//   node --import tsx bench/_gateway-phases.ts        N (default 2000), RATE (200), MODEL (bench)
+// COMPARE (another checkout's root) adds its Hangar as a fourth side, taking turns with the others.
+//   node --import tsx bench/_gateway-phases.ts        N (default 2000), RATE (200), MODEL (bench), COMPARE
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -56,6 +57,9 @@ function child(args: string[], ready: RegExp) {
 
 const hangar = await child([path.join(dir, '_gateway-hangar.ts'), providerUrl, ADMIN_KEY], /HANGAR (\S+)/);
 const bare = await child([path.join(dir, '_gateway-passthrough.ts'), providerUrl], /PASSTHROUGH (\S+)/);
+const compare = process.env.COMPARE
+  ? await child([path.join(path.resolve(process.env.COMPARE, 'bench'), '_gateway-hangar.ts'), providerUrl, ADMIN_KEY], /HANGAR (\S+)/)
+  : null;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 /** One call; its time before the provider had it, and after the provider answered. */
@@ -84,6 +88,7 @@ const sides: Array<{ name: string; url: URL; headers: Record<string, string> }> 
   { name: 'direct', url: new URL('/v1/chat/completions', providerUrl), headers: {} },
   { name: 'node-proxy', url: new URL('/v1/chat/completions', bare.url), headers: {} },
   { name: 'hangar', url: new URL('/v1/chat/completions', hangar.url), headers: { authorization: `Bearer ${ADMIN_KEY}` } },
+  ...(compare ? [{ name: 'compare', url: new URL('/v1/chat/completions', compare.url), headers: { authorization: `Bearer ${ADMIN_KEY}` } }] : []),
 ];
 const results = new Map(sides.map((s) => [s.name, { before: [] as number[], after: [] as number[] }]));
 const pause = () => new Promise((r) => setTimeout(r, 1000 / RATE));
@@ -103,6 +108,7 @@ for (const [name, r] of results) {
   console.log(`${name.padEnd(10)} before p50 ${f(r.before, 50)} p90 ${f(r.before, 90)}   after p50 ${f(r.after, 50)} p90 ${f(r.after, 90)}`);
 }
 hangar.kill();
+compare?.kill();
 bare.kill();
 agent.destroy();
 provider.close();
