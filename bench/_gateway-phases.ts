@@ -5,18 +5,16 @@
 // bare proxy run in processes of their own, as in gateway.bench.ts. One call at a time, RATE per second.
 // COMPARE (another checkout's root) adds its Hangar as a fourth side, taking turns with the others.
 //   node --import tsx bench/_gateway-phases.ts        N (default 2000), RATE (200), MODEL (bench), COMPARE
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { percentile } from './bench-kit.js';
+import { chatCall, percentile, startChild } from './bench-kit.js';
 
 const N = Number(process.env.N ?? 2000);
 const RATE = Number(process.env.RATE ?? 200);
 const ADMIN_KEY = 'hk_' + 'D'.repeat(32);
 const dir = path.dirname(fileURLToPath(import.meta.url));
-const tsx = import.meta.resolve('tsx');
 
 /** When the provider had the request, and when it started answering. */
 let received = 0;
@@ -43,45 +41,18 @@ const provider = http.createServer((req, res) => {
 await new Promise<void>((resolve) => provider.listen(0, '127.0.0.1', resolve));
 const providerUrl = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
 
-function child(args: string[], ready: RegExp) {
-  const proc = spawn(process.execPath, ['--import', tsx, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise<{ url: string; kill: () => void }>((resolve) => {
-    let out = '';
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = ready.exec(out);
-      if (m) resolve({ url: m[1]!, kill: () => proc.kill('SIGTERM') });
-    });
-  });
-}
-
-const hangar = await child([path.join(dir, '_gateway-hangar.ts'), providerUrl, ADMIN_KEY], /HANGAR (\S+)/);
-const bare = await child([path.join(dir, '_gateway-passthrough.ts'), providerUrl], /PASSTHROUGH (\S+)/);
+const hangar = await startChild([path.join(dir, '_gateway-hangar.ts'), providerUrl, ADMIN_KEY], /HANGAR (\S+)/);
+const bare = await startChild([path.join(dir, '_gateway-passthrough.ts'), providerUrl], /PASSTHROUGH (\S+)/);
 const compare = process.env.COMPARE
-  ? await child([path.join(path.resolve(process.env.COMPARE, 'bench'), '_gateway-hangar.ts'), providerUrl, ADMIN_KEY], /HANGAR (\S+)/)
+  ? await startChild([path.join(path.resolve(process.env.COMPARE, 'bench'), '_gateway-hangar.ts'), providerUrl, ADMIN_KEY], /HANGAR (\S+)/)
   : null;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 /** One call; its time before the provider had it, and after the provider answered. */
-function one(url: URL, headers: Record<string, string>, i: number): Promise<{ before: number; after: number }> {
-  const body = JSON.stringify({
-    model: process.env.MODEL ?? 'bench',
-    messages: [{ role: 'user', content: `question number ${i}: what is ${i} times ${i + 1}?` }],
-  });
-  return new Promise((resolve, reject) => {
-    const sent = performance.now();
-    const req = http.request(
-      url,
-      { method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
-        res.resume();
-        res.on('end', () => resolve({ before: received - sent, after: performance.now() - answered }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+async function one(url: URL, headers: Record<string, string>, i: number): Promise<{ before: number; after: number }> {
+  const sent = performance.now();
+  await chatCall(url, agent, headers, process.env.MODEL ?? 'bench', i);
+  return { before: received - sent, after: performance.now() - answered };
 }
 
 const sides: Array<{ name: string; url: URL; headers: Record<string, string> }> = [

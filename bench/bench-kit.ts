@@ -1,5 +1,7 @@
 /** Small helpers every benchmark uses: settings from the environment, progress, statistics, tables. */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 
 /** A positive whole number from the environment (e.g. BENCH_N), or the fallback. */
 export function positiveInt(name: string, fallback: number): number {
@@ -47,4 +49,47 @@ export function cpuMs(pid: number | undefined): number | null {
   } catch {
     return null;
   }
+}
+
+/** CPU ms of a process's main thread alone (its task whose id is the pid): the thread that answers. */
+export function mainThreadCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/**
+ * One non-streaming chat completion, question `i` (each a different user message), over `agent`;
+ * resolves once the answer is read, rejects on any status but 200.
+ */
+export function chatCall(url: URL, agent: http.Agent, headers: Record<string, string>, model: string, i: number): Promise<void> {
+  const body = JSON.stringify({ model, messages: [{ role: 'user', content: `question number ${i}: what is ${i} times ${i + 1}?` }] });
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      { method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
+        res.resume();
+        res.on('end', resolve);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * Starts a bench child process (a .ts file, through tsx) and resolves once its stdout matches `ready`,
+ * with the match's first group (a URL it prints). `flags` go to node before the script.
+ */
+export function startChild(args: string[], ready: RegExp, flags: string[] = []) {
+  const proc = spawn(process.execPath, [...flags, '--import', import.meta.resolve('tsx'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise<{ pid: number; url: string; kill: () => void }>((resolve) => {
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) resolve({ pid: proc.pid!, url: m[1]!, kill: () => proc.kill('SIGTERM') });
+    });
+  });
 }
