@@ -95,6 +95,15 @@ export interface ActionContext {
   details: Record<string, unknown>;
 }
 
+/**
+ * The context as stored for another request or process to finish the action (JSON): without the
+ * approval token, which is spent once and is not kept.
+ */
+export function storedContext(ctx: ActionContext): string {
+  const { approval: _token, ...action } = ctx.action;
+  return JSON.stringify({ ...ctx, action });
+}
+
 /** The amount policies and intents judge an action by: the money it moves, else its worst-case cost. */
 export function actionAmount(action: Action): number {
   return action.amountMicros ?? action.maxCostMicros ?? 0;

@@ -5,7 +5,7 @@ import type { Database } from '../db/schema.js';
 import { ApiError } from '../http/api-error.js';
 import { canonicalJson, sha256Hex } from '../util/hash.js';
 import type { ActionPipeline } from './action-pipeline.js';
-import { actingPrincipal, type Action, type ActionContext, type ActorChain, type Outcome } from './action.js';
+import { actingPrincipal, storedContext, type Action, type ActionContext, type ActorChain, type Outcome } from './action.js';
 import { createAgentActionsStore, type AgentActionRow } from './agent-actions-store.js';
 
 type AuthorizeInput = z.output<typeof AuthorizeActionRequest>;
@@ -158,7 +158,6 @@ export function createAgentActions({ db, pipeline, now = Date.now }: AgentAction
           expiresAt,
           details: { idempotencyKey },
           alsoRecord: async (authorized, trx) => {
-            const { approval: _token, ...stored } = authorized.action;
             id = authorized.id;
             await createAgentActionsStore(trx).insert({
               id: authorized.id,
@@ -169,7 +168,7 @@ export function createAgentActions({ db, pipeline, now = Date.now }: AgentAction
               status: 'pending',
               idempotency_key: idempotencyKey,
               request_hash: requestHash,
-              context: JSON.stringify({ ...authorized, action: stored }),
+              context: storedContext(authorized),
               result_hash: null,
               result: null,
               expires_at: expiresAt,

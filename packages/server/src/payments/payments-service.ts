@@ -16,7 +16,7 @@ import type { Database } from '../db/schema.js';
 import { ApiError } from '../http/api-error.js';
 import type { Ledger, LedgerOp } from '../ledger/ledger-service.js';
 import type { ActionPipeline } from '../actions/action-pipeline.js';
-import { actingPrincipal, type Action, type ActionContext, type ActorChain, type Outcome } from '../actions/action.js';
+import { actingPrincipal, storedContext, type Action, type ActionContext, type ActorChain, type Outcome } from '../actions/action.js';
 import { canonicalJson, sha256Hex } from '../util/hash.js';
 import { newId } from '../util/ids.js';
 import type { PaymentRail } from './payment-rail.js';
@@ -498,8 +498,7 @@ export function createPayments(options: PaymentsOptions) {
         created_at: iso(),
         updated_at: iso(),
         action_id: opts.action?.id ?? null,
-        // an approval token is spent once: it is not kept
-        action_context: opts.action ? JSON.stringify({ ...opts.action, action: { ...opts.action.action, approval: undefined } }) : null,
+        action_context: opts.action ? storedContext(opts.action) : null,
       };
       const needsApproval = !opts.approved && limits.approval_over !== null && input.amountMicros > Number(limits.approval_over);
       if (needsApproval) {
