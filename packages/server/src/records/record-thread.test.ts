@@ -134,6 +134,12 @@ describe('gateway call records and OTLP spans, written on a thread of their own 
     // a malformed export writes nothing, and takes nothing else down
     const bad = await fetch(server.url + '/v1/traces', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{"resourceSpans": [' });
     expect(bad.status).toBe(400);
+    // so does one whose fault is near its end, found once the thread is writing its first parts
+    const late = Array.from({ length: 245 }, (_, i) => span(7, i));
+    late[230] = { ...late[230]!, startTimeUnixNano: 'soon' };
+    const lateAnswer = await post('/v1/traces', exportOf(late));
+    expect(lateAnswer.status).toBe(400);
+    expect(((await lateAnswer.json()) as { error: { message: string } }).error.message).toMatch(/spans\.230\.startTimeUnixNano/);
 
     // answered means committed: read right away, each export's spans are all there, priced and summarized
     const get = async (path: string) => (await fetch(server!.url + path, { headers: { authorization: `Bearer ${key}` } })).json() as Promise<Record<string, unknown>>;

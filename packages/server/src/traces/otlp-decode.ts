@@ -70,34 +70,72 @@ export function encodingOf(contentType: string | undefined): OtlpEncoding | null
 }
 
 /**
- * Decodes a request body (gunzipping it first when `contentEncoding` says gzip). A body that is not
- * OTLP throws `ApiError` (`validation_failed` or `invalid_json`) naming the reason; individual spans
- * with unusable ids are counted in `rejected` instead, as OTLP's partial success expects.
+ * A request's spans, decoded one by one as they are taken, so that a writer can start on the first
+ * while the rest are still being decoded. What can be checked up front is (gzip, the JSON syntax, the
+ * protobuf framing down to each span's bytes); a fault in a span throws `ApiError` when its turn comes,
+ * as `decodeTraceRequest` would have up front. `rejected` and `rejectReason` are complete once every
+ * span has been taken.
  */
+export interface TraceRequest {
+  spans: Iterable<OtlpSpan>;
+  /** Spans left out because they cannot be stored (bad ids), with the first reason. */
+  rejected: number;
+  rejectReason: string | null;
+}
+
+/**
+ * Reads a request body (gunzipping it first when `contentEncoding` says gzip). A body that is not
+ * OTLP throws `ApiError` (`validation_failed` or `invalid_json`) naming the reason, here or as its
+ * spans are taken; individual spans with unusable ids are counted in `rejected` instead, as OTLP's
+ * partial success expects.
+ */
+export function readTraceRequest(
+  body: Uint8Array,
+  encoding: OtlpEncoding,
+  contentEncoding?: string,
+  maxBytes = Infinity,
+): TraceRequest {
+  const raw = gunzipped(body, contentEncoding, maxBytes);
+  const request: TraceRequest = { spans: [], rejected: 0, rejectReason: null };
+  const spans = checked(() => (encoding === 'protobuf' ? protobufSpans(raw) : jsonSpans(parseJson(raw))));
+  request.spans = accepted(spans, request);
+  return request;
+}
+
+/** `readTraceRequest`, every span decoded up front. */
 export function decodeTraceRequest(
   body: Uint8Array,
   encoding: OtlpEncoding,
   contentEncoding?: string,
   maxBytes = Infinity,
 ): DecodedRequest {
-  let raw = body;
+  const request = readTraceRequest(body, encoding, contentEncoding, maxBytes);
+  const spans = [...request.spans];
+  return { spans, rejected: request.rejected, rejectReason: request.rejectReason };
+}
+
+function gunzipped(body: Uint8Array, contentEncoding: string | undefined, maxBytes: number): Uint8Array {
   const ce = (contentEncoding ?? '').trim().toLowerCase();
-  if (ce === 'gzip' || ce === 'x-gzip') {
-    try {
-      raw = gunzipSync(body, Number.isFinite(maxBytes) ? { maxOutputLength: maxBytes } : {});
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw new ApiError('payload_too_large', `The body is larger than the limit of ${maxBytes} bytes once gunzipped.`, {
-          details: { limitBytes: maxBytes },
-        });
-      }
-      throw new ApiError('validation_failed', 'The body is not valid gzip (content-encoding: gzip).', { cause: err });
-    }
-  } else if (ce !== '' && ce !== 'identity') {
+  if (ce === '' || ce === 'identity') return body;
+  if (ce !== 'gzip' && ce !== 'x-gzip') {
     throw new ApiError('unsupported_media_type', `content-encoding '${ce}' is not supported; send gzip or none.`);
   }
   try {
-    return encoding === 'protobuf' ? fromProtobuf(raw) : fromJson(raw);
+    return gunzipSync(body, Number.isFinite(maxBytes) ? { maxOutputLength: maxBytes } : {});
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new ApiError('payload_too_large', `The body is larger than the limit of ${maxBytes} bytes once gunzipped.`, {
+        details: { limitBytes: maxBytes },
+      });
+    }
+    throw new ApiError('validation_failed', 'The body is not valid gzip (content-encoding: gzip).', { cause: err });
+  }
+}
+
+/** Runs `decode`, a fault in the request becoming the ApiError a client gets. */
+function checked<T>(decode: () => T): T {
+  try {
+    return decode();
   } catch (err) {
     if (err instanceof OtlpInvalid) {
       throw new ApiError('validation_failed', `Not a valid OTLP trace request: ${err.message}`, {
@@ -105,6 +143,22 @@ export function decodeTraceRequest(
       });
     }
     throw err;
+  }
+}
+
+/** The spans that can be stored, as they are decoded; the others are counted in `request`. */
+function* accepted(spans: Iterator<OtlpSpan>, request: TraceRequest): Generator<OtlpSpan> {
+  for (;;) {
+    const next = checked(() => spans.next());
+    if (next.done) return;
+    const span = next.value;
+    const reason = rejection(span);
+    if (reason === null) {
+      yield span;
+    } else {
+      request.rejected++;
+      request.rejectReason ??= `span '${span.name}': ${reason}`;
+    }
   }
 }
 
@@ -142,12 +196,6 @@ interface PbSpan {
   events?: { timeUnixNano?: PbInt; name?: string; attributes?: PbKeyValue[] }[];
   status?: { code?: number; message?: string } | null;
 }
-interface PbRequest {
-  resourceSpans?: {
-    resource?: { attributes?: PbKeyValue[] } | null;
-    scopeSpans?: { scope?: { name?: string } | null; spans?: PbSpan[] }[];
-  }[];
-}
 interface PbMessageType<T> {
   decode(data: Uint8Array): T;
   encode(message: object): { finish(): Uint8Array };
@@ -156,16 +204,20 @@ interface PbMessageType<T> {
 interface OtlpRoot {
   opentelemetry: {
     proto: {
-      collector: {
-        trace: { v1: { ExportTraceServiceRequest: PbMessageType<PbRequest>; ExportTraceServiceResponse: PbMessageType<object> } };
-      };
+      collector: { trace: { v1: { ExportTraceServiceResponse: PbMessageType<object> } } };
+      trace: { v1: { Span: PbMessageType<PbSpan> } };
+      resource: { v1: { Resource: PbMessageType<{ attributes?: PbKeyValue[] }> } };
+      common: { v1: { InstrumentationScope: PbMessageType<{ name?: string }> } };
     };
   };
 }
 
 const require = createRequire(import.meta.url);
 const root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js') as OtlpRoot;
-const { ExportTraceServiceRequest, ExportTraceServiceResponse } = root.opentelemetry.proto.collector.trace.v1;
+const { ExportTraceServiceResponse } = root.opentelemetry.proto.collector.trace.v1;
+const { Span } = root.opentelemetry.proto.trace.v1;
+const { Resource } = root.opentelemetry.proto.resource.v1;
+const { InstrumentationScope } = root.opentelemetry.proto.common.v1;
 
 function pbInt(v: PbInt | null | undefined): number {
   if (v === null || v === undefined) return 0;
@@ -204,38 +256,119 @@ function hex(bytes: Uint8Array | undefined): string {
   return bytes && bytes.length ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex') : '';
 }
 
-function fromProtobuf(raw: Uint8Array): DecodedRequest {
-  let req: PbRequest;
-  try {
-    req = ExportTraceServiceRequest.decode(raw);
-  } catch (err) {
-    invalid('body', `protobuf does not decode as ExportTraceServiceRequest (${(err as Error).message})`);
-  }
-  const out: DecodedRequest = { spans: [], rejected: 0, rejectReason: null };
-  for (const rs of req.resourceSpans ?? []) {
-    const resource = pbAttributes(rs.resource?.attributes);
-    for (const ss of rs.scopeSpans ?? []) {
-      const scopeName = ss.scope?.name ?? '';
-      for (const s of ss.spans ?? []) {
-        accept(out, {
-          traceId: hex(s.traceId),
-          spanId: hex(s.spanId),
-          parentSpanId: hex(s.parentSpanId) || null,
-          name: s.name ?? '',
-          kind: s.kind ?? 0,
-          startNs: pbNanos(s.startTimeUnixNano),
-          endNs: pbNanos(s.endTimeUnixNano),
-          attributes: pbAttributes(s.attributes),
-          events: (s.events ?? []).map((e) => ({ name: e.name ?? '', timeNs: pbInt(e.timeUnixNano), attributes: pbAttributes(e.attributes) })),
-          statusCode: s.status?.code ?? 0,
-          statusMessage: s.status?.message ?? '',
-          resource,
-          scopeName,
-        });
-      }
+/** Fails as a body that is not an ExportTraceServiceRequest. */
+function notProtobuf(reason: string): never {
+  invalid('body', `protobuf does not decode as ExportTraceServiceRequest (${reason})`);
+}
+
+/** Where the varint `readVarint` read last ended. */
+let varintEnd = 0;
+
+/** The varint at `pos` (its low 32 bits: tags and lengths), ending at `varintEnd`. */
+function readVarint(buf: Uint8Array, pos: number, end: number): number {
+  let value = 0;
+  for (let shift = 0; shift < 70; shift += 7) {
+    if (pos >= end) notProtobuf('index out of range');
+    const byte = buf[pos++]!;
+    if (shift < 32) value |= (byte & 0x7f) << shift;
+    if (byte < 0x80) {
+      varintEnd = pos;
+      return value >>> 0;
     }
   }
-  return out;
+  notProtobuf('invalid varint encoding');
+}
+
+/** Calls `visit` with each length-delimited field of the message in `buf[start, end)`; other fields are stepped over. */
+function eachField(buf: Uint8Array, start: number, end: number, visit: (field: number, from: number, to: number) => void): void {
+  let pos = start;
+  while (pos < end) {
+    const tag = readVarint(buf, pos, end);
+    pos = varintEnd;
+    switch (tag & 7) {
+      case 0:
+        readVarint(buf, pos, end);
+        pos = varintEnd;
+        break;
+      case 1:
+        pos += 8;
+        break;
+      case 5:
+        pos += 4;
+        break;
+      case 2: {
+        const length = readVarint(buf, pos, end);
+        const from = varintEnd;
+        pos = from + length;
+        if (pos > end) notProtobuf('index out of range');
+        visit(tag >>> 3, from, pos);
+        break;
+      }
+      default:
+        notProtobuf(`invalid wire type ${tag & 7}`);
+    }
+    if (pos > end) notProtobuf('index out of range');
+  }
+}
+
+/** One decode of generated code, a failure becoming the request's. */
+function pbDecode<T>(type: PbMessageType<T>, bytes: Uint8Array): T {
+  try {
+    return type.decode(bytes);
+  } catch (err) {
+    notProtobuf((err as Error).message);
+  }
+}
+
+/**
+ * The spans of an ExportTraceServiceRequest, decoded as they are taken: the request's framing is walked
+ * up front (resource_spans = 1 → resource = 1, scope_spans = 2 → scope = 1, spans = 2), each resource
+ * and scope decoded, and each span's bytes found but left for its turn.
+ */
+function protobufSpans(raw: Uint8Array): Iterator<OtlpSpan> {
+  const groups: Array<{ resource: Attributes; scopeName: string; spans: number[] }> = [];
+  eachField(raw, 0, raw.length, (field, from, to) => {
+    if (field !== 1) return;
+    let resource: Attributes = {};
+    const scopes: typeof groups = [];
+    eachField(raw, from, to, (field, from, to) => {
+      if (field === 1) resource = pbAttributes(pbDecode(Resource, raw.subarray(from, to)).attributes);
+      if (field !== 2) return;
+      const scope: (typeof groups)[number] = { resource, scopeName: '', spans: [] };
+      eachField(raw, from, to, (field, from, to) => {
+        if (field === 1) scope.scopeName = pbDecode(InstrumentationScope, raw.subarray(from, to)).name ?? '';
+        else if (field === 2) scope.spans.push(from, to);
+      });
+      scopes.push(scope);
+    });
+    // the resource may come after its scopes
+    for (const scope of scopes) scope.resource = resource;
+    groups.push(...scopes);
+  });
+  return pbSpansOf(raw, groups);
+}
+
+function* pbSpansOf(raw: Uint8Array, groups: Array<{ resource: Attributes; scopeName: string; spans: number[] }>): Generator<OtlpSpan> {
+  for (const { resource, scopeName, spans } of groups) {
+    for (let i = 0; i < spans.length; i += 2) {
+      const s = pbDecode(Span, raw.subarray(spans[i], spans[i + 1]));
+      yield {
+        traceId: hex(s.traceId),
+        spanId: hex(s.spanId),
+        parentSpanId: hex(s.parentSpanId) || null,
+        name: s.name ?? '',
+        kind: s.kind ?? 0,
+        startNs: pbNanos(s.startTimeUnixNano),
+        endNs: pbNanos(s.endTimeUnixNano),
+        attributes: pbAttributes(s.attributes),
+        events: (s.events ?? []).map((e) => ({ name: e.name ?? '', timeNs: pbInt(e.timeUnixNano), attributes: pbAttributes(e.attributes) })),
+        statusCode: s.status?.code ?? 0,
+        statusMessage: s.status?.message ?? '',
+        resource,
+        scopeName,
+      };
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -377,16 +510,18 @@ function jsonId(v: unknown, field: string): string {
   invalidAt(field, 'expected a hex id');
 }
 
-function fromJson(raw: Uint8Array): DecodedRequest {
-  let doc: unknown;
+function parseJson(raw: Uint8Array): unknown {
   try {
-    doc = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'));
+    return JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'));
   } catch (err) {
     throw new ApiError('invalid_json', `The body is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** The spans of an OTLP/JSON request, each checked and converted when its turn comes. */
+function* jsonSpans(doc: unknown): Generator<OtlpSpan> {
   at.length = 0;
   const req = jsonObject(doc, 'body');
-  const out: DecodedRequest = { spans: [], rejected: 0, rejectReason: null };
   const rsList = jsonArray(req.resourceSpans, 'resourceSpans');
   at.push('resourceSpans');
   for (let r = 0; r < rsList.length; r++) {
@@ -415,14 +550,15 @@ function fromJson(raw: Uint8Array): DecodedRequest {
       for (let i = 0; i < spans.length; i++) {
         const o = jsonObject(spans[i], i);
         at.push(i);
-        accept(out, jsonSpan(o, resource, scopeName));
-        at.pop();
+        yield jsonSpan(o, resource, scopeName);
+        // another request may have used the path meanwhile
+        at.length = 0;
+        at.push('resourceSpans', r, 'scopeSpans', s, 'spans');
       }
       at.length -= 2;
     }
     at.length -= 2;
   }
-  return out;
 }
 
 /** One span object, the current value. */
@@ -467,20 +603,14 @@ const ZERO_SPAN = '0'.repeat(16);
 /** The last instant a JavaScript Date can hold. */
 const MAX_NANOS = 8_640_000_000_000_000_000_000n;
 
-/** Keeps a span whose ids and times can be stored; counts the others as rejected. */
-function accept(out: DecodedRequest, span: OtlpSpan): void {
-  let reason: string | null = null;
+/** Why a span's ids or times cannot be stored, or null when they can (an all-zero parent id is cleared). */
+function rejection(span: OtlpSpan): string | null {
   if (span.parentSpanId === ZERO_SPAN) span.parentSpanId = null;
-  if (span.traceId.length !== 32 || span.traceId === ZERO_TRACE) reason = 'traceId must be 16 bytes and not all zero';
-  else if (span.spanId.length !== 16 || span.spanId === ZERO_SPAN) reason = 'spanId must be 8 bytes and not all zero';
-  else if (span.parentSpanId !== null && span.parentSpanId.length !== 16) reason = 'parentSpanId must be 8 bytes or empty';
-  else if (span.startNs <= 0n || span.endNs < span.startNs || span.endNs > MAX_NANOS) reason = 'startTimeUnixNano and endTimeUnixNano must be set, with end ≥ start';
-  if (reason === null) {
-    out.spans.push(span);
-  } else {
-    out.rejected++;
-    out.rejectReason ??= `span '${span.name}': ${reason}`;
-  }
+  if (span.traceId.length !== 32 || span.traceId === ZERO_TRACE) return 'traceId must be 16 bytes and not all zero';
+  if (span.spanId.length !== 16 || span.spanId === ZERO_SPAN) return 'spanId must be 8 bytes and not all zero';
+  if (span.parentSpanId !== null && span.parentSpanId.length !== 16) return 'parentSpanId must be 8 bytes or empty';
+  if (span.startNs <= 0n || span.endNs < span.startNs || span.endNs > MAX_NANOS) return 'startTimeUnixNano and endTimeUnixNano must be set, with end ≥ start';
+  return null;
 }
 
 /** The ExportTraceServiceResponse body, in the encoding of the request. */

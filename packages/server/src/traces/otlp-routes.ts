@@ -3,7 +3,7 @@ import { ApiError } from '../http/api-error.js';
 import { bodyTooLarge, requires } from '../http/middleware.js';
 import { createRouter, errorResponses } from '../http/openapi.js';
 import { normalizeSpan } from './normalize.js';
-import { decodeTraceRequest, encodeTraceResponse, encodingOf, type OtlpSpan } from './otlp-decode.js';
+import { encodeTraceResponse, encodingOf, readTraceRequest, type OtlpSpan } from './otlp-decode.js';
 import type { SpanInput, Traces } from './traces-service.js';
 
 const binary = { type: 'string', format: 'binary' } as const;
@@ -79,7 +79,7 @@ async function readBody(req: Request, maxBytes: number): Promise<Buffer> {
   return chunks.length === 1 && only ? Buffer.from(only.buffer, only.byteOffset, only.byteLength) : Buffer.concat(chunks, size);
 }
 
-function* normalized(spans: OtlpSpan[]): Generator<SpanInput> {
+function* normalized(spans: Iterable<OtlpSpan>): Generator<SpanInput> {
   for (const span of spans) yield normalizeSpan(span);
 }
 
@@ -94,10 +94,10 @@ export function otlpRoutes(traces: Traces, { maxBodyBytes }: OtlpRoutesOptions) 
       });
     }
     const body = await readBody(c.req.raw, maxBodyBytes);
-    const decoded = decodeTraceRequest(body, encoding, c.req.header('content-encoding'), maxBodyBytes);
-    // normalized as ingest takes them, so the record thread writes the first part while the rest are normalized
-    if (decoded.spans.length) await traces.ingest(c.get('auth').project.id, normalized(decoded.spans));
-    const partial = decoded.rejected ? { rejectedSpans: decoded.rejected, errorMessage: decoded.rejectReason ?? '' } : null;
+    const request = readTraceRequest(body, encoding, c.req.header('content-encoding'), maxBodyBytes);
+    // decoded and normalized as ingest takes them, so the record thread writes the first part while the rest are decoded
+    await traces.ingest(c.get('auth').project.id, normalized(request.spans));
+    const partial = request.rejected ? { rejectedSpans: request.rejected, errorMessage: request.rejectReason ?? '' } : null;
     const out = encodeTraceResponse(encoding, partial);
     const contentType = encoding === 'json' ? 'application/json' : 'application/x-protobuf';
     return c.body(typeof out === 'string' ? out : Buffer.from(out), 200, { 'content-type': contentType });

@@ -54,7 +54,7 @@ export interface SpanBatchWriter {
   abort(): void;
 }
 
-/** Spans per part of an OTLP batch handed to the record thread: its SQLite work on one part overlaps preparing the next. */
+/** Spans per part of an OTLP batch handed to the record thread: its SQLite work on one part overlaps decoding and preparing the next. */
 const PART_SPANS = 100;
 
 export interface TracesOptions {
@@ -194,13 +194,15 @@ export function createTraces({ db, blobs, pricing = createPricing({ db }), direc
      * `record` in a transaction of its own for a batch whose stored form nobody reads back (OTLP
      * export). With a span sink (the record thread), each part of the batch goes there as soon as it is
      * prepared, so the writer's inserts overlap preparing the next part (`inputs` may be lazy: an OTLP
-     * request's spans are normalized as they are taken); resolves once the whole batch is committed.
+     * request's spans are decoded and normalized as they are taken); resolves once the whole batch is
+     * committed. A batch of no spans writes nothing.
      */
     async ingest(projectId: string, inputs: Iterable<SpanInput>): Promise<void> {
       const ingestedAt = new Date().toISOString();
       const batch = spanSink?.open(projectId);
       if (!batch) {
-        await writeParts(projectId, [prepare(projectId, [...inputs], ingestedAt)]);
+        const all = [...inputs];
+        if (all.length) await writeParts(projectId, [prepare(projectId, all, ingestedAt)]);
         return;
       }
       const parts: PreparedSpans[] = [];
@@ -221,6 +223,7 @@ export function createTraces({ db, blobs, pricing = createPricing({ db }), direc
         batch.abort();
         throw err;
       }
+      if (!parts.length) return batch.abort();
       // the record thread stopped before writing any of it: written here instead
       if ((await batch.commit()) === 'not-written') await writeParts(projectId, parts);
     },
