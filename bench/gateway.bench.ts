@@ -11,7 +11,9 @@
  * Environment: BENCH_RATES (requests per second, default "200,500,1000"), BENCH_SECONDS (per rate and
  * side, default 5), BENCH_ROUNDS (default 1; the order of the sides flips every round so drift in
  * the machine's load falls on all of them), HANGAR_LOG_LEVEL (Hangar's, default warn), BENCH_PROFILE (a
- * directory: Hangar's process writes a V8 CPU profile there when it exits).
+ * directory: Hangar's process writes a V8 CPU profile there when it exits), BENCH_HANGAR_FLAGS (Node
+ * flags for Hangar's process, e.g. `--max-semi-space-size=64`), and _gateway-hangar.ts's BENCH_GC_LOG and
+ * BENCH_HEAP_PROFILE.
  *
  * Workload: open loop — request i is due at start + i/rate whatever happened to earlier ones, and its
  * latency is measured from when it was due (so a stall is not hidden by sending less: no coordinated
@@ -159,8 +161,9 @@ async function main() {
     await start(['--import', tsx, path.join(benchDir, '_gateway-upstream.ts')], /UPSTREAM (\S+)/)
   ).match[1]!;
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const hangarFlags = (process.env.BENCH_HANGAR_FLAGS ?? '').split(' ').filter(Boolean);
   const hangarProcess = await start(
-    [...profile, '--import', tsx, path.join(benchDir, '_gateway-hangar.ts'), upstream, ADMIN_KEY],
+    [...profile, ...hangarFlags, '--import', tsx, path.join(benchDir, '_gateway-hangar.ts'), upstream, ADMIN_KEY],
     /HANGAR (\S+)/,
   );
   const hangar = hangarProcess.match[1]!;
