@@ -1,7 +1,8 @@
 // Child process of gateway.bench.ts: a Hangar server (SQLite in a temp dir) with routes to the fake
 // upstream, in its OpenAI format and (translated) in its Anthropic one. Prints its URL once the route exists.
 // Profiling aids: BENCH_GC_LOG=<file> (each GC pause over 1 ms), BENCH_HEAP_PROFILE=<file> (what was
-// allocated, by function, written when the process is stopped).
+// allocated, by function, written when the process is stopped; with BENCH_HEAP_PROMOTED=1 only what
+// outlived a minor GC, i.e. was promoted to the old generation).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,7 +67,7 @@ async function startHeapProfile(): Promise<(file: string) => Promise<void>> {
   await session.post('HeapProfiler.startSampling', {
     samplingInterval: 1024,
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMinorGC: process.env.BENCH_HEAP_PROMOTED !== '1',
   } as never);
   return async (file) => {
     const { profile } = await session.post('HeapProfiler.stopSampling');
