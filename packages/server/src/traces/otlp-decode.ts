@@ -3,9 +3,10 @@ import { gunzipSync } from 'node:zlib';
 import { ApiError } from '../http/api-error.js';
 
 /**
- * OTLP/HTTP trace requests, decoded from either encoding into one plain shape. Protobuf decoding uses
- * the generated code that ships with OpenTelemetry's own `@opentelemetry/otlp-transformer` (built
- * from the official opentelemetry-proto definitions); JSON follows the OTLP/JSON mapping (hex ids,
+ * OTLP/HTTP trace requests, decoded from either encoding into one plain shape. Protobuf spans, resources
+ * and scopes are decoded by the generated code that ships with OpenTelemetry's own
+ * `@opentelemetry/otlp-transformer` (built from the official opentelemetry-proto definitions), the
+ * request's framing around them walked here; JSON follows the OTLP/JSON mapping (hex ids,
  * lowerCamelCase fields, 64-bit integers as strings or numbers, enums as numbers or names).
  */
 
@@ -77,6 +78,7 @@ export function encodingOf(contentType: string | undefined): OtlpEncoding | null
  * span has been taken.
  */
 export interface TraceRequest {
+  /** Taken once. */
   spans: Iterable<OtlpSpan>;
   /** Spans left out because they cannot be stored (bad ids), with the first reason. */
   rejected: number;
