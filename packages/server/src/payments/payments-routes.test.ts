@@ -159,4 +159,15 @@ describe('payments as actions', () => {
     expect([replayed.status, replayed.json.error.code]).toEqual([403, 'approval_invalid']);
     expect(await books()).toBe(used);
   });
+
+  it('two requests with one idempotency key at once: one payment, and one action record, the one that paid', async () => {
+    await policy('all', 'permit(principal, action == Action::"payment.create", resource);');
+    const before = (await actionEvents()).length;
+    const [a, b] = await Promise.all([pay(3 * DOLLAR, 'twin'), pay(3 * DOLLAR, 'twin')]);
+    expect(b.status, b.text).toBe(a.status);
+    expect(b.json.id).toBe(a.json.id);
+    const records = (await actionEvents()).slice(before);
+    expect(records.map((e) => [e.type, e.payload.paymentId])).toEqual([['action.ok', a.json.id]]);
+    expect(await t.database.db.selectFrom('payments').select('id').execute()).toHaveLength(1);
+  });
 });

@@ -69,6 +69,17 @@ for (const dialect of DIALECTS) {
       expect((await payments.listMandates(P))[0]!.remainingMicros).toBe(100 * DOLLAR);
     });
 
+    it('a request whose key another request is paying with (holds taken, payment not yet recorded) is told to retry, and changes nothing', async () => {
+      const m = await mandate();
+      const [mandateAccount, funding] = await Promise.all([ledger.getAccountByCode(P, `mandate:${m.id}`), ledger.getAccountByCode(P, 'payments:funding:USD')]);
+      // the other request, between its holds and its payment row
+      await ledger.hold(P, { debitAccountId: mandateAccount!.id, creditAccountId: funding!.id, amountMicros: DOLLAR, timeoutMs: 60_000, idempotencyKey: 'payment:twin:mandate', metadata: { paymentId: 'pay_other' } });
+      const before = (await payments.listMandates(P))[0]!;
+      await expect(pay(m.id, 2 * DOLLAR, 'twin')).rejects.toMatchObject({ code: 'conflict', details: { idempotencyKey: 'twin' } });
+      expect((await payments.listMandates(P))[0]).toEqual(before);
+      expect(await payments.list(P)).toEqual([]);
+    });
+
     it('refuses a mandate whose signature is not the signer’s', async () => {
       await expect(mandate({}, mallory.privateKey)).rejects.toMatchObject({ code: 'validation_failed' });
       expect(await payments.listMandates(P)).toEqual([]);

@@ -212,8 +212,10 @@ export function createPayments(options: PaymentsOptions) {
       await options.actions!.finish(ctx, { ok: outcome.status === 'ok', costMicros: null }, outcome, async (trx) => {
         const store = createPaymentsStore(trx);
         const row = await store.getPaymentByKey(projectId, idempotencyKey);
-        // no payment was made (it was refused), or another request with the same key made it
-        if (row?.action_id !== ctx.id) return;
+        // no payment was made: recorded as refused
+        if (!row) return;
+        // another request with the same key made it: this one was its replay, which records nothing
+        if (row.action_id !== ctx.id) throw new AlreadyRecorded();
         if (!(await store.takeActionContext(projectId, row.id))) throw new AlreadyRecorded();
       });
     } catch (err) {
@@ -529,6 +531,14 @@ export function createPayments(options: PaymentsOptions) {
           const d = error.details as { accountId: string; availableMicros: number };
           if (d.accountId === mandate.account_id) throw refuse('mandate_cap', `Mandate ${mandate.id} has ${d.availableMicros} left.`, { remainingMicros: d.availableMicros });
           throw refuse('per_day', `Agent ${input.agentId} has ${d.availableMicros} left today.`, { remainingMicros: d.availableMicros });
+        }
+        if (error instanceof ApiError && error.code === 'idempotency_conflict') {
+          // another request with this key (both past the replay check) holds first: its payment, once it is recorded
+          const first = await store.getPaymentByKey(projectId, idempotencyKey);
+          if (first) return replay(first);
+          throw new ApiError('conflict', `Another request with idempotency key ${idempotencyKey} is paying; retry to get its payment.`, {
+            details: { idempotencyKey },
+          });
         }
         throw error;
       }
