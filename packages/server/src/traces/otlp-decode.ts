@@ -322,21 +322,28 @@ function pbDecode<T>(type: PbMessageType<T>, bytes: Uint8Array): T {
   }
 }
 
+/** A scope's spans as found in the request: their resource and scope, and where each span's bytes are (start, end pairs). */
+interface PbScope {
+  resource: Attributes;
+  scopeName: string;
+  spans: number[];
+}
+
 /**
  * The spans of an ExportTraceServiceRequest, decoded as they are taken: the request's framing is walked
  * up front (resource_spans = 1 → resource = 1, scope_spans = 2 → scope = 1, spans = 2), each resource
  * and scope decoded, and each span's bytes found but left for its turn.
  */
 function protobufSpans(raw: Uint8Array): Iterator<OtlpSpan> {
-  const groups: Array<{ resource: Attributes; scopeName: string; spans: number[] }> = [];
+  const groups: PbScope[] = [];
   eachField(raw, 0, raw.length, (field, from, to) => {
     if (field !== 1) return;
     let resource: Attributes = {};
-    const scopes: typeof groups = [];
+    const scopes: PbScope[] = [];
     eachField(raw, from, to, (field, from, to) => {
       if (field === 1) resource = pbAttributes(pbDecode(Resource, raw.subarray(from, to)).attributes);
       if (field !== 2) return;
-      const scope: (typeof groups)[number] = { resource, scopeName: '', spans: [] };
+      const scope: PbScope = { resource, scopeName: '', spans: [] };
       eachField(raw, from, to, (field, from, to) => {
         if (field === 1) scope.scopeName = pbDecode(InstrumentationScope, raw.subarray(from, to)).name ?? '';
         else if (field === 2) scope.spans.push(from, to);
@@ -350,7 +357,7 @@ function protobufSpans(raw: Uint8Array): Iterator<OtlpSpan> {
   return pbSpansOf(raw, groups);
 }
 
-function* pbSpansOf(raw: Uint8Array, groups: Array<{ resource: Attributes; scopeName: string; spans: number[] }>): Generator<OtlpSpan> {
+function* pbSpansOf(raw: Uint8Array, groups: PbScope[]): Generator<OtlpSpan> {
   for (const { resource, scopeName, spans } of groups) {
     for (let i = 0; i < spans.length; i += 2) {
       const s = pbDecode(Span, raw.subarray(spans[i], spans[i + 1]));

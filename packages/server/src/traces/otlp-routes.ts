@@ -45,10 +45,6 @@ export interface OtlpRoutesOptions {
   maxBodyBytes: number;
 }
 
-function tooLarge(maxBytes: number): never {
-  throw bodyTooLarge(maxBytes);
-}
-
 /**
  * The body, read once and refused past `maxBytes` (by its content-length, or while reading one sent
  * without). Hono's bodyLimit would copy a body without content-length into a new Request that the
@@ -57,7 +53,7 @@ function tooLarge(maxBytes: number): never {
 async function readBody(req: Request, maxBytes: number): Promise<Buffer> {
   const declared = req.headers.get('content-length');
   if (declared !== null && !req.headers.has('transfer-encoding')) {
-    if (Number(declared) > maxBytes) tooLarge(maxBytes);
+    if (Number(declared) > maxBytes) throw bodyTooLarge(maxBytes);
     // read in one go: @hono/node-server then takes it straight from the socket, without a body stream
     return Buffer.from(await req.arrayBuffer());
   }
@@ -71,7 +67,7 @@ async function readBody(req: Request, maxBytes: number): Promise<Buffer> {
     size += value.byteLength;
     if (size > maxBytes) {
       await reader.cancel();
-      tooLarge(maxBytes);
+      throw bodyTooLarge(maxBytes);
     }
     chunks.push(value);
   }
