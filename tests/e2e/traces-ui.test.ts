@@ -273,10 +273,22 @@ describe('Traces UI', () => {
     await page.getByLabel('Min span cost (USD)', { exact: true }).press('Enter');
     await expect.poll(() => traceRows(page).count()).toBe(1);
     expect(await traceRows(page).nth(0).textContent()).toContain('Summarize inbox');
-    await page.getByRole('button', { name: 'Clear filters' }).click();
 
-    // Seven days: six inbox runs and the trip; the chart adds up every day's cost.
-    await page.getByLabel('Time window', { exact: true }).selectOption('7d');
+    // Seven days: six inbox runs and the trip; the chart adds up every day's cost. The filters are
+    // cleared and the window widened in one go, before the page has caught up with the first change
+    // (as a quick hand or a slow machine does): the second change keeps the first.
+    const clear = await page.getByRole('button', { name: 'Clear filters' }).elementHandle();
+    const windowPicker = await page.getByLabel('Time window', { exact: true }).elementHandle();
+    await page.evaluate(
+      ([button, select]) => {
+        // (tests are typed without the DOM library: the two elements as far as this uses them)
+        (button as unknown as { click(): void }).click();
+        const windowSelect = select as unknown as { value: string; dispatchEvent(event: Event): void };
+        windowSelect.value = '7d';
+        windowSelect.dispatchEvent(new Event('change', { bubbles: true }));
+      },
+      [clear, windowPicker] as const,
+    );
     await expect.poll(() => traceRows(page).count()).toBe(7);
     const chart = page.getByRole('img', { name: /Cost per day/ });
     expect(await chart.getAttribute('aria-label')).toBe('Cost per day, $0.0709 in total'); // 6 × 11,100 + 4,305 micros

@@ -225,8 +225,10 @@ function TraceList({ client, filters }: { client: HangarClient; filters: Filters
 function FilterBar({ filters, models, agents }: { filters: Filters; models: string[]; agents: string[] }) {
   const [minCost, setMinCost] = useState(filters.minCost);
   useEffect(() => setMinCost(filters.minCost), [filters.minCost]);
+  // Changes apply to the address as it is now, not as last rendered: a second change made before the
+  // page has caught up with the first (a quick user, a slow machine) keeps the first.
   const go = (changes: Partial<Filters>) => {
-    window.location.hash = filtersHash({ ...filters, ...changes });
+    window.location.hash = filtersHash({ ...parseLocation(window.location.hash).filters, ...changes });
   };
   // A filter value from the address that the window has no data for stays selectable.
   const withCurrent = (list: string[], current: string) => (current && !list.includes(current) ? [current, ...list] : list);
@@ -300,7 +302,7 @@ function FilterBar({ filters, models, agents }: { filters: Filters; models: stri
         Apply
       </button>
       {filters.agent || filters.model || filters.status || filters.minCost ? (
-        <button type="button" className="ghost" onClick={() => go({ ...DEFAULT_FILTERS, window: filters.window })}>
+        <button type="button" className="ghost" onClick={() => go({ agent: '', model: '', status: '', minCost: '' })}>
           Clear filters
         </button>
       ) : null}
