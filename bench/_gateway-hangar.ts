@@ -2,7 +2,8 @@
 // upstream, in its OpenAI format and (translated) in its Anthropic one. Prints its URL once the route exists.
 // Profiling aids: BENCH_GC_LOG=<file> (each GC pause over 1 ms), BENCH_HEAP_PROFILE=<file> (what was
 // allocated, by function, written when the process is stopped; with BENCH_HEAP_PROMOTED=1 only what
-// outlived a minor GC, i.e. was promoted to the old generation).
+// outlived a minor GC, i.e. was promoted to the old generation; BENCH_HEAP_INTERVAL, the mean bytes between
+// samples, default 1024: a larger one slows the server less).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,7 +66,7 @@ async function startHeapProfile(): Promise<(file: string) => Promise<void>> {
   session.connect();
   await session.post('HeapProfiler.enable');
   await session.post('HeapProfiler.startSampling', {
-    samplingInterval: 1024,
+    samplingInterval: Number(process.env.BENCH_HEAP_INTERVAL ?? 1024),
     includeObjectsCollectedByMajorGC: true,
     includeObjectsCollectedByMinorGC: process.env.BENCH_HEAP_PROMOTED !== '1',
   } as never);

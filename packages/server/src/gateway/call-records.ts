@@ -3,6 +3,7 @@ import type { Actor } from '@hangar/protocol';
 import type { Database } from '../db/schema.js';
 import type { Journal } from '../journal/journal-service.js';
 import type { SpanInput, Traces } from '../traces/traces-service.js';
+import { extend } from '../util/objects.js';
 import { createGatewayStore } from './gateway-store.js';
 import type { Endpoint } from './gateway-types.js';
 import { formatOf } from './providers/offline-providers.js';
@@ -60,14 +61,14 @@ function spanContents({ endpoint, request, response }: CallRecord): Pick<SpanInp
 }
 
 async function writeCallRecord(trx: Kysely<Database>, traces: Traces, journal: Journal, record: CallRecord): Promise<RecordedCall> {
-  const [stored] = await traces.record(record.projectId, [{ ...record.span, ...spanContents(record) }], trx);
+  const [stored] = await traces.record(record.projectId, [extend(record.span, spanContents(record))], trx);
   const costMicros = record.cacheHit ? 0 : (stored?.costMicros ?? null);
   const [event] = await journal.append(
     {
       projectId: record.projectId,
       stream: GATEWAY_STREAM,
       actor: record.actor,
-      events: [{ type: 'model.call', payload: { ...record.payload, request: record.request, response: record.response, costMicros } }],
+      events: [{ type: 'model.call', payload: extend(record.payload, { request: record.request, response: record.response, costMicros }) }],
     },
     trx,
   );

@@ -1,5 +1,6 @@
 import { randomHex } from '../util/ids.js';
 import { ApiError } from '../http/api-error.js';
+import { extend } from '../util/objects.js';
 import type { Endpoint, ModelProvider, ProviderRequest } from './gateway-types.js';
 import { DEFAULT_MAX_OUTPUT_TOKENS } from './gateway-stages.js';
 import { createSseParser, sseText } from './sse.js';
@@ -90,7 +91,7 @@ const OPENAI_IGNORED = new Set([
 
 /** An OpenAI chat completion request as an Anthropic messages request. */
 export function openaiToAnthropicRequest(body: Json, options: TranslateOptions): Json {
-  const ctx = { ...options, from: 'openai', to: 'anthropic' } as const;
+  const ctx = extend(options, { from: 'openai', to: 'anthropic' } as const);
   const out: Json = {};
   let maxTokens: number | null = null;
   for (const [key, value] of Object.entries(body)) {
@@ -280,7 +281,7 @@ const ANTHROPIC_IGNORED = new Set([
 
 /** An Anthropic messages request as an OpenAI chat completion request. */
 export function anthropicToOpenaiRequest(body: Json, options: TranslateOptions): Json {
-  const ctx = { ...options, from: 'anthropic', to: 'openai' } as const;
+  const ctx = extend(options, { from: 'anthropic', to: 'openai' } as const);
   const out: Json = {};
   for (const [key, value] of Object.entries(body)) {
     if (!present(value) || ANTHROPIC_IGNORED.has(key)) continue;
@@ -805,8 +806,8 @@ export function createTranslatingProvider(
       const target = `${inner.name}/${String(request.body.model)}`;
       const body =
         client === 'chat'
-          ? openaiToAnthropicRequest(request.body, { ...options, target })
-          : anthropicToOpenaiRequest(request.body, { ...options, target });
+          ? openaiToAnthropicRequest(request.body, extend(options, { target }))
+          : anthropicToOpenaiRequest(request.body, extend(options, { target }));
       const reply = await inner.send({ ...request, endpoint: upstream, body });
       if (reply.chunks) {
         return {

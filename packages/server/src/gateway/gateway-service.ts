@@ -21,7 +21,7 @@ import { canonicalJson, sha256Hex } from '../util/hash.js';
 import { newId, nowIso, randomHex } from '../util/ids.js';
 import { createCallRecorder, GATEWAY_STREAM, RECORD_DELAY_MS, type CallRecord, type CallRecorder } from './call-records.js';
 import { createGatewayStore, type ProviderRow } from './gateway-store.js';
-import { UpstreamError, type Endpoint, type ModelProvider, type ProviderReply } from './gateway-types.js';
+import { CallAbort, UpstreamError, type AbortSignalLike, type Endpoint, type ModelProvider, type ProviderReply } from './gateway-types.js';
 import { createAnthropicProvider, createOpenAIProvider } from './providers/http-providers.js';
 import {
   ECHO_MODEL,
@@ -32,6 +32,7 @@ import {
   type AnswerLookup,
 } from './providers/offline-providers.js';
 import type { SecretBox } from '../util/secret-box.js';
+import { extend } from '../util/objects.js';
 import { assertTranslatable, counterpart, createTranslatingProvider } from './cross-format.js';
 import { createProviderNetwork, type ProviderNetwork } from './provider-network.js';
 import { createSseParser } from './sse.js';
@@ -65,7 +66,7 @@ export interface GatewayCall {
   startedAt: number;
   startTime: string;
   passHeaders: Record<string, string>;
-  signal: AbortSignal;
+  signal: AbortSignalLike;
   plan?: Plan;
   /** What the hold stage reserved (issue #5), handed back to settle. */
   hold?: unknown;
@@ -167,7 +168,7 @@ export interface CallInput {
   endpoint: Endpoint;
   body: Record<string, unknown>;
   headers: (name: string) => string | undefined;
-  signal: AbortSignal;
+  signal: AbortSignalLike;
 }
 
 /**
@@ -181,7 +182,7 @@ export type CallResult =
 const ms = (since: number) => Math.round((performance.now() - since) * 100) / 100;
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
 
-function sleep(msToWait: number, signal: AbortSignal): Promise<void> {
+function sleep(msToWait: number, signal: AbortSignalLike): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason as Error);
     const timer = setTimeout(() => {
@@ -441,7 +442,7 @@ export function createGateway(options: GatewayOptions) {
           );
           break;
         }
-        const controller = new AbortController();
+        const controller = new CallAbort();
         const onClientAbort = () => controller.abort(new ClientClosed('The client disconnected.'));
         call.signal.addEventListener('abort', onClientAbort, { once: true });
         const perTry = Math.min(plan.timeouts.perTryMs, remaining);
@@ -460,7 +461,7 @@ export function createGateway(options: GatewayOptions) {
             includeUsage: call.includeUsage,
             headers: call.passHeaders,
             requestSha256: call.requestSha256,
-            signal: controller.signal,
+            signal: controller,
           });
           clearTimeout(timer);
           attempts.push({ target: t.target, outcome: 'ok', status: 200, ms: ms(began) });
@@ -713,7 +714,7 @@ export function createGateway(options: GatewayOptions) {
       if (finished) return;
       finished = true;
       const response = aggregator.result();
-      await recordLater(call, { ...state, status: error ? 'error' : 'ok', error, response, ttftMs });
+      await recordLater(call, extend(state, { status: error ? 'error' : 'ok', error, response, ttftMs }));
     };
     const stream = new ReadableStream<Uint8Array>({
       // A pull that enqueues nothing is not called again (the stream waits for it), so read until
@@ -798,11 +799,10 @@ export function createGateway(options: GatewayOptions) {
     return {
       kind: 'stream',
       stream,
-      headers: {
-        ...callHeaders(call, state),
+      headers: extend(callHeaders(call, state), {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache',
-      },
+      }),
     };
   }
 
@@ -864,7 +864,7 @@ export function createGateway(options: GatewayOptions) {
               call.plan.timeouts.perTryMs,
             );
           }
-          await recordLater(call, { ...state, status: 'ok', error: null, response: hit.response, ttftMs: null });
+          await recordLater(call, extend(state, { status: 'ok', error: null, response: hit.response, ttftMs: null }));
           return { kind: 'json', body: hit.response, headers: callHeaders(call, state) };
         }
       }
@@ -875,7 +875,7 @@ export function createGateway(options: GatewayOptions) {
       if (executed.reply.chunks)
         return streamResult(call, executed.reply.chunks, state, executed.abort, call.plan.timeouts.perTryMs);
       const response = executed.reply.json ?? {};
-      await recordLater(call, { ...state, status: 'ok', error: null, response, ttftMs: null });
+      await recordLater(call, extend(state, { status: 'ok', error: null, response, ttftMs: null }));
       // the answer passes on as the provider wrote it, unless it was translated from the other format
       const text = target.provider.translation ? undefined : executed.reply.text;
       return { kind: 'json', body: response, text, headers: callHeaders(call, state) };

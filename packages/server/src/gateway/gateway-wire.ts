@@ -8,9 +8,10 @@ import { bodyTooLarge, logRequest, requestIdOf } from '../http/middleware.js';
 import { drainRest, headerReader, hostIsValid, readBody } from '../http/node-request.js';
 import { validationFailed } from '../http/openapi.js';
 import { assertPermitted } from '../http/permissions.js';
+import { extend } from '../util/objects.js';
 import { retryAfterOf, WIRE_REQUESTS } from './gateway-routes.js';
 import { CLIENT_CLOSED_STATUS, endpointPath, isClientClosed, type CallResult, type Gateway } from './gateway-service.js';
-import type { Endpoint } from './gateway-types.js';
+import { CallAbort, type Endpoint } from './gateway-types.js';
 
 export interface GatewayWireOptions {
   gateway: Pick<Gateway, 'call'>;
@@ -53,7 +54,7 @@ export function createGatewayWire({ gateway, authenticate, metrics, logger, maxB
     const requestId = requestIdOf(header('x-request-id'));
     let log: Logger | undefined;
     const requestLog = () => (log ??= logger.child({ requestId }));
-    const clientGone = new AbortController();
+    const clientGone = new CallAbort();
     let cancelStream: (() => void) | undefined;
     res.once('close', () => {
       if (res.writableFinished) return;
@@ -81,7 +82,7 @@ export function createGatewayWire({ gateway, authenticate, metrics, logger, maxB
         throw new HTTPException(400, { message: 'Malformed JSON in request body' });
       });
       const request = parseRequest(endpoint, header('content-type'), body);
-      const result = await gateway.call({ auth, endpoint, body: request, headers: header, signal: clientGone.signal });
+      const result = await gateway.call({ auth, endpoint, body: request, headers: header, signal: clientGone });
       status = 200;
       cancelStream = answer(res, result, requestId);
     } catch (err) {
@@ -149,12 +150,14 @@ function answer(res: ServerResponse, result: CallResult, requestId: string): (()
   if (result.kind === 'json') {
     const text = result.text ?? JSON.stringify(result.body);
     res
-      .writeHead(200, {
-        ...result.headers,
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(text),
-        'x-request-id': requestId,
-      })
+      .writeHead(
+        200,
+        extend(result.headers, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+          'x-request-id': requestId,
+        }),
+      )
       .end(text);
     return undefined;
   }
@@ -164,7 +167,7 @@ function answer(res: ServerResponse, result: CallResult, requestId: string): (()
     cancel(); // the client left while the call was being made: the stream records it and aborts upstream
     return undefined;
   }
-  res.writeHead(200, { ...result.headers, 'x-request-id': requestId });
+  res.writeHead(200, extend(result.headers, { 'x-request-id': requestId }));
   res.flushHeaders();
   const next = (): void => {
     reader.read().then(({ done, value }) => {

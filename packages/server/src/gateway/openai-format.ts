@@ -1,5 +1,6 @@
 import type { Message } from '@hangar/protocol';
 import { randomHex } from '../util/ids.js';
+import { extend } from '../util/objects.js';
 import { sseText } from './sse.js';
 import {
   asArray,
@@ -67,7 +68,7 @@ export const openaiFormat: WireFormat = {
       const index = choice.index ?? 0;
       const message = asRecord(choice.message);
       const chunk = (delta: Record<string, unknown>, finish: unknown = null) =>
-        events.push(sseText({ ...base, choices: [{ index, delta, logprobs: null, finish_reason: finish }] }));
+        events.push(sseText(extend(base, { choices: [{ index, delta, logprobs: null, finish_reason: finish }] })));
       chunk({ role: 'assistant', content: '' });
       if (typeof message.content === 'string' && message.content) {
         for (const piece of chunkText ? textPieces(message.content) : [message.content])
@@ -85,7 +86,7 @@ export const openaiFormat: WireFormat = {
       });
       chunk({}, choice.finish_reason ?? 'stop');
     }
-    if (includeUsage && response.usage) events.push(sseText({ ...base, choices: [], usage: response.usage }));
+    if (includeUsage && response.usage) events.push(sseText(extend(base, { choices: [], usage: response.usage })));
     events.push('data: [DONE]\n\n');
     return events;
   },

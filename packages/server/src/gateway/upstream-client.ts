@@ -1,7 +1,8 @@
 import http, { type IncomingMessage, type RequestOptions } from 'node:http';
 import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
-import { UpstreamError, retryAfterMs } from './gateway-types.js';
+import { extend } from '../util/objects.js';
+import { UpstreamError, retryAfterMs, type AbortSignalLike } from './gateway-types.js';
 import { BLOCKED_CODE, type ProviderNetwork } from './provider-network.js';
 
 // Keep-alive pools: a gateway makes many calls to few hosts, and a new TCP (and TLS) handshake per call
@@ -41,7 +42,7 @@ export function postJson(
   url: URL,
   headers: Record<string, string>,
   body: unknown,
-  signal: AbortSignal,
+  signal: AbortSignalLike,
   network: ProviderNetwork,
 ): Promise<UpstreamResponse> {
   const payload = Buffer.from(JSON.stringify(body));
@@ -57,12 +58,11 @@ export function postJson(
         method: 'POST',
         agent,
         lookup: network.lookup,
-        headers: {
-          ...headers,
+        headers: extend(headers, {
           'content-type': 'application/json',
           'content-length': String(payload.length),
           accept: 'application/json, text/event-stream',
-        },
+        }),
       },
       (res) => {
         res.setEncoding('utf8');

@@ -9,6 +9,7 @@ import { createIdentityStore } from '../identity/identity-store.js';
 import type { Journal } from '../journal/journal-service.js';
 import { canonicalJson, sha256Hex } from '../util/hash.js';
 import { newId, nowIso } from '../util/ids.js';
+import { extend } from '../util/objects.js';
 import { CEDAR_SCHEMA } from './cedar-schema.js';
 import { cedarIdsOf, compilePolicySet, decide, validatePolicyText, type AgentFacts, type CompiledPolicySet, type DecisionInput } from './cedar-engine.js';
 import { createPolicyStore, type PolicyRow } from './policy-store.js';
@@ -147,7 +148,7 @@ export function createPolicies({ db, journal, generation = createConfigGeneratio
     /** Decides an action by the project's saved policies. */
     async decide(projectId: string, input: Omit<DecisionInput, 'agents'>): Promise<PolicyDecision> {
       const set = await policySet(projectId);
-      return decide(set, { ...input, agents: await agentFacts(projectId, input.actor) });
+      return decide(set, extend(input, { agents: await agentFacts(projectId, input.actor) }));
     },
 
     /** "Would this be allowed?" — by the saved policies, or by draft text (validated first). */

@@ -1,6 +1,7 @@
 import type { Endpoint, ModelProvider, ProviderRequest } from '../gateway-types.js';
 import type { ProviderNetwork } from '../provider-network.js';
 import { postJson } from '../upstream-client.js';
+import { extend } from '../../util/objects.js';
 
 export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 export const ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
@@ -40,10 +41,9 @@ export function createOpenAIProvider(options: HttpProviderOptions & { system: st
       // always ask for usage, so the journal and the span have it; the chunk is dropped again for a
       // client that did not ask for it
       if (request.stream)
-        body = {
-          ...body,
-          stream_options: { ...(body.stream_options as object | undefined), include_usage: true },
-        };
+        body = extend(body, {
+          stream_options: extend((body.stream_options as object | undefined) ?? {}, { include_usage: true }),
+        });
       const res = await postJson(urls[request.endpoint]!, headers, body, request.signal, options.network);
       return request.stream ? { chunks: res.text() } : await res.json();
     },
