@@ -101,6 +101,68 @@ for (const dialect of DIALECTS) {
       expect(await healthy.recover(0)).toBe(0); // nothing twice
     });
 
+    it('a payment killed between holding the money and recording the payment is paid by its retry, holding nothing twice', async () => {
+      const setup = createPayments({ db: t.db, ledger, rail: sandbox });
+      const signerId = (await setup.registerSigner(P, { name: 'bob', publicKey: alice.publicKey.export({ format: 'jwk' }).x! })).id;
+      const singleUse = async () => {
+        const terms = MandateTerms.parse({
+          signerId,
+          agentId: 'agt_buyer',
+          amountCapMicros: 10 * DOLLAR,
+          currency: 'USD',
+          payees: ['shop:books'],
+          merchantCategories: null,
+          expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+          use: 'single',
+          nonce: newId('n'),
+        });
+        return (await setup.createMandate(P, { terms, signature: sign(null, mandateSigningBytes(terms), alice.privateKey).toString('base64url') })).id;
+      };
+      // the process dies right after the ledger committed the holds
+      const dying = createPayments({
+        db: t.db,
+        rail: sandbox,
+        ledger: {
+          ...ledger,
+          async commit(projectId, ops) {
+            const result = await ledger.commit(projectId, ops);
+            if (ops.some((op) => op.type === 'hold')) throw new Killed();
+            return result;
+          },
+        },
+      });
+      const payOnce = (payments: Payments, mandate: string, key: string) =>
+        payments.create(P, { agentId: 'agt_buyer', mandateId: mandate, payee: 'shop:books', amountMicros: 4 * DOLLAR, currency: 'USD', purpose: 'a book', idempotencyKey: key });
+      const heldUnder = async (key: string) => ledger.transfersByKeys(P, [`payment:${key}:mandate`, `payment:${key}:day`]);
+
+      const m1 = await singleUse();
+      await expect(payOnce(dying, m1, 'killed-after-holds')).rejects.toBeInstanceOf(Killed);
+      const held = await heldUnder('killed-after-holds');
+      expect(held).toHaveLength(2);
+      expect((await setup.list(P)).some((p) => p.idempotencyKey === 'killed-after-holds')).toBe(false);
+
+      const retried = await payOnce(setup, m1, 'killed-after-holds');
+      expect(retried).toMatchObject({ status: 'captured', id: held[0]!.metadata!.paymentId });
+      expect(retried.holdIds.sort()).toEqual(held.map((h) => h.id).sort());
+      expect(await heldUnder('killed-after-holds')).toHaveLength(2);
+      const mandate = (await setup.listMandates(P)).find((m) => m.id === m1)!;
+      expect(mandate).toMatchObject({ status: 'used', remainingMicros: 6 * DOLLAR });
+      expect((await payOnce(setup, m1, 'killed-after-holds')).id).toBe(retried.id);
+      await expect(payOnce(setup, m1, 'another-key')).rejects.toMatchObject({ code: 'payment_refused', details: { reason: 'mandate_used' } });
+
+      // Holds that ran out before the retry came: the retry records a failed payment, and nothing left.
+      const m2 = await singleUse();
+      await expect(payOnce(dying, m2, 'killed-then-released')).rejects.toBeInstanceOf(Killed);
+      for (const h of await heldUnder('killed-then-released')) await ledger.void(P, h.id);
+      const failed = await payOnce(setup, m2, 'killed-then-released');
+      expect(failed.status).toBe('failed');
+      expect(failed.failureReason).toMatch(/stopped before paying/);
+      expect(failed.railRef).toBeNull();
+      expect((await setup.listMandates(P)).find((m) => m.id === m2)).toMatchObject({ status: 'active', remainingMicros: 10 * DOLLAR });
+      expect((await payOnce(setup, m2, 'a-fresh-key')).status).toBe('captured');
+      expect((await ledger.verify(P)).ok).toBe(true);
+    });
+
     it("finds a deliberate difference: the rail's statement says another amount than the ledger posted", async () => {
       const healthy = createPayments({ db: t.db, ledger, rail: sandbox });
       const reconciliation = createReconciliation({ db: t.db, ledger, payments: healthy, rails: [sandbox] });

@@ -449,7 +449,9 @@ export function createPayments(options: PaymentsOptions) {
     /**
      * Pays, or refuses with the rule that stopped it — the executor of a payment.create action (`pay`
      * authorizes first). Stages: idempotency → limits → mandate → approval threshold (unless
-     * `approved`) → ledger holds (mandate cap, day limit) → rail authorize + capture → post (or void).
+     * `approved`) → ledger holds (mandate cap, day limit) → the payment recorded and the mandate used,
+     * together → rail authorize + capture → post (or void). A retry of a request that stopped after
+     * its holds (a crash) takes them over: nothing is held twice, and a single-use mandate stays usable.
      */
     async create(projectId: string, input: PaymentInput, opts: { approved?: boolean; action?: ActionContext } = {}): Promise<Payment> {
       const store = createPaymentsStore(db);
@@ -480,8 +482,13 @@ export function createPayments(options: PaymentsOptions) {
       }
       if (mandate.single_use && mandate.uses > 0) throw refuse('mandate_used', `Single-use mandate ${mandate.id} was used.`);
 
+      // A request with this key that stopped between holding the money and recording the payment (a
+      // crash) left its holds under the payment id it chose: this request takes them over.
+      const holdKeys = { mandate: `payment:${idempotencyKey}:mandate`, day: `payment:${idempotencyKey}:day` };
+      const earlier = await ledger.transfersByKeys(projectId, [holdKeys.mandate, holdKeys.day]);
+      const earlierDay = earlier.find((t) => t.idempotencyKey === holdKeys.day);
       const base: PaymentRow = {
-        id: newId('pay'),
+        id: (earlier[0]?.metadata?.paymentId as string | undefined) ?? newId('pay'),
         project_id: projectId,
         agent_id: input.agentId,
         mandate_id: mandate.id,
@@ -514,19 +521,17 @@ export function createPayments(options: PaymentsOptions) {
       // Hold the money before anything leaves: against the mandate's cap and the day's limit, together.
       const payee = await account(projectId, `payee:${input.currency}:${input.payee}`, { kind: 'external_payee', name: input.payee, currency: input.currency });
       const ops: LedgerOp[] = [
-        { type: 'hold', debitAccountId: mandate.account_id, creditAccountId: payee, amountMicros: input.amountMicros, timeoutMs: HOLD_TIMEOUT_MS, idempotencyKey: `payment:${idempotencyKey}:mandate`, metadata: { paymentId: base.id } },
+        { type: 'hold', debitAccountId: mandate.account_id, creditAccountId: payee, amountMicros: input.amountMicros, timeoutMs: HOLD_TIMEOUT_MS, idempotencyKey: holdKeys.mandate, metadata: { paymentId: base.id } },
       ];
-      let day: { id: string; spent: string } | null = null;
       if (limits.per_day !== null) {
-        day = await dayAccount(projectId, limits);
-        ops.push({ type: 'hold', debitAccountId: day.id, creditAccountId: day.spent, amountMicros: input.amountMicros, timeoutMs: HOLD_TIMEOUT_MS, idempotencyKey: `payment:${idempotencyKey}:day`, metadata: { paymentId: base.id } });
+        // the earlier request's day, should the day have changed since
+        const day = earlierDay ? { id: earlierDay.debitAccountId, spent: earlierDay.creditAccountId } : await dayAccount(projectId, limits);
+        ops.push({ type: 'hold', debitAccountId: day.id, creditAccountId: day.spent, amountMicros: input.amountMicros, timeoutMs: HOLD_TIMEOUT_MS, idempotencyKey: holdKeys.day, metadata: { paymentId: base.id } });
       }
-      if (!(await store.useMandate(projectId, mandate.id))) throw refuse('mandate_used', `Single-use mandate ${mandate.id} was used.`);
       let holds;
       try {
         holds = await ledger.commit(projectId, ops);
       } catch (error) {
-        await store.unuseMandate(projectId, mandate.id);
         if (error instanceof ApiError && error.code === 'insufficient_balance') {
           const d = error.details as { accountId: string; availableMicros: number };
           if (d.accountId === mandate.account_id) throw refuse('mandate_cap', `Mandate ${mandate.id} has ${d.availableMicros} left.`, { remainingMicros: d.availableMicros });
@@ -544,7 +549,30 @@ export function createPayments(options: PaymentsOptions) {
       }
       const holdIds = holds.map((h) => h.id);
       const row = { ...base, hold_ids: JSON.stringify(holdIds) };
-      if (!(await store.insertPayment(row))) return replay((await store.getPaymentByKey(projectId, idempotencyKey))!);
+      if (earlier.length) {
+        const released = (await Promise.all(holdIds.map((id) => ledger.getHold(projectId, id)))).find((h) => h.status !== 'pending');
+        if (released) {
+          // the holds taken over ran out (or were voided) before this request came: nothing was paid
+          const reason = `the request that held the money stopped before paying, and its hold ${released.id} was ${released.status} since`;
+          if (!(await store.insertPayment({ ...row, status: 'failed', failure_reason: reason }))) return replay((await store.getPaymentByKey(projectId, idempotencyKey))!);
+          await ledger.commit(projectId, holdIds.map((holdId) => ({ type: 'void' as const, holdId }))).catch(() => {});
+          return toPayment((await store.getPayment(projectId, row.id))!);
+        }
+      }
+      // The payment row and the mandate's use commit together, so no crash leaves one without the other.
+      const recorded = await db
+        .transaction()
+        .execute(async (trx) => {
+          const inTrx = createPaymentsStore(trx);
+          if (!(await inTrx.insertPayment(row))) return false;
+          if (!(await inTrx.useMandate(projectId, mandate.id))) throw refuse('mandate_used', `Single-use mandate ${mandate.id} was used.`);
+          return true;
+        })
+        .catch(async (error: unknown) => {
+          await ledger.commit(projectId, holdIds.map((holdId) => ({ type: 'void' as const, holdId }))).catch(() => {});
+          throw error;
+        });
+      if (!recorded) return replay((await store.getPaymentByKey(projectId, idempotencyKey))!);
 
       // The payment is recorded before the rail is called and each answer of the rail is recorded
       // before the next call: a process killed anywhere in between leaves a row the recovery sweep
