@@ -142,6 +142,55 @@ for (const dialect of DIALECTS) {
       expect((await reliable.create(P, { agentId: 'agt_buyer', mandateId: m.id, payee: 'shop:books', amountMicros: DOLLAR, currency: 'USD', purpose: 'a book', idempotencyKey: 'steady-1' })).status).toBe('captured');
     });
 
+    it('requests with one key at the same moment make one payment, held once, under a single-use mandate', async () => {
+      const m = await mandate({ use: 'single' });
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, i) => new Promise((r) => setTimeout(r, i)).then(() => pay(m.id, 5 * DOLLAR, 'same-moment'))),
+      );
+      const paid = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const refused = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as { code: string }).code] : []));
+      expect(paid.length).toBeGreaterThan(0);
+      expect(new Set(paid.map((p) => p.id)).size).toBe(1);
+      expect(new Set(refused)).toEqual(new Set(refused.length ? ['conflict'] : []));
+      expect((await payments.list(P)).filter((p) => p.idempotencyKey === 'same-moment')).toMatchObject([{ status: 'captured' }]);
+      expect(await ledger.transfersByKeys(P, ['payment:same-moment:mandate', 'payment:same-moment:day'])).toHaveLength(2);
+      expect((await payments.listMandates(P))[0]).toMatchObject({ status: 'used', remainingMicros: 95 * DOLLAR });
+      expect((await ledger.verify(P)).ok).toBe(true);
+    });
+
+    it('a request that takes over the holds of another still under way with the same key: both answer its one payment', async () => {
+      const m = await mandate({ use: 'single' });
+      // the first request stops right after its holds are committed, until the second has paid
+      let resume!: () => void;
+      let held!: () => void;
+      const holdsCommitted = new Promise<void>((r) => (held = r));
+      const slow = createPayments({
+        db: t.db,
+        rail: createSandboxRail({ db: t.db }),
+        ledger: {
+          ...ledger,
+          async commit(projectId, ops) {
+            const result = await ledger.commit(projectId, ops);
+            if (ops.some((op) => op.type === 'hold')) {
+              held();
+              await new Promise<void>((r) => (resume = r));
+            }
+            return result;
+          },
+        },
+      });
+      const request = { agentId: 'agt_buyer', mandateId: m.id, payee: 'shop:books', amountMicros: 5 * DOLLAR, currency: 'USD', purpose: 'a book', idempotencyKey: 'taken-over' };
+      const first = slow.create(P, request);
+      await holdsCommitted;
+      const second = await payments.create(P, request);
+      expect(second.status).toBe('captured');
+      resume();
+      expect(await first).toEqual(second);
+      expect((await payments.list(P)).filter((p) => p.idempotencyKey === 'taken-over')).toHaveLength(1);
+      expect((await payments.listMandates(P))[0]).toMatchObject({ status: 'used', remainingMicros: 95 * DOLLAR });
+      expect((await ledger.verify(P)).ok).toBe(true);
+    });
+
     it('concurrent payments never spend past the mandate cap', async () => {
       await payments.setLimits(P, 'agt_buyer', {});
       const m = await mandate({ amountCapMicros: 10 * DOLLAR });

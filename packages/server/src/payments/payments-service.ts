@@ -106,7 +106,7 @@ function outcomeOf(payment: Payment): Outcome | null {
   }
 }
 
-/** The action was recorded by another process (the recovery sweep, or the request it recovered). */
+/** Already recorded by another process or request: the action (by the recovery sweep, or the request it recovered), or the payment (by a request with the same key). */
 class AlreadyRecorded extends Error {}
 
 function toLimits(row: LimitsRow): PaymentLimits {
@@ -560,19 +560,20 @@ export function createPayments(options: PaymentsOptions) {
         }
       }
       // The payment row and the mandate's use commit together, so no crash leaves one without the other.
-      const recorded = await db
-        .transaction()
-        .execute(async (trx) => {
+      try {
+        await db.transaction().execute(async (trx) => {
           const inTrx = createPaymentsStore(trx);
-          if (!(await inTrx.insertPayment(row))) return false;
+          if (!(await inTrx.insertPayment(row))) throw new AlreadyRecorded();
           if (!(await inTrx.useMandate(projectId, mandate.id))) throw refuse('mandate_used', `Single-use mandate ${mandate.id} was used.`);
-          return true;
-        })
-        .catch(async (error: unknown) => {
-          await ledger.commit(projectId, holdIds.map((holdId) => ({ type: 'void' as const, holdId }))).catch(() => {});
-          throw error;
         });
-      if (!recorded) return replay((await store.getPaymentByKey(projectId, idempotencyKey))!);
+      } catch (error) {
+        // another request with this key recorded it first, with the same holds (a unique payment id
+        // taken over from the same holds may be what conflicted): its payment
+        const first = await store.getPaymentByKey(projectId, idempotencyKey);
+        if (first) return replay(first);
+        await ledger.commit(projectId, holdIds.map((holdId) => ({ type: 'void' as const, holdId }))).catch(() => {});
+        throw error;
+      }
 
       // The payment is recorded before the rail is called and each answer of the rail is recorded
       // before the next call: a process killed anywhere in between leaves a row the recovery sweep
