@@ -40,6 +40,7 @@ import type {
 } from '@hangar/protocol';
 import { HangarError, errorFromResponse } from './errors.js';
 import { evalsMethods } from './evals.js';
+import { gatewayMethods } from './gateway.js';
 import { identityMethods } from './identity.js';
 import { paymentMethods } from './payments.js';
 import { actionMethods } from './actions.js';
@@ -215,6 +216,7 @@ export function createClient(options: ClientOptions) {
     },
     ...identityMethods(call),
     ...paymentMethods(call),
+    ...gatewayMethods(call, send),
     ...actionMethods(call),
     ...evalsMethods(call, send),
   };

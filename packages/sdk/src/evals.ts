@@ -22,9 +22,8 @@ import type {
   TrialResult,
   UpdateOnlineEvalRuleRequest,
 } from '@hangar/protocol';
-import { enc, type Call, type Query } from './call.js';
+import { enc, type Call, type Send } from './call.js';
 
-type Send = (method: string, path: string, body: { json: unknown } | { text: string; contentType: string } | undefined, query?: Query) => Promise<Response>;
 
 /**
  * Datasets, experiments and online evals: the evals part of the client. Datasets and experiments are

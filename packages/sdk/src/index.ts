@@ -9,7 +9,7 @@
  */
 export { createClient } from './client.js';
 export type { ClientOptions, HangarClient, PageOptions } from './client.js';
-export { HangarError, ApprovalRequiredError } from './errors.js';
+export { HangarError, ApprovalRequiredError, errorFromResponse } from './errors.js';
 export type { GuardOptions, GuardedTool } from './actions.js';
 export { withSpan, traced, traceTool } from './tracing/spans.js';
 export type { SpanOptions } from './tracing/spans.js';

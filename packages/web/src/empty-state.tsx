@@ -1,6 +1,6 @@
 import type { PillarId } from './shell.js';
 
-type EmptyPillar = Exclude<PillarId, 'settings' | 'audit' | 'ledger' | 'payments' | 'evals'>;
+type EmptyPillar = Exclude<PillarId, 'settings' | 'audit' | 'ledger' | 'payments' | 'evals' | 'gateway'>;
 
 // What each page will show, and how data gets there. No sample data: an empty project looks empty.
 // `shipped: false` says plainly that the server does not do this yet; flip it when the pillar lands.

@@ -16,6 +16,7 @@ import { EmptyState } from './empty-state.js';
 import { ErrorMessage } from './error-message.js';
 import { Evals } from './evals.js';
 import { Field } from './field.js';
+import { GatewayPage } from './gateway.js';
 import { AuditPage } from './audit.js';
 import { AgentsPage, ApprovalsPage, PoliciesPage } from './identity-pages.js';
 import { LedgerPage } from './ledger.js';
@@ -28,6 +29,7 @@ import { Traces } from './traces.js';
 /** The pillars, in navigation order; each is a page at `#/<id>`. */
 export const PILLARS = [
   { id: 'traces', label: 'Traces' },
+  { id: 'gateway', label: 'Gateway' },
   { id: 'runs', label: 'Runs' },
   { id: 'agents', label: 'Agents' },
   { id: 'policies', label: 'Policies' },
@@ -151,6 +153,8 @@ export function Shell({
           )
         ) : route === 'traces' ? (
           <Traces client={client} />
+        ) : route === 'gateway' ? (
+          <GatewayPage client={client} whoami={me} apiKey={current.key} />
         ) : route === 'agents' ? (
           <AgentsPage client={client} />
         ) : route === 'policies' ? (
