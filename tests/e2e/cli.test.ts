@@ -2,16 +2,20 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeUpstream } from '../../packages/server/src/gateway/fake-upstream.js';
 import { startServer, type TestServer } from './harness.js';
 
 const HANGAR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../packages/cli/bin/hangar.js');
 
-async function hangar(args: string[], env: Record<string, string> = {}) {
+async function hangar(args: string[], env: Record<string, string> = {}, input = '') {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [HANGAR, ...args], {
+    const run = promisify(execFile)(process.execPath, [HANGAR, ...args], {
       env: { ...process.env, HANGAR_URL: '', HANGAR_API_KEY: '', ...env },
     });
+    run.child.stdin?.end(input);
+    const { stdout, stderr } = await run;
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -65,6 +69,73 @@ describe('hangar CLI', () => {
     expect(badRole.code).not.toBe(0);
     expect(badRole.stderr).toContain('Allowed choices are admin, member, read-only, ingest-only');
   });
+
+  it('configures the gateway: a provider keyed from the environment, a route with a fallback, calls through it', async () => {
+    const fake = await startFakeUpstream();
+    // storing a provider key needs HANGAR_SECRET, which the shared server does not have
+    const gateway = await startServer({ env: { HANGAR_SECRET: 'e2e-secret-0123456789' } });
+    try {
+      const genv = { HANGAR_URL: gateway.url, HANGAR_API_KEY: gateway.adminKey };
+      const set = await hangar(
+        ['gateway', 'providers', 'set', 'up', '--type', 'openai-compatible', '--base-url', fake.openaiBaseUrl, '--api-key-env', 'UPSTREAM_KEY', '--header', 'X-Team: evals'],
+        { ...genv, UPSTREAM_KEY: 'sk-upstream-from-env' },
+      );
+      expect(set.stderr).toBe('');
+      expect(set.stdout).toMatch(/^up\s+openai-compatible\s+\S+\s+stored\s+X-Team$/m);
+
+      const providers = await hangar(['gateway', 'providers', '--json'], genv);
+      expect(providers.stdout).not.toContain('sk-upstream-from-env');
+      expect(JSON.parse(providers.stdout)).toEqual([
+        expect.objectContaining({ name: 'up', type: 'openai-compatible', baseUrl: fake.openaiBaseUrl, hasApiKey: true, headerNames: ['X-Team'] }),
+      ]);
+
+      const route = await hangar(
+        ['gateway', 'routes', 'set', 'smart', '--target', 'up/model-a', '--target', 'up/model-b', '--retries', '0', '--cache-ttl', '60', '--json'],
+        genv,
+      );
+      expect(JSON.parse(route.stdout)).toMatchObject({ name: 'smart', targets: ['up/model-a', 'up/model-b'], retry: { maxRetries: 0 }, cache: { ttlSeconds: 60 } });
+      expect(JSON.parse((await hangar(['gateway', 'routes', '--json'], genv)).stdout)).toEqual([JSON.parse(route.stdout)]);
+      const table = await hangar(['gateway', 'routes'], genv);
+      expect(table.stdout).toMatch(/NAME\s+TARGETS\s+RETRIES\s+TIMEOUTS\s+CACHE/);
+      expect(table.stdout).toMatch(/smart\s+up\/model-a → up\/model-b\s+0\s+60s per try, 120s total\s+60s/);
+
+      // the primary fails, the fallback answers: the targets kept their order, the key came from UPSTREAM_KEY
+      fake.queue({ status: 500 });
+      const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.adminKey, maxRetries: 0 });
+      const answer = await openai.chat.completions.create({ model: 'smart', messages: [{ role: 'user', content: 'hello' }] });
+      expect(answer.choices[0]?.message.content).toBe('fake: hello');
+      expect(fake.requests.map((r) => r.body.model)).toEqual(['model-a', 'model-b']);
+      expect(fake.requests[1]?.headers).toMatchObject({ authorization: 'Bearer sk-upstream-from-env', 'x-team': 'evals' });
+
+      // a new key through stdin replaces the stored one
+      const rotated = await hangar(
+        ['gateway', 'providers', 'set', 'up', '--type', 'openai-compatible', '--base-url', fake.openaiBaseUrl, '--api-key-stdin'],
+        genv,
+        'sk-rotated\n',
+      );
+      expect(rotated.code).toBe(0);
+      await openai.chat.completions.create({ model: 'up/model-c', messages: [{ role: 'user', content: 'again' }] });
+      expect(fake.requests.at(-1)?.headers.authorization).toBe('Bearer sk-rotated');
+
+      expect((await hangar(['gateway', 'routes', 'remove', 'smart'], genv)).stdout).toContain("Removed route 'smart'");
+      const gone = await openai.chat.completions.create({ model: 'smart', messages: [{ role: 'user', content: 'hello' }] }).catch((e: unknown) => e);
+      expect(gone).toBeInstanceOf(OpenAI.APIError);
+      expect(gone).toMatchObject({ status: 404, code: 'model_not_found' });
+
+      const bad = await hangar(['gateway', 'routes', 'set', 'broken', '--target', 'nope'], genv);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      expect(bad.stderr).toMatch(/^hangar: json\.targets\.0: provider\/model, e\.g\. openai\/gpt-4o-mini \(validation_failed/);
+
+      const missing = await hangar(['gateway', 'providers', 'set', 'other', '--type', 'openai', '--api-key-env', 'MISSING_VAR'], genv);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/^hangar: --api-key-env: MISSING_VAR is not set/);
+      expect(JSON.parse((await hangar(['gateway', 'providers', '--json'], genv)).stdout)).toHaveLength(1);
+    } finally {
+      await gateway.stop();
+      await fake.close();
+    }
+  }, 120_000); // a server of its own and a dozen CLI runs, each starting Node and tsx
 
   it('doctor reports each check, and a taken port as a failure', async () => {
     const port = new URL(server.url).port;

@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { createClient, HangarError, type HangarClient } from '@hangar/sdk';
 import { DEFAULT_PORT } from '@hangar/server';
 import { CliError } from './output.js';
@@ -36,4 +37,11 @@ export async function call<T>(work: () => Promise<T>): Promise<T> {
     }
     throw err;
   }
+}
+
+/** The options of every command that talks to a server: where it is, and the key (`keyHelp` says which one). */
+export function apiOptions(command: Command, keyHelp = 'an API key (HANGAR_API_KEY)'): Command {
+  return command
+    .option('--url <url>', `Hangar URL (HANGAR_URL, default http://127.0.0.1:${DEFAULT_PORT})`)
+    .option('--key <key>', keyHelp);
 }

@@ -4,6 +4,7 @@ import { auditCommand } from './commands/audit.js';
 import { evalCommand } from './commands/eval.js';
 import { experimentsCommand } from './commands/experiments.js';
 import { doctorCommand } from './commands/doctor.js';
+import { gatewayCommand } from './commands/gateway.js';
 import { keysCommand } from './commands/keys.js';
 import { ledgerCommand } from './commands/ledger.js';
 import { upCommand } from './commands/up.js';
@@ -21,7 +22,8 @@ const program = new Command('hangar')
   .addCommand(approvalsCommand())
   .addCommand(auditCommand())
   .addCommand(evalCommand())
-  .addCommand(experimentsCommand());
+  .addCommand(experimentsCommand())
+  .addCommand(gatewayCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -10,7 +10,8 @@ const EMPTY_STATES: Record<EmptyPillar, { title: string; lead: string; how: stri
     lead: 'No traces yet.',
     how:
       'Point an OpenTelemetry exporter or the OpenAI SDK at this server with a key for this project, and every ' +
-      'model call, tool call and span will appear here with its tokens, its cost and the agent that made it.',
+      'model call, tool call and span will appear here with its tokens, its cost and the agent that made it. ' +
+      'The Gateway page sets up model providers and tries a model.',
     shipped: true,
   },
   runs: {

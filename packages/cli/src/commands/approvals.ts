@@ -1,13 +1,9 @@
 import { Command, Option } from 'commander';
 import { APPROVAL_STATUSES, type Approval } from '@hangar/protocol';
-import { call, clientFrom, type ApiFlags } from '../api.js';
+import { apiOptions, call, clientFrom, type ApiFlags } from '../api.js';
 import { printJson, printTable } from '../output.js';
 
-function withApi(command: Command): Command {
-  return command
-    .option('--url <url>', 'Hangar URL (HANGAR_URL, default http://127.0.0.1:7070)')
-    .option('--key <key>', 'an API key (HANGAR_API_KEY); deciding needs a member or admin key');
-}
+const withApi = (command: Command): Command => apiOptions(command, 'an API key (HANGAR_API_KEY); deciding needs a member or admin key');
 
 function who(a: Approval): string {
   return a.actor.principals.map((p) => `${p.type}:${p.id}`).join(' → ');

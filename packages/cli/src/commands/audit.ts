@@ -1,14 +1,10 @@
 import { createWriteStream } from 'node:fs';
 import { Command } from 'commander';
 import type { JournalEvent } from '@hangar/protocol';
-import { call, clientFrom, type ApiFlags } from '../api.js';
+import { apiOptions, call, clientFrom, type ApiFlags } from '../api.js';
 import { CliError, printJson } from '../output.js';
 
-function withApi(command: Command): Command {
-  return command
-    .option('--url <url>', 'Hangar URL (HANGAR_URL, default http://127.0.0.1:7070)')
-    .option('--key <key>', 'an API key with read permission (HANGAR_API_KEY)');
-}
+const withApi = (command: Command): Command => apiOptions(command, 'an API key with read permission (HANGAR_API_KEY)');
 
 export function auditCommand(): Command {
   const audit = new Command('audit').description('Check and export the tamper-evident journal');

@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import type { Experiment } from '@hangar/protocol';
 import { HangarError, type HangarClient } from '@hangar/sdk';
 import { runEvalHere, setEvalHost, type EvalOptions, type EvalSummary } from '@hangar/sdk/evals';
-import { call, clientFrom, type ApiFlags } from '../api.js';
+import { apiOptions, call, clientFrom, type ApiFlags } from '../api.js';
 import { createProgressBar } from '../eval-progress.js';
 import { checkFloors, datasetMismatch, gateFailures, parseFloor, renderJUnit, renderMarkdown, renderText, type EvalReport, type Floor } from '../eval-report.js';
 import { CliError, printJson } from '../output.js';
@@ -89,11 +89,11 @@ async function resumeTarget(client: HangarClient, flag: string | true, name: str
 }
 
 export function evalCommand(): Command {
-  return new Command('eval')
-    .description('Run *.eval.ts files (every Eval() in them) as experiments in Hangar; optionally gate on a baseline')
-    .argument('[files...]', 'eval files or directories (default: every *.eval.ts under the current directory)')
-    .option('--url <url>', 'Hangar URL (HANGAR_URL, default http://127.0.0.1:7070)')
-    .option('--key <key>', 'an API key (HANGAR_API_KEY)')
+  return apiOptions(
+    new Command('eval')
+      .description('Run *.eval.ts files (every Eval() in them) as experiments in Hangar; optionally gate on a baseline')
+      .argument('[files...]', 'eval files or directories (default: every *.eval.ts under the current directory)'),
+  )
     .option('--resume [experiment]', 'continue an interrupted experiment (default: the newest unfinished one of each eval), skipping trials it has')
     .option('--baseline <ref>', "compare with this experiment: an id, name@latest, or @latest for each eval's own series")
     .addOption(new Option('--fail-on <what>', 'exit 1 on a statistically significant regression').choices(['regression', 'none']).default('none'))

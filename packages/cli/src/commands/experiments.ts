@@ -1,15 +1,10 @@
 import { Command, Option } from 'commander';
 import { EXPERIMENT_STATUSES, type ExperimentStatus } from '@hangar/protocol';
-import { call, clientFrom, type ApiFlags } from '../api.js';
+import { apiOptions, call, clientFrom, type ApiFlags } from '../api.js';
 import { renderText } from '../eval-report.js';
 import { CliError, printJson, printTable } from '../output.js';
 
-function withApi(command: Command): Command {
-  return command
-    .option('--url <url>', 'Hangar URL (HANGAR_URL, default http://127.0.0.1:7070)')
-    .option('--key <key>', 'an API key with read permission (HANGAR_API_KEY)')
-    .option('--json', 'print JSON');
-}
+const withApi = (command: Command): Command => apiOptions(command, 'an API key with read permission (HANGAR_API_KEY)').option('--json', 'print JSON');
 
 const mean = (v: number | null | undefined) => (v === null || v === undefined ? null : v.toFixed(3));
 

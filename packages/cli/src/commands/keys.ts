@@ -1,14 +1,10 @@
 import { Command, Option } from 'commander';
 import { ROLES } from '@hangar/protocol';
 import { generateApiKey } from '@hangar/server';
-import { call, clientFrom, type ApiFlags } from '../api.js';
+import { apiOptions, call, clientFrom, type ApiFlags } from '../api.js';
 import { printJson, printTable } from '../output.js';
 
-function withApi(command: Command): Command {
-  return command
-    .option('--url <url>', 'Hangar URL (HANGAR_URL, default http://127.0.0.1:7070)')
-    .option('--key <key>', 'an admin API key (HANGAR_API_KEY)');
-}
+const withApi = (command: Command): Command => apiOptions(command, 'an admin API key (HANGAR_API_KEY)');
 
 export function keysCommand(): Command {
   const keys = new Command('keys').description("Manage the project's API keys");

@@ -1,12 +1,8 @@
 import { Command } from 'commander';
-import { call, clientFrom, type ApiFlags } from '../api.js';
+import { apiOptions, call, clientFrom, type ApiFlags } from '../api.js';
 import { CliError, printJson, printTable } from '../output.js';
 
-function withApi(command: Command): Command {
-  return command
-    .option('--url <url>', 'Hangar URL (HANGAR_URL, default http://127.0.0.1:7070)')
-    .option('--key <key>', 'an API key (HANGAR_API_KEY)');
-}
+const withApi = (command: Command): Command => apiOptions(command);
 
 /** Micro-units as a decimal amount: 1234567 → "1.234567". */
 function amount(micros: number): string {
