@@ -230,44 +230,80 @@ function RemoveButton({ label, onRemove }: { label: string; onRemove: () => Prom
   );
 }
 
-function ProvidersTable({ client, providers, canEdit, onRemoved }: { client: HangarClient; providers: Provider[]; canEdit: boolean; onRemoved: () => void }) {
+/**
+ * A table of named configuration entries (providers, routes), each with a remove button for an admin;
+ * a failed removal is shown above it.
+ */
+function ConfigTable<T extends { name: string }>({
+  label,
+  headers,
+  rows,
+  cells,
+  canEdit,
+  onRemove,
+}: {
+  label: string;
+  headers: string[];
+  rows: T[];
+  cells: (row: T) => ReactNode[];
+  canEdit: boolean;
+  onRemove: (name: string) => Promise<void>;
+}) {
   const [error, setError] = useState<HangarError | null>(null);
   const remove = async (name: string) => {
     setError(null);
-    await client.gateway.providers.remove(name).then(onRemoved, (e: unknown) => setError(toHangarError(e)));
+    await onRemove(name).catch((e: unknown) => setError(toHangarError(e)));
   };
+  const noun = label.toLowerCase().replace(/s$/, '');
   return (
     <div className="table-scroll">
       {error ? <ErrorMessage error={error} /> : null}
-      <table className="keys" aria-label="Providers">
+      <table className="keys" aria-label={label}>
         <thead>
           <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Type</th>
-            <th scope="col">Base URL</th>
-            <th scope="col">API key</th>
-            <th scope="col">Extra headers</th>
+            {headers.map((h) => (
+              <th key={h} scope="col">
+                {h}
+              </th>
+            ))}
             <th scope="col">
               <span className="visually-hidden">Actions</span>
             </th>
           </tr>
         </thead>
         <tbody>
-          {providers.map((p) => (
-            <tr key={p.name}>
+          {rows.map((row) => (
+            <tr key={row.name}>
               <td>
-                <code>{p.name}</code>
+                <code>{row.name}</code>
               </td>
-              <td>{p.type}</td>
-              <td>{p.baseUrl ?? <span className="muted">default</span>}</td>
-              <td>{p.hasApiKey ? 'Stored' : <span className="muted">None</span>}</td>
-              <td>{p.headerNames.length ? p.headerNames.join(', ') : <span className="muted">—</span>}</td>
-              <td className="row-actions">{canEdit ? <RemoveButton label={`provider ${p.name}`} onRemove={() => remove(p.name)} /> : null}</td>
+              {cells(row).map((cell, i) => (
+                <td key={i}>{cell}</td>
+              ))}
+              <td className="row-actions">{canEdit ? <RemoveButton label={`${noun} ${row.name}`} onRemove={() => remove(row.name)} /> : null}</td>
             </tr>
           ))}
         </tbody>
       </table>
     </div>
+  );
+}
+
+function ProvidersTable({ client, providers, canEdit, onRemoved }: { client: HangarClient; providers: Provider[]; canEdit: boolean; onRemoved: () => void }) {
+  return (
+    <ConfigTable
+      label="Providers"
+      headers={['Name', 'Type', 'Base URL', 'API key', 'Extra headers']}
+      rows={providers}
+      cells={(p) => [
+        p.type,
+        p.baseUrl ?? <span className="muted">default</span>,
+        p.hasApiKey ? 'Stored' : <span className="muted">None</span>,
+        p.headerNames.length ? p.headerNames.join(', ') : <span className="muted">—</span>,
+      ]}
+      canEdit={canEdit}
+      onRemove={(name) => client.gateway.providers.remove(name).then(onRemoved)}
+    />
   );
 }
 
@@ -327,45 +363,20 @@ function RouteForm({ client, onSaved }: { client: HangarClient; onSaved: () => v
 }
 
 function RoutesTable({ client, routes, canEdit, onRemoved }: { client: HangarClient; routes: Route[]; canEdit: boolean; onRemoved: () => void }) {
-  const [error, setError] = useState<HangarError | null>(null);
-  const remove = async (name: string) => {
-    setError(null);
-    await client.gateway.routes.remove(name).then(onRemoved, (e: unknown) => setError(toHangarError(e)));
-  };
   return (
-    <div className="table-scroll">
-      {error ? <ErrorMessage error={error} /> : null}
-      <table className="keys" aria-label="Routes">
-        <thead>
-          <tr>
-            <th scope="col">Model name</th>
-            <th scope="col">Targets</th>
-            <th scope="col">Retries</th>
-            <th scope="col">Timeouts (per try / total)</th>
-            <th scope="col">Cache</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {routes.map((r) => (
-            <tr key={r.name}>
-              <td>
-                <code>{r.name}</code>
-              </td>
-              <td>{r.targets.join(' → ')}</td>
-              <td>{r.retry.maxRetries}</td>
-              <td>
-                {formatDuration(r.timeouts.perTryMs)} / {formatDuration(r.timeouts.totalMs)}
-              </td>
-              <td>{r.cache ? `${r.cache.ttlSeconds} s` : <span className="muted">Off</span>}</td>
-              <td className="row-actions">{canEdit ? <RemoveButton label={`route ${r.name}`} onRemove={() => remove(r.name)} /> : null}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <ConfigTable
+      label="Routes"
+      headers={['Model name', 'Targets', 'Retries', 'Timeouts (per try / total)', 'Cache']}
+      rows={routes}
+      cells={(r) => [
+        r.targets.join(' → '),
+        r.retry.maxRetries,
+        `${formatDuration(r.timeouts.perTryMs)} / ${formatDuration(r.timeouts.totalMs)}`,
+        r.cache ? `${r.cache.ttlSeconds} s` : <span className="muted">Off</span>,
+      ]}
+      canEdit={canEdit}
+      onRemove={(name) => client.gateway.routes.remove(name).then(onRemoved)}
+    />
   );
 }
 
