@@ -115,7 +115,7 @@ describe('the Gateway page', () => {
     }
   });
 
-  it('shows a read-only key the configuration without the forms', async () => {
+  it('shows a read-only key the configuration, without the forms or the model box', async () => {
     const { key } = await client.keys.create({ name: 'viewer', role: 'read-only' });
     const { page, close } = await openSignedIn(browser!, server!.url, key);
     try {
@@ -123,6 +123,7 @@ describe('the Gateway page', () => {
       await page.getByRole('table', { name: 'Providers' }).getByRole('cell', { name: 'up', exact: true }).waitFor();
       expect(await page.getByRole('form', { name: 'Save provider' }).count()).toBe(0);
       expect(await page.getByRole('form', { name: 'Save route' }).count()).toBe(0);
+      expect(await page.getByRole('form', { name: 'Try a model' }).count()).toBe(0);
       expect(await page.getByRole('button', { name: /^Remove/ }).count()).toBe(0);
     } finally {
       await close();

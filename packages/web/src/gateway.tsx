@@ -63,7 +63,8 @@ export function GatewayPage({ client, whoami, apiKey }: { client: HangarClient; 
         </Loaded>
       </section>
 
-      <TryModel apiKey={apiKey} routes={routes.status === 'ok' ? routes.data : []} />
+      {/* a read-only key may not call models */}
+      {whoami && whoami.key.role !== 'read-only' ? <TryModel apiKey={apiKey} routes={routes.status === 'ok' ? routes.data : []} /> : null}
     </section>
   );
 }
