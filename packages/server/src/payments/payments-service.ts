@@ -106,7 +106,10 @@ function outcomeOf(payment: Payment): Outcome | null {
   }
 }
 
-/** Already recorded by another process or request: the action (by the recovery sweep, or the request it recovered), or the payment (by a request with the same key). */
+/**
+ * Already recorded by another process or request: the action (by the recovery sweep, or the request it
+ * recovered), or the payment (by a request with the same key).
+ */
 class AlreadyRecorded extends Error {}
 
 function toLimits(row: LimitsRow): PaymentLimits {
@@ -223,8 +226,13 @@ export function createPayments(options: PaymentsOptions) {
     }
   }
 
+  /** Voids the holds still pending, each on its own (one already resolved is left as it is). */
+  async function release(projectId: string, holdIds: string[]): Promise<void> {
+    await Promise.all(holdIds.map((holdId) => ledger.commit(projectId, [{ type: 'void', holdId }]).catch(() => {})));
+  }
+
   async function fail(projectId: string, row: PaymentRow, holdIds: string[], reason: string): Promise<Payment> {
-    await ledger.commit(projectId, holdIds.map((holdId) => ({ type: 'void' as const, holdId }))).catch(() => {});
+    await release(projectId, holdIds);
     await createPaymentsStore(db).unuseMandate(projectId, row.mandate_id);
     await createPaymentsStore(db).updatePayment(projectId, row.id, row.status, { status: 'failed', failure_reason: reason, updated_at: iso() });
     return toPayment((await createPaymentsStore(db).getPayment(projectId, row.id))!);
@@ -555,7 +563,7 @@ export function createPayments(options: PaymentsOptions) {
           // the holds taken over ran out (or were voided) before this request came: nothing was paid
           const reason = `the request that held the money stopped before paying, and its hold ${released.id} was ${released.status} since`;
           if (!(await store.insertPayment({ ...row, status: 'failed', failure_reason: reason }))) return replay((await store.getPaymentByKey(projectId, idempotencyKey))!);
-          await ledger.commit(projectId, holdIds.map((holdId) => ({ type: 'void' as const, holdId }))).catch(() => {});
+          await release(projectId, holdIds);
           return toPayment((await store.getPayment(projectId, row.id))!);
         }
       }
@@ -571,7 +579,7 @@ export function createPayments(options: PaymentsOptions) {
         // taken over from the same holds may be what conflicted): its payment
         const first = await store.getPaymentByKey(projectId, idempotencyKey);
         if (first) return replay(first);
-        await ledger.commit(projectId, holdIds.map((holdId) => ({ type: 'void' as const, holdId }))).catch(() => {});
+        await release(projectId, holdIds);
         throw error;
       }
 
