@@ -175,6 +175,24 @@ export function useRequest<T>(load: () => Promise<T>): [RequestState<T>, () => v
   return [state, reload];
 }
 
+/** For a form or button that changes something: runs `action`, keeping its error and whether it is under way. */
+export function useSubmit(): [busy: boolean, error: HangarError | null, run: (action: () => Promise<void>) => Promise<void>] {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<HangarError | null>(null);
+  async function run(action: () => Promise<void>) {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+    } catch (e) {
+      setError(toHangarError(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return [busy, error, run];
+}
+
 /** One page of a cursor-paged list. */
 export interface Page<T> {
   items: T[];

@@ -1,7 +1,7 @@
 import { useCallback, useState, type FormEvent, type ReactNode } from 'react';
 import { errorFromResponse, HangarError, type HangarClient } from '@hangar/sdk';
 import type { Provider, ProviderType, PutProviderRequest, Route, Whoami } from '@hangar/protocol';
-import { toHangarError, useRequest, type RequestState } from './api.js';
+import { toHangarError, useRequest, useSubmit, type RequestState } from './api.js';
 import { ErrorMessage } from './error-message.js';
 import { Field } from './field.js';
 import { formatDuration } from './format.js';
@@ -74,24 +74,6 @@ function Loaded<T>({ state, what, onRetry, children }: { state: RequestState<T[]
   if (state.status === 'error') return <ErrorMessage error={state.error} onRetry={onRetry} />;
   if (state.data.length === 0) return <p className="muted">No {what} yet.</p>;
   return <>{children(state.data)}</>;
-}
-
-/** Runs `action`, keeping its error and whether it is under way. */
-function useSubmit(): [busy: boolean, error: HangarError | null, run: (action: () => Promise<void>) => Promise<void>] {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<HangarError | null>(null);
-  async function run(action: () => Promise<void>) {
-    setBusy(true);
-    setError(null);
-    try {
-      await action();
-    } catch (e) {
-      setError(toHangarError(e));
-    } finally {
-      setBusy(false);
-    }
-  }
-  return [busy, error, run];
 }
 
 function ProviderForm({ client, onSaved }: { client: HangarClient; onSaved: () => void }) {
